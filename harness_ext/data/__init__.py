@@ -1,0 +1,1 @@
+"""Raw-article validation and preparation of task rows (test split + nested train splits)."""

@@ -1,0 +1,235 @@
+"""Raw articles → task rows: a held-out test split and nested, chat-format train splits.
+
+The split is made per *article* (after de-duplication by URL and by content hash), so no text of a
+test article reaches any train set; train sets are nested (train_500 ⊂ train_1000 ⊂ …) so that a
+larger training size only adds data. Everything that shapes the output lands in `manifest.json`.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import shutil
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from harness_ext.data.prompts import task_prompts
+from harness_ext.data.schema import ARTICLE_TYPES, Article, load_articles
+from harness_ext.io import InputError, atomic_write_json, atomic_write_jsonl, sha256_file, sha256_text
+
+TASKS = ("summarization", "title", "tags", "type")
+DEFAULT_SIZES = (500, 1000, 1500, 2000)
+
+
+@dataclass
+class PrepareResult:
+    """In-memory output of `prepare_articles`; `write_prepared` puts it on disk."""
+
+    test: list[dict]
+    train: dict[int, list[dict]]
+    manifest: dict
+    warnings: list[str] = field(default_factory=list)
+
+
+def article_id(article: Article) -> str:
+    return sha256_text(article.url or article.content)[:12]
+
+
+def content_key(text: str) -> str:
+    """Hash of the whitespace- and case-normalised text: catches re-published copies."""
+    return sha256_text(re.sub(r"\s+", " ", text).strip().lower())
+
+
+def truncate_words(text: str, max_words: int | None) -> str:
+    if not max_words:
+        return text
+    words = text.split(" ")
+    return text if len(words) <= max_words else " ".join(words[:max_words])
+
+
+def dedupe(articles: list[Article]) -> tuple[list[Article], list[dict]]:
+    """Keep the first of articles sharing a URL or normalised content; report the others."""
+    seen_url: dict[str, int] = {}
+    seen_content: dict[str, int] = {}
+    kept, dropped = [], []
+    for a in articles:
+        ck = content_key(a.content)
+        if a.url and a.url in seen_url:
+            dropped.append({"line": a.source_line, "reason": "duplicate url", "first_line": seen_url[a.url]})
+        elif ck in seen_content:
+            dropped.append({"line": a.source_line, "reason": "duplicate content", "first_line": seen_content[ck]})
+        else:
+            seen_url[a.url] = a.source_line
+            seen_content[ck] = a.source_line
+            kept.append(a)
+    return kept, dropped
+
+
+def split_articles(
+    articles: list[Article], test_size: float | int, seed: int
+) -> tuple[list[Article], list[Article]]:
+    """Stratified by article type: every type with ≥ 2 articles has at least one test article."""
+    rng = random.Random(seed)
+    n_test_total = test_size if isinstance(test_size, int) else round(len(articles) * test_size)
+    if not 0 < n_test_total < len(articles):
+        raise InputError(
+            f"test size {test_size!r} gives {n_test_total} test articles out of {len(articles)}; "
+            "it must leave at least one article on each side"
+        )
+    by_type: dict[str, list[Article]] = {}
+    for a in articles:
+        by_type.setdefault(a.type, []).append(a)
+    frac = n_test_total / len(articles)
+    test, train = [], []
+    for t in sorted(by_type):
+        group = by_type[t][:]
+        rng.shuffle(group)
+        k = round(len(group) * frac)
+        if k == 0 and len(group) >= 2:
+            k = 1
+        test += group[:k]
+        train += group[k:]
+    rng.shuffle(train)  # the order defines the nested subsets
+    test.sort(key=lambda a: a.source_line)
+    return test, train
+
+
+def task_inputs(a: Article, max_words: int | None) -> dict[str, str]:
+    content = truncate_words(a.content, max_words)
+    with_summary = f"{a.summary}\n\n{content}" if a.summary else content
+    return {"summarization": content, "title": with_summary, "tags": content, "type": content}
+
+
+def task_targets(a: Article) -> dict[str, str]:
+    return {"summarization": a.summary, "title": a.title, "tags": ", ".join(a.tags), "type": a.type}
+
+
+def article_rows(a: Article, max_words: int | None) -> tuple[list[dict], Counter]:
+    """The eval rows of one article (one per task with a target) and the count of dropped rows."""
+    aid = article_id(a)
+    inputs, targets = task_inputs(a, max_words), task_targets(a)
+    rows, dropped = [], Counter()
+    for task in TASKS:
+        if not targets[task]:
+            dropped[task] += 1
+            continue
+        rows.append({
+            "id": f"{aid}-{task}", "article_id": aid, "task": task, "input": inputs[task],
+            "target": targets[task], "tags": list(a.tags), "type": a.type, "url": a.url,
+        })
+    return rows, dropped
+
+
+def to_chat(row: dict) -> dict:
+    """An eval row as a system/user/assistant conversation, with the task YAML's prompts."""
+    prompt = task_prompts()[row["task"]]
+    messages = [
+        {"role": "system", "content": prompt.system},
+        {"role": "user", "content": prompt.render_user(row)},
+        {"role": "assistant", "content": row["target"]},
+    ]
+    return {"id": row["id"], "article_id": row["article_id"], "task": row["task"], "messages": messages}
+
+
+def prepare_articles(
+    articles: list[Article],
+    sizes: tuple[int, ...] = DEFAULT_SIZES,
+    test_size: float | int = 0.1,
+    seed: int = 42,
+    max_input_words: int | None = None,
+) -> PrepareResult:
+    """Split, build task rows and the manifest, all in memory."""
+    warnings: list[str] = []
+    kept, duplicates = dedupe(articles)
+    if duplicates:
+        warnings.append(f"dropped {len(duplicates)} duplicate article(s) (by url or content)")
+    test_articles, train_articles = split_articles(kept, test_size, seed)
+
+    dropped = Counter()
+    test: list[dict] = []
+    for a in test_articles:
+        rows, d = article_rows(a, max_input_words)
+        test += rows
+        dropped.update({f"test/{k}": v for k, v in d.items()})
+        test.append({"id": f"{article_id(a)}-perplexity", "article_id": article_id(a),
+                     "task": "perplexity", "text": a.content, "type": a.type, "url": a.url})
+
+    train: dict[int, list[dict]] = {}
+    effective: dict[int, int] = {}
+    for size in sorted(set(sizes)):
+        n = min(size, len(train_articles))
+        if n < size:
+            warnings.append(f"train size {size} capped to {n}: only {n} train articles")
+        effective[size] = n
+        rows: list[dict] = []
+        for a in train_articles[:n]:
+            r, d = article_rows(a, max_input_words)
+            rows += [to_chat(x) for x in r]
+            if size == max(sizes):
+                dropped.update({f"train/{k}": v for k, v in d.items()})
+        train[size] = rows
+
+    leak = {a.url for a in test_articles} & {a.url for a in train_articles} or (
+        {content_key(a.content) for a in test_articles} & {content_key(a.content) for a in train_articles}
+    )
+    if leak:  # cannot happen after dedupe; checked because a leak silently inflates every score
+        raise RuntimeError(f"test/train leak on {len(leak)} article(s)")
+
+    manifest = {
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "seed": seed,
+        "test_size": test_size,
+        "max_input_words": max_input_words,
+        "articles": {"read": len(articles), "kept": len(kept), "test": len(test_articles),
+                     "train": len(train_articles)},
+        "duplicates_dropped": duplicates,
+        "sizes": {str(k): {"requested": k, "articles": v, "rows": len(train[k])} for k, v in effective.items()},
+        "test_rows_per_task": dict(Counter(r["task"] for r in test)),
+        "test_types": {t: sum(a.type == t for a in test_articles) for t in ARTICLE_TYPES},
+        "train_types": {t: sum(a.type == t for a in train_articles) for t in ARTICLE_TYPES},
+        "rows_dropped_empty_target": dict(dropped),
+        "leak_check": {"shared_urls": 0, "shared_content_hashes": 0, "passed": True},
+        "warnings": warnings,
+    }
+    return PrepareResult(test=test, train=train, manifest=manifest, warnings=warnings)
+
+
+def prepare_file(raw: Path | str, skip_invalid: bool = False, **kwargs) -> PrepareResult:
+    articles, report = load_articles(raw, skip_invalid=skip_invalid)
+    if not articles:
+        raise InputError(f"{raw}: no valid articles")
+    result = prepare_articles(articles, **kwargs)
+    result.manifest["source"] = {"path": str(raw), "sha256": sha256_file(raw),
+                                 "lines_read": report.lines_read,
+                                 "invalid_skipped": {str(k): v for k, v in report.skipped.items()}}
+    if report.skipped:
+        result.warnings.append(f"skipped {len(report.skipped)} invalid line(s)")
+    return result
+
+
+def write_prepared(result: PrepareResult, out: Path | str) -> Path:
+    """Write test.jsonl, train_<size>.jsonl and manifest.json; the directory appears whole or not at all."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        files = {"test.jsonl": atomic_write_jsonl(tmp / "test.jsonl", result.test)}
+        for size, rows in result.train.items():
+            files[f"train_{size}.jsonl"] = atomic_write_jsonl(tmp / f"train_{size}.jsonl", rows)
+        result.manifest["files"] = {name: sha256_file(p) for name, p in files.items()}
+        atomic_write_json(tmp / "manifest.json", result.manifest)
+        if out.exists():
+            old = out.with_name(f".{out.name}.old")
+            shutil.rmtree(old, ignore_errors=True)
+            out.rename(old)
+            tmp.rename(out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            tmp.rename(out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out

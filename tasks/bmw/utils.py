@@ -1,0 +1,120 @@
+"""lm-eval glue for the bmw_* tasks: dataset loading, per-sample results, corpus aggregations.
+
+All metric arithmetic lives in `harness_ext.metrics` (pure, unit-tested); this file only adapts
+it to lm-eval's process_results / aggregation interface.
+"""
+
+from __future__ import annotations
+
+import math
+
+import datasets
+
+from harness_ext.data.schema import ARTICLE_TYPES
+from harness_ext.data.task_rows import test_rows
+from harness_ext.metrics import (
+    bertscore_corpus,
+    length_ratio,
+    macro_f1,
+    parse_label,
+    parse_tags,
+    per_class_accuracy,
+    rouge_scores,
+    tag_scores,
+    word_count,
+)
+
+
+def load_bmw_split(bmw_task: str, bmw_data: str | None = None, **_metadata) -> datasets.DatasetDict:
+    """custom_dataset hook: lm-eval passes metadata (incl. --metadata) and dataset_kwargs."""
+    return datasets.DatasetDict({"test": datasets.Dataset.from_list(test_rows(bmw_task, bmw_data))})
+
+
+def _first(results) -> str:
+    return (results[0] if results else "") or ""
+
+
+# --- summarization / title ---------------------------------------------------------------
+
+def process_generation(doc: dict, results: list[str]) -> dict:
+    pred, ref = _first(results).strip(), doc["target"]
+    rouge = rouge_scores(ref, pred)
+    pair = (ref, pred)
+    return {
+        **rouge,
+        "bertscore_precision": pair,
+        "bertscore_recall": pair,
+        "bertscore_f1": pair,
+        "pred_words": word_count(pred),
+        "length_ratio": length_ratio(ref, pred),
+        "score": (ref, pred, rouge["rougeL"]),
+    }
+
+
+def _bertscore(items) -> dict:
+    refs, preds = [i[0] for i in items], [i[1] for i in items]
+    return bertscore_corpus(refs, preds)
+
+
+def agg_bertscore_precision(items) -> float:
+    return _bertscore(items)["precision"]
+
+
+def agg_bertscore_recall(items) -> float:
+    return _bertscore(items)["recall"]
+
+
+def agg_bertscore_f1(items) -> float:
+    return _bertscore(items)["f1"]
+
+
+def agg_generation_score(items) -> float:
+    """Task score = mean of ROUGE-L F1 and BERTScore F1 (the published study's two headline metrics)."""
+    rouge_l = sum(i[2] for i in items) / len(items)
+    return (rouge_l + _bertscore([(i[0], i[1]) for i in items])["f1"]) / 2
+
+
+def agg_nanmean(items) -> float:
+    values = [v for v in items if not math.isnan(v)]
+    return sum(values) / len(values) if values else float("nan")
+
+
+# --- tags ---------------------------------------------------------------------------------
+
+def process_tags(doc: dict, results: list[str]) -> dict:
+    pred = parse_tags(_first(results))
+    scores = tag_scores(doc["tags"], pred)
+    return {**scores, "pred_tags": len(pred), "unparseable": float(not pred),
+            "score": (scores["jaccard"] + scores["f1"]) / 2}
+
+
+# --- type ---------------------------------------------------------------------------------
+
+def process_type(doc: dict, results: list[str]) -> dict:
+    pred = parse_label(_first(results), ARTICLE_TYPES)
+    pair = (doc["type"], pred)
+    out = {"acc": float(pred == doc["type"]), "unparseable": float(pred is None),
+           "macro_f1": pair, "score": float(pred == doc["type"])}
+    for label in ARTICLE_TYPES:
+        out[f"acc_{_slug(label)}"] = pair
+    return out
+
+
+def _slug(label: str) -> str:
+    return "_".join(w for w in label.lower().replace("&", " ").split())
+
+
+def agg_macro_f1(items) -> float:
+    return macro_f1([g for g, _ in items], [p for _, p in items], ARTICLE_TYPES)
+
+
+def _class_acc(label: str):
+    def agg(items) -> float:
+        return per_class_accuracy([g for g, _ in items], [p for _, p in items], [label])[label]["accuracy"]
+    return agg
+
+
+agg_acc_press_release = _class_acc("Press Release")
+agg_acc_press_kit = _class_acc("Press Kit")
+agg_acc_fact_figures = _class_acc("Fact & Figures")
+agg_acc_speech = _class_acc("Speech")

@@ -1,0 +1,51 @@
+"""Shared fixtures: offline environment, the real data in ../shared, the embedded tiny model."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+for var, value in {
+    "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
+    "TOKENIZERS_PARALLELISM": "false", "HF_HOME": str(REPO / ".cache" / "huggingface"),
+}.items():
+    os.environ.setdefault(var, value)
+
+
+@pytest.fixture(scope="session")
+def bmw_raw() -> Path:
+    path = SHARED_DATA / "bmw" / "articles_500.jsonl"
+    if not path.is_file():
+        pytest.skip(f"real data not found at {path} (../shared beside the repo)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def glue_dir() -> Path:
+    path = SHARED_DATA / "glue"
+    if not path.is_dir():
+        pytest.skip(f"GLUE data not found at {path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def bmw500_prepared(tmp_path_factory, bmw_raw) -> Path:
+    """The real 500 articles prepared with a small test split (shared by the tests that need it)."""
+    from harness_ext.data.prepare import prepare_file, write_prepared
+
+    out = tmp_path_factory.mktemp("bmw500") / "prepared"
+    write_prepared(prepare_file(bmw_raw, sizes=(100, 200, 400), test_size=0.1, seed=42), out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory) -> Path:
+    """The embedded tiny model, built once per test session (~30 s on 2 cores)."""
+    from training.tiny_model import build_tiny_model
+
+    return build_tiny_model(tmp_path_factory.mktemp("tiny") / "tiny-llama")
