@@ -1,0 +1,1 @@
+"""One invocation over every model of a study: lm-eval underneath, resumable, fault-isolated."""
