@@ -53,6 +53,39 @@ def cmd_data_prepare(raw: Path, out: Path, sizes: tuple[int, ...], test_size: fl
         print(f"  note: {w}")
 
 
+def cmd_eval(models: str | None, study: Path | None, tasks: str, out: Path, backend: str,
+             limit: float | None, batch_size: str | None, chat_template: bool,
+             metadata: str | None) -> int:
+    import json
+
+    from rich.console import Console
+
+    from harness_ext.runner.orchestrator import EvalSettings, evaluate_models
+    from harness_ext.runner.specs import parse_model_list
+    from harness_ext.runner.summary import print_summary
+
+    if bool(models) == bool(study):
+        raise InputError("give exactly one of --models NAME=PATH[,...] or --study CONFIG.yaml")
+    if study:
+        from harness_ext.study.config import load_study_config
+
+        specs = load_study_config(study).model_specs()
+    else:
+        specs = parse_model_list(models)
+    try:
+        meta = json.loads(metadata) if metadata else None
+    except json.JSONDecodeError as exc:
+        raise InputError(f"--metadata is not valid JSON: {exc}") from None
+    lim = int(limit) if limit is not None and limit >= 1 else limit
+    bs = int(batch_size) if batch_size and batch_size.isdigit() else batch_size
+    settings = EvalSettings(tasks=[t for t in tasks.split(",") if t], backend=backend, limit=lim,
+                            batch_size=bs, apply_chat_template=chat_template, metadata=meta)
+    console = Console()
+    index = evaluate_models(specs, settings, out, console)
+    print_summary(index.data, out, console)
+    return 0 if all(m["status"] == "complete" for m in index.data["models"].values()) else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="ftbench", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -76,6 +109,17 @@ def build_parser() -> argparse.ArgumentParser:
                     help="truncate article text in prompts to this many words")
     dp.add_argument("--skip-invalid", action="store_true",
                     help="skip (and count) invalid lines instead of stopping at the first")
+
+    e = sub.add_parser("eval", help="evaluate every model of a study in one invocation")
+    e.add_argument("--models", help="NAME=PATH or NAME=BASE::ADAPTER, comma-separated")
+    e.add_argument("--study", type=Path, help="study config listing the models")
+    e.add_argument("--tasks", default="bmw", help="lm-eval tasks/groups, comma-separated")
+    e.add_argument("--out", type=Path, required=True, help="results directory of the study")
+    e.add_argument("--backend", choices=("auto", "hf", "vllm"), default="auto")
+    e.add_argument("--limit", type=float, default=None, help="examples per task (testing)")
+    e.add_argument("--batch-size", default=None, help="default: 8 (hf), auto (vllm)")
+    e.add_argument("--no-chat-template", dest="chat_template", action="store_false")
+    e.add_argument("--metadata", default=None, help="JSON passed to the tasks (lm-eval --metadata)")
     return p
 
 
@@ -88,6 +132,9 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "data" and args.data_command == "prepare":
             cmd_data_prepare(args.raw, args.out, args.sizes, args.test_size, args.seed,
                              args.max_input_words, args.skip_invalid)
+        elif args.command == "eval":
+            return cmd_eval(args.models, args.study, args.tasks, args.out, args.backend, args.limit,
+                            args.batch_size, args.chat_template, args.metadata)
     except InputError as exc:
         print(f"ftbench: error: {exc}", file=sys.stderr)
         return 2

@@ -38,8 +38,6 @@ class ModelSpec:
         if backend == "hf":
             if self.adapter:
                 args["peft"] = self.adapter
-            if on_cpu:
-                args["device"] = "cpu"
             return args
         if backend == "vllm":
             args.update({"max_model_len": 2048, "seed": 1234})
@@ -48,7 +46,7 @@ class ModelSpec:
             else:
                 args["gpu_memory_utilization"] = 0.8
             if self.adapter:
-                args.update({"enable_lora": True, "lora_local_path": self.adapter,
+                args.update({"lora_local_path": self.adapter,
                              "max_lora_rank": _adapter_rank(self.adapter)})
             return args
         raise ValueError(f"unknown backend {backend!r}")

@@ -1,0 +1,49 @@
+"""Metric arithmetic for the bmw_* tasks: pure functions, unit-tested, no lm-eval import.
+
+`tasks/bmw/utils.py` adapts these to lm-eval's process_results/aggregation hooks; the report
+layer uses them directly. Modules:
+
+* `text`           - ROUGE-1/2/L F1 (rouge_score, stemmed), word counts, length ratio
+* `bertscore`      - batched, memoised BERTScore with an offline MiniLM default encoder
+* `tags`           - forgiving tag-answer parser and set-overlap scores
+* `classification` - free-text -> label parser, accuracy, per-class accuracy, macro-F1,
+                     confusion matrix, MCC
+* `overall`        - the published study's weighted overall score
+
+Note: the package attribute `harness_ext.metrics.bertscore` is the function (re-exported); reach
+the module's other names with `from harness_ext.metrics.bertscore import ...`.
+"""
+
+from harness_ext.metrics.bertscore import Encoder, bertscore, bertscore_corpus, resolve_encoder
+from harness_ext.metrics.classification import (
+    accuracy,
+    confusion_matrix,
+    macro_f1,
+    matthews_corrcoef,
+    parse_label,
+    per_class_accuracy,
+)
+from harness_ext.metrics.overall import OVERALL_WEIGHTS, overall_score
+from harness_ext.metrics.tags import normalize_tag, parse_tags, tag_scores
+from harness_ext.metrics.text import length_ratio, rouge_scores, word_count
+
+__all__ = [
+    "OVERALL_WEIGHTS",
+    "Encoder",
+    "accuracy",
+    "bertscore",
+    "bertscore_corpus",
+    "confusion_matrix",
+    "length_ratio",
+    "macro_f1",
+    "matthews_corrcoef",
+    "normalize_tag",
+    "overall_score",
+    "parse_label",
+    "parse_tags",
+    "per_class_accuracy",
+    "resolve_encoder",
+    "rouge_scores",
+    "tag_scores",
+    "word_count",
+]
