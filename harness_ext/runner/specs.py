@@ -69,7 +69,15 @@ def parse_model_spec(text: str) -> ModelSpec:
     base, _, adapter = rest.partition("::")
     if not base:
         raise InputError(f"model spec {text!r}: expected NAME=PATH or NAME=BASE::ADAPTER")
-    return ModelSpec(name=name.strip(), pretrained=base.strip(), adapter=adapter.strip() or None)
+    return ModelSpec(name=name.strip(), pretrained=_local_or_id(base), adapter=_local_or_id(adapter))
+
+
+def _local_or_id(text: str) -> str | None:
+    """Existing local paths become absolute (the index must not depend on the cwd)."""
+    text = text.strip()
+    if not text:
+        return None
+    return str(Path(text).resolve()) if Path(text).exists() else text
 
 
 def parse_model_list(text: str) -> list[ModelSpec]:
