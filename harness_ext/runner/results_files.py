@@ -30,8 +30,9 @@ def task_metrics(model_dir: Path) -> dict[str, dict[str, float]]:
     for path in results_files(model_dir):
         data = json.loads(path.read_text())
         for task, values in data.get("results", {}).items():
+            # metric keys are "<metric>,<filter>"; "sample_len" and "alias" are not metrics
             out[task] = {k.split(",")[0]: v for k, v in values.items()
-                         if isinstance(v, (int, float)) and "_stderr" not in k}
+                         if "," in k and isinstance(v, (int, float)) and "_stderr" not in k}
     return out
 
 

@@ -1,0 +1,223 @@
+"""Read a source (flat CSV or `ftbench eval` study dir) into one tidy per-model table.
+
+Both sources end up as the same `ReportData`: one row per model with `model`, family /
+params_b / train_size / base_model, and metric columns named as in the published CSV. A study
+also brings per-sample frames and training runs. Problems that leave nothing to report raise
+`InputError`; problems that only cost a part of the report become notes.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from harness_ext.io import InputError
+from harness_ext.metrics import overall_score
+from harness_ext.report import meta
+from harness_ext.report.runs import Run, load_runs, match_run, run_facts
+from harness_ext.report.samples import read_model_samples
+from harness_ext.report.vocab import COMPONENTS, OVERALL, TASK_COLUMNS, metric_columns
+from harness_ext.runner.results_files import task_metrics
+
+_NAME_COLUMNS = ("model_name", "model", "name")
+
+
+@dataclass
+class ReportData:
+    source: Path
+    kind: str  # "csv" | "study"
+    table: pd.DataFrame
+    samples: dict[str, dict[str, pd.DataFrame]] = field(default_factory=dict)
+    runs: list[Run] = field(default_factory=list)
+    specs: dict[str, dict] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def metrics(self) -> list[str]:
+        return metric_columns(self.table.columns)
+
+    def long(self) -> pd.DataFrame:
+        """model x metric x value, for plotting and export."""
+        return self.table.melt(id_vars=["model"], value_vars=self.metrics,
+                               var_name="metric", value_name="value")
+
+
+def load(source: Path, *, runs: Path | None = None, mapping: Path | None = None) -> ReportData:
+    source = Path(source)
+    if source.is_dir():
+        data = load_study(source, runs)
+    elif source.is_file():
+        data = load_csv(source)
+        if runs is not None:
+            data.runs, notes = load_runs(runs)
+            data.notes += notes
+    else:
+        raise InputError(f"{source}: no such file or directory")
+    _apply_meta(data, meta.load_mapping(mapping))
+    _add_overall(data)
+    return data
+
+
+def load_csv(path: Path) -> ReportData:
+    try:
+        frame = pd.read_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: not a readable CSV table ({exc})") from None
+    name_col = next((c for c in _NAME_COLUMNS if c in frame.columns), None)
+    if name_col is None:
+        raise InputError(f"{path}: missing a model name column (one of {', '.join(_NAME_COLUMNS)})"
+                         f"; columns are {', '.join(map(str, frame.columns))}")
+    frame = frame.rename(columns={name_col: "model"})
+    frame["model"] = frame["model"].astype(str)
+    if frame.empty:
+        raise InputError(f"{path}: the table has no rows")
+    dupes = sorted(frame["model"][frame["model"].duplicated()].unique())
+    if dupes:
+        raise InputError(f"{path}: duplicate model name(s) {', '.join(dupes)}")
+    notes = []
+    metrics = metric_columns(frame.columns)
+    if not metrics:
+        raise InputError(f"{path}: no metric columns; expected some of "
+                         f"{', '.join(COMPONENTS)}, {OVERALL}, perplexity")
+    for col in metrics + [c for c in ("train_size", "params_b") if c in frame.columns]:
+        before = frame[col].isna()
+        frame[col] = pd.to_numeric(frame[col], errors="coerce")
+        bad = frame["model"][frame[col].isna() & ~before].tolist()
+        if bad:
+            notes.append(f"column {col}: non-numeric value for {', '.join(bad)} treated as missing")
+        empty = frame["model"][before].tolist()
+        if empty:
+            notes.append(f"column {col}: missing (NaN) for {', '.join(empty)}")
+    missing = [c for c in COMPONENTS if c not in frame.columns]
+    if missing and OVERALL not in frame.columns:
+        notes.append(f"no {OVERALL} column and components missing ({', '.join(missing)}): "
+                     "the overall score cannot be computed")
+    return ReportData(source=path, kind="csv", table=frame, notes=notes)
+
+
+def _study_models(root: Path, notes: list[str]) -> tuple[dict[str, dict], dict]:
+    index_path = root / "index.json"
+    if index_path.is_file():
+        try:
+            index = json.loads(index_path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise InputError(f"{index_path}: invalid JSON ({exc.msg})") from None
+        models = index.get("models") or {}
+        if not models:
+            raise InputError(f"{index_path}: lists no models")
+        return models, index.get("settings") or {}
+    dirs = [p for p in sorted(root.iterdir()) if p.is_dir() and any(p.glob("results_*.json"))]
+    if not dirs:
+        raise InputError(f"{root}: not a study directory (no index.json, no <model>/results_*.json)"
+                         " and not a CSV file")
+    notes.append(f"{index_path} missing: models taken from the result folders")
+    return {p.name: {"status": "unknown", "tasks": {}} for p in dirs}, {}
+
+
+def load_study(root: Path, runs_dir: Path | None = None) -> ReportData:
+    notes: list[str] = []
+    models, settings = _study_models(root, notes)
+    rows, samples, specs = [], {}, {}
+    for name, entry in models.items():
+        model_dir = root / str(entry.get("dir") or name)
+        specs[name] = entry.get("spec") or {}
+        metrics = task_metrics(model_dir) if model_dir.is_dir() else {}
+        for task, info in (entry.get("tasks") or {}).items():
+            if info.get("status") != "complete" and task not in metrics:
+                why = (info.get("error") or "").splitlines()
+                notes.append(f"model {name}: task {task} {info.get('status', 'missing')}"
+                             + (f" ({why[0][:160]})" if why else ""))
+        if not metrics:
+            notes.append(f"model {name}: no results in {model_dir} (status "
+                         f"{entry.get('status', '?')}); left out")
+            continue
+        row = {"model": name}
+        for task, values in metrics.items():
+            for key, col in TASK_COLUMNS.get(task, {}).items():
+                if key in values:
+                    row[col] = float(values[key])
+        row["_params_eval"] = _results_params(model_dir)
+        rows.append(row)
+        samples[name] = read_model_samples(model_dir, metrics, notes)
+    if not rows:
+        raise InputError(f"{root}: no model has any results file (results_*.json)")
+    runs_root = runs_dir or _runs_dir(root, settings)
+    runs, run_notes = load_runs(runs_root)
+    table = pd.DataFrame(rows)
+    return ReportData(source=root, kind="study", table=table, samples=samples, runs=runs,
+                      specs=specs, notes=notes + run_notes)
+
+
+def _runs_dir(root: Path, settings: dict) -> Path | None:
+    for key in ("runs", "runs_dir"):
+        if settings.get(key):
+            return Path(settings[key])
+    return root / "runs" if (root / "runs").is_dir() else None
+
+
+def _results_params(model_dir: Path) -> float | None:
+    """`model_num_parameters` that lm-eval records in its results config."""
+    for path in sorted(model_dir.glob("results_*.json"), reverse=True):
+        try:
+            value = json.loads(path.read_text()).get("config", {}).get("model_num_parameters")
+        except (OSError, json.JSONDecodeError):
+            continue
+        if isinstance(value, (int, float)) and value > 0:
+            return float(value)
+    return None
+
+
+def _apply_meta(data: ReportData, mapping: dict[str, dict]) -> None:
+    """Fill family / params_b / train_size / base_model / method and note what stays unknown."""
+    table = data.table
+    unknown = sorted(set(mapping) - set(table["model"]))
+    if unknown:
+        data.notes.append(f"mapping names model(s) not in the source: {', '.join(unknown)}")
+    resolved = []
+    for row in table.to_dict("records"):
+        name = row["model"]
+        columns = {k: row.get(k) for k in (*meta.FIELDS, "method")}
+        if row.get("model_type") is not None:
+            columns["base_model"] = row["model_type"]
+        layers = [("column", columns), ("mapping", mapping.get(name, {}))]
+        run = match_run(name, data.specs.get(name), data.runs)
+        if run is not None:
+            layers.append(("manifest", run_facts(run)))
+        params, how = meta.local_model_params((data.specs.get(name) or {}).get("pretrained"))
+        if params is None and row.get("_params_eval"):
+            params, how = row["_params_eval"], "lm-eval results"
+        if params:
+            layers.append((how, {"params_b": params / 1e9}))
+        layers.append(("name", meta.parse_name(name)))
+        resolved.append(meta.resolve(name, layers))
+    facts = pd.DataFrame(resolved, index=table.index)
+    for col in facts.columns:
+        table[col] = facts[col]
+    data.table = table.drop(columns=["_params_eval"], errors="ignore")
+    for field_name in meta.FIELDS:
+        if field_name not in data.table or data.table[field_name].isna().all():
+            data.notes.append(f"{field_name} unknown for every model (no column, mapping, manifest"
+                              " or name pattern): sections that group by it are skipped")
+
+
+def _add_overall(data: ReportData) -> None:
+    """Compute the published overall score where the table lacks it (never overwrite it)."""
+    table = data.table
+    have = table[OVERALL] if OVERALL in table else pd.Series(math.nan, index=table.index)
+    values = []
+    for (_, row), given in zip(table.iterrows(), have):
+        if not math.isnan(given):
+            values.append(given)
+            continue
+        missing = [c for c in COMPONENTS if c not in row or pd.isna(row[c])]
+        if missing:
+            values.append(math.nan)
+            data.notes.append(f"model {row['model']}: overall score not computed, missing "
+                              f"{', '.join(missing)}")
+        else:
+            values.append(overall_score({c: row[c] for c in COMPONENTS}))
+    table[OVERALL] = values

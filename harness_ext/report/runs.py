@@ -1,0 +1,150 @@
+"""Training run directories (`<runs>/<run>/manifest.json` + `history.json`): facts and loss curves.
+
+The training module writes these; the report only reads them. Their exact nesting may change as
+training evolves, so facts are found by key name anywhere in the manifest (`train_size`,
+`base_model`, `method`, trainable parameters, final losses) rather than by a fixed path.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+_KEYS = {
+    "train_size": ("train_size", "num_train_articles", "train_articles"),
+    "base_model": ("base_model", "base", "model_name_or_path", "pretrained", "model"),
+    "method": ("method", "finetune_method", "peft_method"),
+    "trainable_params": ("trainable_params", "trainable_parameters", "num_trainable_params"),
+    "total_params": ("total_params", "total_parameters", "num_parameters", "parameters"),
+    "final_train_loss": ("final_train_loss", "train_loss"),
+    "final_eval_loss": ("final_eval_loss", "eval_loss"),
+}
+
+
+@dataclass
+class Run:
+    name: str
+    path: Path
+    manifest: dict
+    history: pd.DataFrame | None
+    facts: dict = field(default_factory=dict)
+
+
+def find_key(obj, keys: tuple[str, ...]):
+    """First scalar value under any of `keys`, breadth-first through nested dicts."""
+    queue = [obj]
+    while queue:
+        node = queue.pop(0)
+        if not isinstance(node, dict):
+            continue
+        for key in keys:
+            value = node.get(key)
+            if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+                return value
+        queue.extend(v for v in node.values() if isinstance(v, dict))
+    return None
+
+
+def _num(value) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def parse_history(data) -> pd.DataFrame:
+    """Tidy loss curve (step, epoch, train_loss, eval_loss) from HF-style log history.
+
+    Accepts a list of logging entries (HF Trainer `log_history`), the same under a
+    `log_history`/`history` key, or a dict of equal-length lists.
+    """
+    if isinstance(data, dict):
+        inner = data.get("log_history", data.get("history"))
+        if inner is not None:
+            return parse_history(inner)
+        data = pd.DataFrame(data).to_dict("records")
+    rows = []
+    for i, entry in enumerate(data or []):
+        if not isinstance(entry, dict):
+            continue
+        train = _num(entry.get("loss", entry.get("train_loss")))
+        evalv = _num(entry.get("eval_loss"))
+        if math.isnan(train) and math.isnan(evalv):
+            continue
+        rows.append({"step": _num(entry.get("step", i)), "epoch": _num(entry.get("epoch")),
+                     "train_loss": train, "eval_loss": evalv})
+    return pd.DataFrame(rows, columns=["step", "epoch", "train_loss", "eval_loss"])
+
+
+def _read_json(path: Path, notes: list[str]):
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        notes.append(f"{path}: unreadable ({exc.__class__.__name__}); ignored")
+        return None
+
+
+def load_run(path: Path, notes: list[str]) -> Run | None:
+    manifest = _read_json(path / "manifest.json", notes) if (path / "manifest.json").is_file() else {}
+    raw = _read_json(path / "history.json", notes) if (path / "history.json").is_file() else None
+    if manifest is None and raw is None:
+        return None
+    manifest = manifest if isinstance(manifest, dict) else {}
+    history = parse_history(raw) if raw is not None else None
+    facts = {k: find_key(manifest, keys) for k, keys in _KEYS.items()}
+    if history is not None and not history.empty:
+        for col, key in (("train_loss", "final_train_loss"), ("eval_loss", "final_eval_loss")):
+            series = history[col].dropna()
+            if facts[key] is None and not series.empty:
+                facts[key] = float(series.iloc[-1])
+    name = str(manifest.get("name") or manifest.get("run_name") or path.name)
+    return Run(name=name, path=path, manifest=manifest, history=history, facts=facts)
+
+
+def load_runs(root: Path | None) -> tuple[list[Run], list[str]]:
+    """Every run under `root` (the root itself may be a run). Missing root -> no runs."""
+    notes: list[str] = []
+    if root is None or not Path(root).is_dir():
+        return [], notes
+    root = Path(root)
+    candidates = [root] + sorted(p for p in root.iterdir() if p.is_dir())
+    runs = []
+    for path in candidates:
+        if (path / "manifest.json").is_file() or (path / "history.json").is_file():
+            run = load_run(path, notes)
+            if run is not None and run.manifest.get("kind") != "ftbench-tiny-model":
+                runs.append(run)
+    return runs, notes
+
+
+def match_run(model: str, spec: dict | None, runs: list[Run]) -> Run | None:
+    """The run that produced `model`: same name, or the model's weights/adapter lie in it."""
+    for run in runs:
+        if run.name == model or run.path.name == model:
+            return run
+    paths = [p for p in ((spec or {}).get("adapter"), (spec or {}).get("pretrained")) if p]
+    for run in runs:
+        root = run.path.resolve()
+        for p in paths:
+            try:
+                if Path(p).resolve().is_relative_to(root):
+                    return run
+            except OSError:
+                continue
+    return None
+
+
+def run_facts(run: Run) -> dict:
+    """Meta facts for `meta.resolve` (params from the manifest are total, in billions)."""
+    out = {"train_size": run.facts.get("train_size"), "method": run.facts.get("method")}
+    total = _num(run.facts.get("total_params"))
+    if not math.isnan(total) and total > 0:
+        out["params_b"] = total / 1e9
+    base = run.facts.get("base_model")
+    if isinstance(base, str):
+        out["base_model"] = Path(base).name if Path(base).exists() else base
+    return out

@@ -1,0 +1,78 @@
+"""`ftbench train CONFIG.yaml [key=value ...]`: the typed entry point of the training package.
+
+`train_main` raises InputError for anything the user can fix (the ftbench CLI prints it as one
+line, exit 2) and returns 0 when every run of the config is complete, 1 when any failed.
+`python -m training.cli CONFIG.yaml key=value` runs it without the ftbench CLI.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from harness_ext.io import InputError
+from training.config import load_config
+
+
+def _quiet_libraries() -> None:
+    """The rich display replaces per-map progress bars and per-step prints of the libraries."""
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    import datasets
+    import transformers
+
+    datasets.disable_progress_bars()
+    transformers.logging.set_verbosity_warning()
+    transformers.utils.logging.disable_progress_bar()
+
+
+def _fmt(value: float | None, spec: str = ".3f") -> str:
+    return "—" if value is None else format(value, spec)
+
+
+def print_summary(index: dict, names: list[str], console: Console) -> None:
+    table = Table(title="ftbench train")
+    for col in ("run", "status", "eval loss before → after", "tokens/s", "wall s"):
+        table.add_column(col)
+    for name in names:
+        r = index["runs"].get(name, {})
+        ev = r.get("eval_loss") or {}
+        status = r.get("status", "?") + (" (skipped)" if r.get("action") == "skipped" else "")
+        if r.get("status") == "failed":
+            status = f"[red]failed[/red]: {r.get('error', '')[:80]}"
+        table.add_row(name, status, f"{_fmt(ev.get('before'))} → {_fmt(ev.get('after'))}",
+                      _fmt(r.get("tokens_per_s"), ".0f"), _fmt(r.get("wall_s"), ".1f"))
+    console.print(table)
+
+
+def train_main(config_path: Path, overrides: list[str]) -> int:
+    """Load and validate the config, check every run's data, then train what is not done yet."""
+    from training.grid import run_grid
+
+    cfg = load_config(config_path, overrides)
+    _quiet_libraries()
+    console = Console()
+    index = run_grid(cfg, console)
+    names = [r.name for r in cfg.runs()]
+    print_summary(index, names, console)
+    console.print(f"runs in {cfg.output_dir}/ (index: {cfg.output_dir}/grid_index.json)")
+    return 0 if all(index["runs"][n]["status"] == "complete" for n in names) else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] in ("-h", "--help"):
+        print("usage: python -m training.cli CONFIG.yaml [key=value ...]\n\n" + (__doc__ or ""))
+        return 0 if args else 2
+    try:
+        return train_main(Path(args[0]), args[1:])
+    except InputError as exc:
+        print(f"ftbench train: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,53 @@
+"""Export: the adapter as trained, and a merged full-precision checkpoint that any tool can load.
+
+Why merge into a freshly loaded base: after QLoRA the in-memory base is 4-bit, and merging into
+quantised weights would bake the quantisation error into the export. Loading the base again in
+fp32 (CPU) or bf16 (GPU) and merging the saved adapter gives the checkpoint lm-eval and vLLM read.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+
+def merge_dtype(device: str):
+    import torch
+
+    if device == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return torch.float32
+
+
+def save_adapter(model: Any, tokenizer: Any, out: Path) -> Path:
+    """The trained PEFT adapter (adapter_config.json + adapter_model.safetensors)."""
+    model.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    return out
+
+
+def merge_adapter(base_path: str, adapter_dir: Path, tokenizer: Any, out: Path,
+                  device: str) -> Path:
+    """Base (full precision) + adapter → merged safetensors checkpoint with the tokenizer."""
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    base = AutoModelForCausalLM.from_pretrained(base_path, dtype=merge_dtype(device))
+    merged = PeftModel.from_pretrained(base, str(adapter_dir)).merge_and_unload()
+    _save(merged, tokenizer, out)
+    del base, merged
+    return out
+
+
+def save_full(model: Any, tokenizer: Any, out: Path, device: str) -> Path:
+    """A fully fine-tuned model saved in the export dtype."""
+    model = model.to(merge_dtype(device))
+    _save(model, tokenizer, out)
+    return out
+
+
+def _save(model: Any, tokenizer: Any, out: Path) -> None:
+    if tokenizer.pad_token_id is not None:
+        model.generation_config.pad_token_id = tokenizer.pad_token_id
+    model.save_pretrained(out)  # safetensors is the transformers 5 default
+    tokenizer.save_pretrained(out)

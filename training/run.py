@@ -1,0 +1,107 @@
+"""One training run, start to finish: load → data → SFT → adapter + merged export → manifest.
+
+Everything is written into a staging directory that becomes `<output_dir>/<run>/` only after the
+manifest (status "complete") is in it.
+"""
+
+from __future__ import annotations
+
+import gc
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+from training import data as data_mod
+from training.artifacts import history_from_log, staged_dir, write_run_files
+from training.config import RunSpec, TrainConfig
+from training.measure import PeakMemory, device_info, package_versions
+
+
+def _load(backend: str, spec: RunSpec, cfg: TrainConfig):
+    if backend == "unsloth":
+        from training.unsloth_backend import load_model
+    else:
+        from training.model_loading import load_model
+    return load_model(spec.model_path, cfg)
+
+
+def train_run(cfg: TrainConfig, spec: RunSpec, backend: str, train_file: Path, data_sha: str,
+              run_dir: Path, callbacks: list | None = None, on_phase=None) -> dict[str, Any]:
+    """Train `spec`, write its directory, return its manifest."""
+    from transformers import set_seed
+
+    from training.merge import merge_adapter, save_adapter, save_full
+    from training.model_loading import count_parameters
+    from training.sft import run_sft
+
+    phase = on_phase or (lambda text: None)
+    t0 = time.perf_counter()
+    memory = PeakMemory()
+    set_seed(cfg.seed)
+    phase("loading model")
+    loaded = _load(backend, spec, cfg)
+    loss_mask = data_mod.choose_loss_mask(loaded.tokenizer, cfg.loss_mask)
+    data = data_mod.load_train_data(train_file, data_sha, cfg.eval_fraction, cfg.seed,
+                                    loaded.tokenizer, cfg.max_seq_length)
+    with staged_dir(run_dir) as tmp:
+        phase("training")
+        outcome = run_sft(cfg, loaded, data_mod.to_records(data.train_rows, loss_mask),
+                          data_mod.to_records(data.eval_rows, loss_mask), loss_mask,
+                          tmp / "trainer", callbacks=[memory, *(callbacks or [])])
+        trainable, total = count_parameters(outcome.model)
+        phase("exporting")
+        if cfg.method == "full":
+            save_full(outcome.model, loaded.tokenizer, tmp / "merged", loaded.device)
+        else:
+            save_adapter(outcome.model, loaded.tokenizer, tmp / "adapter")
+            outcome.model = loaded.model = None
+            gc.collect()
+            merge_adapter(spec.model_path, tmp / "adapter", loaded.tokenizer, tmp / "merged",
+                          loaded.device)
+        shutil.rmtree(tmp / "trainer", ignore_errors=True)
+        history = history_from_log(outcome.log_history)
+        manifest = {
+            "kind": "ftbench-train-run", "status": "complete", "run": spec.name,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "base_model": spec.model_path, "model_name": spec.model_name,
+            "train_size": spec.train_size, "method": cfg.method, "backend": backend,
+            "loss_mask": loss_mask, "config": cfg.to_dict(),
+            "data": {
+                "dir": str(train_file.parent), "file": str(train_file), "sha256": data.sha256,
+                "articles": data.articles,
+                "eval_articles": len({r["article_id"] for r in data.eval_rows}),
+                "train_rows": outcome.train_rows, "eval_rows": outcome.eval_rows,
+                "fit_to_max_seq_length": data.fit_stats,
+            },
+            "parameters": {"trainable": trainable, "total": total,
+                           "trainable_pct": 100.0 * trainable / total if total else 0.0},
+            "steps": outcome.steps,
+            "eval_loss": {"before": outcome.eval_loss_before, "after": outcome.eval_loss_after},
+            "final_train_loss": outcome.final_train_loss,
+            "timing": {
+                "train_s": round(outcome.train_runtime_s, 3), "tokens_seen": outcome.tokens_seen,
+                "tokens_per_s": outcome.tokens_seen / outcome.train_runtime_s
+                if outcome.train_runtime_s else 0.0,
+            },
+            "memory": memory.report(), "device": device_info(), "versions": package_versions(),
+            "outputs": {"adapter": None if cfg.method == "full" else "adapter", "merged": "merged",
+                        "history": "history.json", "loss_curve": "loss_curve.png"},
+        }
+        manifest["timing"]["wall_s"] = round(time.perf_counter() - t0, 3)
+        write_run_files(tmp, manifest, history, tmp / "merged")
+    del loaded, outcome
+    release_memory()
+    return manifest
+
+
+def release_memory() -> None:
+    """Give model memory back between runs of a grid."""
+    gc.collect()
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+    except ImportError:  # pragma: no cover
+        pass
