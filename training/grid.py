@@ -105,14 +105,15 @@ def _failed_manifest(cfg: TrainConfig, run: PlannedRun, exc: BaseException, t0: 
 def run_grid(cfg: TrainConfig, console: Console | None = None,
              callbacks: list | None = None) -> dict[str, Any]:
     """Train every run of `cfg` that is not complete yet; return the grid index."""
-    from training.progress import GridProgress
-    from training.run import release_memory, train_run
     from training.unsloth_backend import import_unsloth, resolve_backend
 
-    planned = plan(cfg)
+    planned = plan(cfg)  # before the heavy imports: a bad config fails in a second
     backend = resolve_backend(cfg.backend)
     if backend == "unsloth":
         import_unsloth()
+    from training.progress import GridProgress
+    from training.run import release_memory, train_run
+
     output_dir = Path(cfg.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     remove_stale_staging(output_dir)

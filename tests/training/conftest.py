@@ -1,7 +1,7 @@
-"""Fixtures of the training tests: a quickly pre-trained tiny model, the prepared sample, configs.
+"""Fixtures of the training tests: the prepared sample and fast configs.
 
-The tiny model here is pre-trained for 40 steps only (~10 s): these tests check the machinery
-(masks, merging, resuming), for which model quality does not matter.
+The model is the session's shared `tiny_model` (tests/conftest.py): the whole suite builds it once,
+so these tests add no model build of their own.
 """
 
 from __future__ import annotations
@@ -17,14 +17,6 @@ FAST = {
     "learning_rate": 3e-3, "max_steps": 4, "batch_size": 2, "max_seq_length": 320,
     "logging_steps": 2, "eval_fraction": 0.15, "eval_steps": None, "seed": 0,
 }
-
-
-@pytest.fixture(scope="session")
-def tiny40(tmp_path_factory) -> Path:
-    from training.tiny_model import TinyModelConfig, build_tiny_model
-
-    return build_tiny_model(tmp_path_factory.mktemp("tiny40") / "tiny-llama",
-                            config=TinyModelConfig(pretrain_steps=40))
 
 
 @pytest.fixture(scope="session")

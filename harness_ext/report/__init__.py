@@ -1,0 +1,22 @@
+"""`ftbench report`: turn finished results (a study directory or a flat CSV) into the analysis.
+
+Modules, one job each: `vocab` (one metric vocabulary for both sources), `meta` (family /
+params / train size), `runs` (training manifests and loss histories), `samples` (per-sample
+logs), `loading` (the tidy per-model table), `stats` / `scaling` (bootstrap, paired tests,
+correlations, curve fits), `tables` / `compare` / `significance` (the sections), `plots`,
+`markdown`, `terminal`, and `build.report_main` which runs them all.
+"""
+
+from __future__ import annotations
+
+
+def __getattr__(name: str):
+    # keep `import harness_ext.report` cheap: pandas/matplotlib load only when report_main is used
+    if name == "report_main":
+        from harness_ext.report.build import report_main
+
+        return report_main
+    raise AttributeError(name)
+
+
+__all__ = ["report_main"]

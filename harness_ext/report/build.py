@@ -1,0 +1,141 @@
+"""`ftbench report`: load a source, compute every section it allows, write CSV/PNG/markdown.
+
+Reads result files only (no model is loaded), so it re-runs in seconds. What cannot be computed
+from the source is listed as skipped, with the reason, in summary.md and the returned dict.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pandas as pd
+from rich.console import Console
+
+from harness_ext.io import InputError, atomic_write_text
+from harness_ext.report import loading, markdown, plots, significance, tables, terminal
+from harness_ext.report import compare as comparisons
+from harness_ext.report.runs import match_run
+from harness_ext.report.section import Context, Options, Section
+from harness_ext.report.tables import headline_columns
+from harness_ext.report.vocab import OVERALL, perplexity_column
+
+SECTIONS = (tables.ranking, tables.by_train_size, tables.by_family, tables.per_task,
+            tables.perplexity, tables.descriptives, comparisons.base_vs_finetuned,
+            comparisons.paired, comparisons.qualitative, significance.significance)
+
+
+def _score_column(data: loading.ReportData) -> str:
+    if data.table[OVERALL].notna().any():
+        return OVERALL
+    fallback = headline_columns(data.table)
+    if not fallback:
+        raise InputError(f"{data.source}: no model has the overall score or any headline metric; "
+                         "nothing to report")
+    data.notes.append(f"no model has {OVERALL}: models are ranked by {fallback[0]}")
+    return fallback[0]
+
+
+def training_section(ctx: Context) -> Section:
+    sec = Section("training", "11. Training runs")
+    if not ctx.data.runs:
+        return sec.skip("no training runs (manifest.json / history.json) found; pass runs=DIR")
+    rows = []
+    models = ctx.table["model"].tolist()
+    for run in ctx.data.runs:
+        model = next((m for m in models
+                      if match_run(m, ctx.data.specs.get(m), [run]) is not None), None)
+        rows.append({"run": run.name, "model": model, **run.facts,
+                     "history_points": 0 if run.history is None else len(run.history)})
+    sec.tables["training_runs"] = pd.DataFrame(rows)
+    return sec
+
+
+def _add_plots(ctx: Context, secs: dict[str, Section], out: Path) -> dict[str, Path]:
+    written: dict[str, Path] = {}
+    pdir = out / "plots"
+    cis = secs["significance"].tables.get("metric_ci")
+    t = ctx.table
+
+    def add(key: str, name: str, path: Path | None) -> None:
+        if path is not None:
+            written[name] = path
+            secs[key].plots[name] = str(path.relative_to(out))
+
+    add("ranking", "ranking", plots.ranking(t, ctx.score, ctx.shared.get("vs_leader"),
+                                            pdir / "ranking.png"))
+    for name in plots.TASK_PLOTS:
+        add("per_task", f"task_{name}", plots.task_comparison(t, name, cis,
+                                                             pdir / f"task_{name}.png"))
+    add("train_size", "score_vs_train_size", plots.score_vs_train_size(
+        t, ctx.score, ctx.shared.get("scaling_fit"), pdir / "score_vs_train_size.png"))
+    ppl = perplexity_column(t.columns)
+    if ppl:
+        add("perplexity", "perplexity", plots.perplexity(t, ppl, pdir / "perplexity.png"))
+    add("training", "loss_curves", plots.loss_curves(ctx.data.runs, pdir / "loss_curves.png"))
+    for (model, task), cm in (ctx.shared.get("confusion") or {}).items():
+        name = f"confusion_{plots.slug(model)}_{task}"
+        add("base_vs_finetuned", name, plots.confusion(cm, f"{model} — {task}",
+                                                       pdir / f"{name}.png"))
+    return written
+
+
+def _clean_stale(folder: Path, keep: set[Path], suffix: str) -> None:
+    """Remove files of an earlier report that this run did not write (same --out reused)."""
+    if folder.is_dir():
+        for path in folder.glob(f"*{suffix}"):
+            if path not in keep:
+                path.unlink()
+
+
+def report_main(source: Path, out: Path, *, top_n: int = 5,
+                compare: tuple[str, str] | None = None, baseline: str | None = None,
+                metric: str | None = None, tie_threshold: float = 0.01, n_samples: int = 5,
+                mapping: Path | None = None, runs: Path | None = None,
+                console: Console | None = None, n_boot: int = 1000, seed: int = 0) -> dict:
+    """Write summary.md, tables/*.csv and plots/*.png for `source` into `out`.
+
+    Returns {"out", "summary", "tables": {name: path}, "plots": {name: path},
+    "sections": {key: "written" | "partial" | "skipped"}, "skipped": [...], "notes": [...],
+    "seconds"}. Unusable input raises harness_ext.io.InputError naming what is missing.
+    """
+    t0 = time.time()
+    if top_n < 1 or n_samples < 0 or tie_threshold < 0:
+        raise InputError("top_n must be >= 1, n_samples >= 0 and tie_threshold >= 0")
+    if compare is not None and len(compare) != 2:
+        raise InputError(f"compare needs exactly two model names, got {compare!r}")
+    out = Path(out)
+    data = loading.load(Path(source), runs=runs, mapping=mapping)
+    options = Options(top_n=top_n, compare=tuple(compare) if compare else None,
+                      baseline=baseline, metric=metric, tie_threshold=tie_threshold,
+                      n_samples=n_samples, n_boot=n_boot, seed=seed)
+    ctx = Context(data=data, options=options, score=_score_column(data))
+    ctx.shared["base"] = comparisons.find_base(ctx)
+    ctx.shared["focus"] = comparisons.focus_pair(ctx)
+    ctx.shared["vs_leader"] = significance.vs_leader(ctx)
+    sections = [fn(ctx) for fn in SECTIONS] + [training_section(ctx)]
+    secs = {s.key: s for s in sections}
+    written_plots = _add_plots(ctx, secs, out)
+    written_tables: dict[str, Path] = {}
+    for sec in sections:
+        for name, frame in sec.tables.items():
+            path = out / "tables" / f"{name}.csv"
+            atomic_write_text(path, frame.to_csv(index=False))
+            written_tables[name] = path
+    _clean_stale(out / "tables", set(written_tables.values()), ".csv")
+    _clean_stale(out / "plots", set(written_plots.values()), ".png")
+    skipped = [f"{s.title}: {reason}" for s in sections for reason in s.skipped]
+    status = {s.key: "skipped" if s.empty else "partial" if s.skipped else "written"
+              for s in sections}
+    summary = out / "summary.md"
+    text = markdown.render(ctx, sections, {n: str(p.relative_to(out))
+                                           for n, p in written_plots.items()},
+                           skipped, data.notes)
+    atomic_write_text(summary, text)
+    result = {"out": out, "summary": summary, "source": data.source, "kind": data.kind,
+              "score": ctx.score, "models": data.table["model"].tolist(),
+              "tables": written_tables, "plots": written_plots, "sections": status,
+              "skipped": skipped, "notes": list(data.notes),
+              "seconds": round(time.time() - t0, 2)}
+    terminal.print_summary(ctx, sections, result, console)
+    return result

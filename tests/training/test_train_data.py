@@ -1,0 +1,92 @@
+"""Dataset formatting: eval split by article, length fitting, and which tokens carry the loss."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness_ext.io import InputError, read_jsonl
+from training import data as data_mod
+from training.tiny_model import CHATML_TEMPLATE
+
+
+@pytest.fixture(scope="module")
+def tokenizer(tiny_model):
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(tiny_model)
+
+
+@pytest.fixture(scope="module")
+def rows(sample_prepared):
+    return data_mod.load_rows(sample_prepared / "train_16.jsonl")
+
+
+def _plain_template_tokenizer(tokenizer):
+    """The same tokenizer with a ChatML template lacking {% generation %} markers (like Llama 3.2)."""
+    plain = tokenizer.__class__.from_pretrained(tokenizer.name_or_path)
+    plain.chat_template = (CHATML_TEMPLATE.replace("{% generation %}", "")
+                           .replace("{% endgeneration %}", ""))
+    return plain
+
+
+def test_eval_split_holds_out_whole_articles(rows):
+    train, held = data_mod.split_eval(rows, 0.25, seed=3)
+    train_ids = {r["article_id"] for r in train}
+    held_ids = {r["article_id"] for r in held}
+    assert not train_ids & held_ids and len(held_ids) == 4 and len(train_ids) == 12
+    assert len(train) + len(held) == len(rows)
+    assert data_mod.split_eval(rows, 0.0, seed=3) == (rows, [])
+
+
+def test_fit_to_length_shortens_only_the_user_turn(rows, tokenizer):
+    fitted, stats = data_mod.fit_to_length(rows, tokenizer, 256)
+    assert stats["user_truncated"] > 0 and stats["dropped_too_long"] == 0
+    by_id = {r["id"]: r for r in rows}
+    for row in fitted:
+        ids = tokenizer.apply_chat_template(row["messages"], tokenize=True, return_dict=True)
+        assert len(ids["input_ids"]) <= 256
+        orig = by_id[row["id"]]["messages"]
+        assert row["messages"][0] == orig[0] and row["messages"][2] == orig[2]
+        assert orig[1]["content"].startswith(row["messages"][1]["content"][:50])
+    _, stats = data_mod.fit_to_length(rows, tokenizer, 40)
+    assert stats["dropped_too_long"] == len(rows)
+
+
+def test_bad_rows_are_named(tmp_path):
+    path = tmp_path / "train_1.jsonl"
+    path.write_text('{"id": "a", "messages": [{"role": "user", "content": "x"}]}\n')
+    with pytest.raises(InputError, match="row 1: 'messages'"):
+        data_mod.load_rows(path)
+
+
+def test_loss_mask_choice_follows_the_chat_template(tokenizer):
+    assert data_mod.choose_loss_mask(tokenizer, "auto") == "assistant"
+    plain = _plain_template_tokenizer(tokenizer)
+    assert data_mod.choose_loss_mask(plain, "auto") == "completion"
+    with pytest.raises(InputError, match="'loss_mask'"):
+        data_mod.choose_loss_mask(plain, "assistant")
+
+
+@pytest.mark.parametrize("mode", ["assistant", "completion"])
+def test_only_the_answer_is_trained(mode, tiny_model, tokenizer, sample_prepared):
+    """What trl 1.16 actually puts in the labels, for both loss-mask modes."""
+    from transformers import AutoModelForCausalLM
+    from trl import SFTConfig, SFTTrainer
+
+    from datasets import Dataset
+
+    tok = tokenizer if mode == "assistant" else _plain_template_tokenizer(tokenizer)
+    rows = read_jsonl(sample_prepared / "train_16.jsonl")[:3]
+    rows, _ = data_mod.fit_to_length(rows, tok, 320)
+    args = SFTConfig(output_dir="unused", max_steps=1, report_to=[], use_cpu=True, bf16=False,
+                     gradient_checkpointing=False, max_length=320,
+                     assistant_only_loss=mode == "assistant",
+                     completion_only_loss=True if mode == "completion" else None)
+    model = AutoModelForCausalLM.from_pretrained(tiny_model)
+    trainer = SFTTrainer(model=model, args=args, processing_class=tok,
+                         train_dataset=Dataset.from_list(data_mod.to_records(rows, mode)))
+    for i, row in enumerate(rows):
+        batch = trainer.data_collator([trainer.train_dataset[i]])
+        labels = batch["labels"][0]
+        trained = tok.decode(labels[labels != -100])
+        assert trained.strip() == row["messages"][2]["content"] + "<|im_end|>"
