@@ -86,6 +86,42 @@ def cmd_eval(models: str | None, study: Path | None, tasks: str, out: Path, back
     return 0 if all(m["status"] == "complete" for m in index.data["models"].values()) else 1
 
 
+def cmd_study(config: Path, only: str | None, overrides: list[str]) -> int:
+    from rich.console import Console
+
+    from harness_ext.study.config import load_study_config
+    from harness_ext.study.pipeline import run_study
+
+    cfg = load_study_config(config, overrides)
+    stages = [s for s in only.split(",") if s] if only else None
+    manifest = run_study(cfg, stages, Console(), config_path=config)
+    total = sum(s.get("seconds", 0) for s in manifest["stages"].values())
+    print(f"study {cfg.name}: done in {total:.0f} s; outputs in {cfg.out}")
+    return 0
+
+
+def cmd_train(config: Path, overrides: list[str]) -> int:
+    from training.cli import train_main
+
+    return train_main(config, overrides)
+
+
+def cmd_report(source: Path, out: Path, top_n: int, compare: str | None, baseline: str | None,
+               metric: str | None, tie_threshold: float, n_samples: int, mapping: Path | None,
+               runs: Path | None) -> int:
+    from harness_ext.report.build import report_main
+
+    pair = None
+    if compare:
+        parts = compare.split(",")
+        if len(parts) != 2:
+            raise InputError(f"--compare takes two model names A,B; got {compare!r}")
+        pair = (parts[0], parts[1])
+    report_main(source, out, top_n=top_n, compare=pair, baseline=baseline, metric=metric,
+                tie_threshold=tie_threshold, n_samples=n_samples, mapping=mapping, runs=runs)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="ftbench", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -120,6 +156,33 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--batch-size", default=None, help="default: 8 (hf), auto (vllm)")
     e.add_argument("--no-chat-template", dest="chat_template", action="store_false")
     e.add_argument("--metadata", default=None, help="JSON passed to the tasks (lm-eval --metadata)")
+
+    st = sub.add_parser("study", help="data → training grid → evaluation → report, from one config")
+    st.add_argument("config", type=Path)
+    st.add_argument("overrides", nargs="*", help="key=value overrides (dotted: eval.limit=4)")
+    st.add_argument("--only", default=None, help="comma-separated stages: data,models,train,eval,report")
+    st.add_argument("--resume", action="store_true",
+                    help="(default behaviour) completed work is always reused")
+
+    dm = sub.add_parser("demo", help="the offline CPU demo: ftbench study configs/demo.yaml")
+    dm.add_argument("overrides", nargs="*")
+
+    tr = sub.add_parser("train", help="LoRA / QLoRA / full fine-tuning, one run or a grid")
+    tr.add_argument("config", type=Path)
+    tr.add_argument("overrides", nargs="*", help="key=value overrides (dotted: lora.r=8)")
+
+    rp = sub.add_parser("report", help="tables, plots and statistics from result files")
+    rp.add_argument("source", type=Path, help="study results directory or a flat results CSV")
+    rp.add_argument("--out", type=Path, required=True)
+    rp.add_argument("--top-n", type=int, default=5)
+    rp.add_argument("--compare", default=None, help="two model names A,B for the paired comparison")
+    rp.add_argument("--baseline", default=None, help="the base model of the base-vs-fine-tuned table")
+    rp.add_argument("--metric", default=None, help="per-sample metric of the paired comparison")
+    rp.add_argument("--tie-threshold", type=float, default=0.01)
+    rp.add_argument("--samples", dest="n_samples", type=int, default=5)
+    rp.add_argument("--mapping", type=Path, default=None,
+                    help="YAML/JSON: model → {family, params_b, train_size}")
+    rp.add_argument("--runs", type=Path, default=None, help="training runs directory (loss curves)")
     return p
 
 
@@ -132,6 +195,18 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "data" and args.data_command == "prepare":
             cmd_data_prepare(args.raw, args.out, args.sizes, args.test_size, args.seed,
                              args.max_input_words, args.skip_invalid)
+        elif args.command == "study":
+            return cmd_study(args.config, args.only, args.overrides)
+        elif args.command == "demo":
+            from harness_ext.paths import REPO_DIR
+
+            return cmd_study(REPO_DIR / "configs" / "demo.yaml", None, args.overrides)
+        elif args.command == "train":
+            return cmd_train(args.config, args.overrides)
+        elif args.command == "report":
+            return cmd_report(args.source, args.out, args.top_n, args.compare, args.baseline,
+                              args.metric, args.tie_threshold, args.n_samples, args.mapping,
+                              args.runs)
         elif args.command == "eval":
             return cmd_eval(args.models, args.study, args.tasks, args.out, args.backend, args.limit,
                             args.batch_size, args.chat_template, args.metadata)

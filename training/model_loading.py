@@ -21,6 +21,7 @@ class LoadedModel:
     peft_config: Any | None  # a peft.LoraConfig, or None (full fine-tuning / unsloth adds its own)
     dtype: Any  # torch dtype the weights are trained in (4-bit weights compute in it)
     device: str
+    backend: str = "peft"
 
 
 def device_and_dtype(precision: str) -> tuple[str, Any]:

@@ -65,4 +65,4 @@ def load_model(model_path: str, cfg: TrainConfig) -> LoadedModel:
             random_state=cfg.seed, max_seq_length=cfg.max_seq_length,
         )
     return LoadedModel(model=model, tokenizer=tokenizer, peft_config=None, dtype=dtype,
-                       device=device)
+                       device=device, backend="unsloth")

@@ -13,8 +13,8 @@ import pandas as pd
 from rich.console import Console
 
 from harness_ext.io import InputError, atomic_write_text
-from harness_ext.report import loading, markdown, plots, significance, tables, terminal
 from harness_ext.report import compare as comparisons
+from harness_ext.report import loading, markdown, plots, significance, tables, terminal
 from harness_ext.report.runs import match_run
 from harness_ext.report.section import Context, Options, Section
 from harness_ext.report.tables import headline_columns
@@ -105,6 +105,8 @@ def report_main(source: Path, out: Path, *, top_n: int = 5,
     if compare is not None and len(compare) != 2:
         raise InputError(f"compare needs exactly two model names, got {compare!r}")
     out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--out {out} is a file; give a directory")
     data = loading.load(Path(source), runs=runs, mapping=mapping)
     options = Options(top_n=top_n, compare=tuple(compare) if compare else None,
                       baseline=baseline, metric=metric, tie_threshold=tie_threshold,

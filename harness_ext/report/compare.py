@@ -27,6 +27,8 @@ _QUALITATIVE = {"bmw_summarization": "summ_rougeL_f1", "bmw_title": "title_rouge
 
 def clip(text, limit: int = 200) -> str:
     text = " ".join(str(text or "").split())
+    if not text:
+        return "(empty)"
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -39,9 +41,15 @@ def _check_models(ctx: Context, *names: str) -> None:
 
 
 def find_base(ctx: Context) -> str | None:
+    """The base model; a `baseline` that the study lists but has no results for (its
+    evaluation failed) skips section 7 with that reason instead of failing the report."""
     if ctx.options.baseline:
-        _check_models(ctx, ctx.options.baseline)
-        return ctx.options.baseline
+        name = ctx.options.baseline
+        if name not in set(ctx.table["model"]) and name in ctx.data.specs:
+            ctx.shared["base_missing"] = f"baseline {name} has no results in the study"
+            return None
+        _check_models(ctx, name)
+        return name
     names = ctx.table["model"].tolist()
     named = [n for n in names if "base" in n.lower()]
     if named:
@@ -80,9 +88,12 @@ def base_vs_finetuned(ctx: Context) -> Section:
     sec = Section("base_vs_finetuned", "7. Base vs fine-tuned")
     base = ctx.shared.get("base")
     if base is None:
-        return sec.skip("no base model: pass baseline=NAME (no model name contains 'base' and "
+        return sec.skip(ctx.shared.get("base_missing") or
+                        "no base model: pass baseline=NAME (no model name contains 'base' and "
                         "no study model is a plain checkpoint without train size)")
     t = ctx.table.set_index("model")
+    if len(t) < 2:
+        return sec.skip(f"only the base model {base} has results")
     metrics = [OVERALL] + headline_columns(ctx.table) + [c for c in _LENGTH if c in t]
     rows = []
     for model in [m for m in t.index if m != base]:
@@ -139,8 +150,8 @@ def _pair_frames(ctx: Context, a: str, b: str) -> dict[str, pd.DataFrame]:
     sa, sb = ctx.data.samples.get(a) or {}, ctx.data.samples.get(b) or {}
     out = {}
     for task in sorted(set(sa) & set(sb)):
-        fa, fb = sa[task].set_index("doc_id"), sb[task].set_index("doc_id")
-        out[task] = fa.join(fb, how="inner", lsuffix="_a", rsuffix="_b")
+        joined = sa[task].merge(sb[task], on="doc_id", how="inner", suffixes=("_a", "_b"))
+        out[task] = joined.set_index("doc_id")
     return out
 
 
@@ -162,17 +173,19 @@ def paired(ctx: Context) -> Section:
             d = joined[f"{metric}_b"] - joined[f"{metric}_a"]
             r = compare_items(joined[f"{metric}_a"], joined[f"{metric}_b"], metric, ctx)
             rows.append({"task": task, "metric": metric, "n": r["n"],
-                         f"mean_{a}": joined[f"{metric}_a"].mean(),
-                         f"mean_{b}": joined[f"{metric}_b"].mean(), "diff": r["diff"],
+                         "mean_a": joined[f"{metric}_a"].mean(),
+                         "mean_b": joined[f"{metric}_b"].mean(), "diff": r["diff"],
                          "diff_lo": r["diff_lo"], "diff_hi": r["diff_hi"], "p": r["p"],
                          "test": r["test"], "significant": r["significant"],
-                         f"{b}_better": int((d > thr).sum()), f"{b}_worse": int((d < -thr).sum()),
+                         "b_better": int((d > thr).sum()), "b_worse": int((d < -thr).sum()),
                          "similar": int((d.abs() <= thr).sum())})
     if not rows:
         return sec.skip(f"{a} and {b} share no task with per-sample results")
     sec.tables["paired_summary"] = pd.DataFrame(rows)
-    sec.text.append(f"**{b}** vs **{a}** on the same items; a difference within +/-{thr} "
-                    "counts as similar. diff = B - A.")
+    sec.text.append(f"A = **{a}**, B = **{b}**, on the same items; diff = B - A, and a "
+                    f"difference within +/-{thr} counts as similar (b_better / b_worse count "
+                    "items; for lower-is-better metrics such as perplexity, b_worse is good). "
+                    "Per-item word_perplexity is each article's own perplexity.")
     available = [r["metric"] for r in rows]
     metric = resolve_metric(ctx.options.metric, available) if ctx.options.metric else \
         next((m for m in ("summ_rougeL_f1", "title_rougeL_f1", "tag_f1") if m in available),
@@ -212,12 +225,12 @@ def qualitative(ctx: Context) -> Section:
         for i in sorted(rng.choice(joined.index.to_numpy(), size=k, replace=False)):
             r = joined.loc[i]
             rows.append({"task": task, "doc_id": i, "prompt": clip(r["prompt_a"], 160),
-                         "expected": clip(r["target_a"], 300), f"{a}": clip(r["pred_a"], 300),
-                         f"{b}": clip(r["pred_b"], 300), "metric": metric,
-                         f"{metric}_a": r.get(f"{metric}_a"), f"{metric}_b": r.get(f"{metric}_b")})
+                         "expected": clip(r["target_a"], 300), "pred_a": clip(r["pred_a"], 300),
+                         "pred_b": clip(r["pred_b"], 300), "metric": metric,
+                         "value_a": r.get(f"{metric}_a"), "value_b": r.get(f"{metric}_b")})
     if not rows:
         return sec.skip(f"{a} and {b} share no generation task samples")
     sec.tables["qualitative_samples"] = pd.DataFrame(rows)
     sec.text.append(f"{ctx.options.n_samples} seeded random items per task: prompt (truncated), "
-                    f"expected, {a} (A), {b} (B).")
+                    f"expected, A = {a} (pred_a), B = {b} (pred_b).")
     return sec

@@ -125,7 +125,12 @@ def load_study(root: Path, runs_dir: Path | None = None) -> ReportData:
     for name, entry in models.items():
         model_dir = root / str(entry.get("dir") or name)
         specs[name] = entry.get("spec") or {}
-        metrics = task_metrics(model_dir) if model_dir.is_dir() else {}
+        try:
+            metrics = task_metrics(model_dir) if model_dir.is_dir() else {}
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            notes.append(f"model {name}: a results_*.json in {model_dir} is not valid JSON "
+                         f"({exc}); left out")
+            continue
         for task, info in (entry.get("tasks") or {}).items():
             if info.get("status") != "complete" and task not in metrics:
                 why = (info.get("error") or "").splitlines()
@@ -136,13 +141,22 @@ def load_study(root: Path, runs_dir: Path | None = None) -> ReportData:
                          f"{entry.get('status', '?')}); left out")
             continue
         row = {"model": name}
+        unknown = sorted(t for t in metrics if t not in TASK_COLUMNS and t != "bmw")
+        if unknown:
+            notes.append(f"model {name}: task(s) {', '.join(unknown)} have no report columns; "
+                         "ignored")
         for task, values in metrics.items():
             for key, col in TASK_COLUMNS.get(task, {}).items():
                 if key in values:
                     row[col] = float(values[key])
         row["_params_eval"] = _results_params(model_dir)
         rows.append(row)
-        samples[name] = read_model_samples(model_dir, metrics, notes)
+        model_samples = read_model_samples(model_dir, metrics, notes)
+        if model_samples:
+            samples[name] = model_samples
+        else:
+            notes.append(f"model {name}: no per-sample logs (samples_<task>_*.jsonl); no CIs or "
+                         "paired tests for it")
     if not rows:
         raise InputError(f"{root}: no model has any results file (results_*.json)")
     runs_root = runs_dir or _runs_dir(root, settings)
@@ -208,16 +222,18 @@ def _add_overall(data: ReportData) -> None:
     """Compute the published overall score where the table lacks it (never overwrite it)."""
     table = data.table
     have = table[OVERALL] if OVERALL in table else pd.Series(math.nan, index=table.index)
-    values = []
+    values, gaps = [], {}
     for (_, row), given in zip(table.iterrows(), have):
         if not math.isnan(given):
             values.append(given)
             continue
-        missing = [c for c in COMPONENTS if c not in row or pd.isna(row[c])]
+        missing = tuple(c for c in COMPONENTS if c not in row or pd.isna(row[c]))
         if missing:
             values.append(math.nan)
-            data.notes.append(f"model {row['model']}: overall score not computed, missing "
-                              f"{', '.join(missing)}")
+            gaps.setdefault(missing, []).append(row["model"])
         else:
             values.append(overall_score({c: row[c] for c in COMPONENTS}))
     table[OVERALL] = values
+    for missing, models in gaps.items():  # one note per reason, not one per model
+        data.notes.append(f"model {', '.join(models)}: overall score not computed, missing "
+                          f"{', '.join(missing)}")

@@ -41,6 +41,8 @@ def md_table(frame: pd.DataFrame) -> str:
 def view(name: str, frame: pd.DataFrame, ctx: Context) -> tuple[pd.DataFrame, str]:
     """The part of a table worth reading, and a caption saying what was left out."""
     n = ctx.options.top_n
+    if frame.empty:
+        return frame, "empty"
     if name == "ranking" and len(frame) > 2 * n:
         gap = pd.DataFrame([{c: ("…" if c == "model" else None) for c in frame.columns}])
         return pd.concat([frame.head(n), gap, frame.tail(n)], ignore_index=True), \
@@ -50,6 +52,10 @@ def view(name: str, frame: pd.DataFrame, ctx: Context) -> tuple[pd.DataFrame, st
         focus = pair[1] if pair else None
         if focus in set(frame["model"]):
             return frame[frame["model"] == focus], f"{focus} only; all models in the CSV"
+    if name == "models":
+        cols = [c for c in ("model", "family", "params_b", "train_size", "base_model",
+                            "meta_source") if c in frame]
+        return frame[cols].head(MAX_ROWS), "where each model's facts came from; all metrics in the CSV"
     if name == "confusion":
         return frame.iloc[0:0], "shown as plots"
     if name == "metric_ci":
@@ -57,6 +63,10 @@ def view(name: str, frame: pd.DataFrame, ctx: Context) -> tuple[pd.DataFrame, st
             ["overall_score", "summ_rougeL_f1", "summ_bertscore_f1", "title_rougeL_f1",
              "tag_f1", "type_accuracy", "word_perplexity"])]
         return keep, "headline metrics; all metrics in the CSV"
+    if name == "scaling_fit":
+        cols = ["scope", "fit", "formula", "r2", "aic", "plateau", "plateau_se", "plateau_lo",
+                "plateau_hi", "n_95", "gain_per_doubling", "note"]
+        return frame[cols], "main columns; parameters and their stderr in the CSV"
     if len(frame) > MAX_ROWS:
         return frame.head(MAX_ROWS), f"first {MAX_ROWS} of {len(frame)} rows"
     return frame, ""
@@ -65,10 +75,10 @@ def view(name: str, frame: pd.DataFrame, ctx: Context) -> tuple[pd.DataFrame, st
 def render(ctx: Context, sections: list[Section], plots: dict[str, str],
            skipped: list[str], notes: list[str]) -> str:
     data = ctx.data
-    out = [f"# ftbench report — {data.source.name}", "",
-           f"Source: `{data.source}` ({'study directory' if data.kind == 'study' else 'flat table'}"
-           f", {len(data.table)} models). Ranking score: `{ctx.score}`. Every number below is "
-           "computed from the result files.", ""]
+    kind = "study directory" if data.kind == "study" else "flat table"
+    intro = (f"Source: `{data.source}` ({kind}, {len(data.table)} models). Ranking score: "
+             f"`{ctx.score}`. Every number below is computed from the result files.")
+    out = [f"# ftbench report — {data.source.name}", "", intro, ""]
     for sec in sections:
         out += [f"## {sec.title}", ""]
         out += [line + "  " for line in sec.text]

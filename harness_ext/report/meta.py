@@ -56,14 +56,11 @@ def load_mapping(path: Path | None) -> dict[str, dict]:
     if not path.is_file():
         raise InputError(f"{path}: mapping file not found")
     text = path.read_text(encoding="utf-8")
-    try:
-        if path.suffix.lower() == ".json":
-            data = json.loads(text)
-        else:
-            import yaml
+    import yaml
 
-            data = yaml.safe_load(text)
-    except Exception as exc:  # yaml and json raise different types for the same user error
+    try:
+        data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
+    except (json.JSONDecodeError, yaml.YAMLError) as exc:
         raise InputError(f"{path}: not valid YAML/JSON ({exc})") from None
     if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
         raise InputError(f"{path}: expected a mapping model -> {{family, params_b, train_size}}")

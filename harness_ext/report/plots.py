@@ -12,11 +12,11 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
 
-from harness_ext.report import scaling  # noqa: E402
+from harness_ext.report import scaling
 
 TASK_PLOTS = {
     "summarization": ("summ_rouge1_f1", "summ_rouge2_f1", "summ_rougeL_f1", "summ_bertscore_f1"),
@@ -43,10 +43,10 @@ def task_comparison(table: pd.DataFrame, name: str, cis: pd.DataFrame | None,
     metrics = [m for m in TASK_PLOTS[name] if m in table and table[m].notna().any()]
     if not metrics:
         return None
-    t = table.dropna(subset=metrics, how="all").iloc[::-1]
+    t = table.dropna(subset=metrics, how="all")
     height = 0.8 / len(metrics)
     y = np.arange(len(t))
-    fig, ax = plt.subplots(figsize=(9, 1.2 + 0.35 * len(t) * max(1, len(metrics) / 2)))
+    fig, ax = plt.subplots(figsize=(9, 1.5 + 0.12 * len(t) * len(metrics)))
     for k, metric in enumerate(metrics):
         values = t[metric].to_numpy(dtype=float)
         err = None
@@ -58,6 +58,7 @@ def task_comparison(table: pd.DataFrame, name: str, cis: pd.DataFrame | None,
                 err = np.nan_to_num(np.vstack([values - lo, hi - values]).clip(min=0))
         ax.barh(y + k * height, values, height, xerr=err, capsize=2, label=metric)
     ax.set_yticks(y + height * (len(metrics) - 1) / 2, t["model"])
+    ax.invert_yaxis()  # best-ranked model and first metric on top, as in the legend
     ax.set_xlabel("score (higher is better)" + ("; bars: 95% bootstrap CI" if cis is not None
                                                 and not cis.empty else ""))
     ax.set_title(f"Per-model comparison: {name.replace('_', ' / ')}")
@@ -67,16 +68,23 @@ def task_comparison(table: pd.DataFrame, name: str, cis: pd.DataFrame | None,
 
 
 def ranking(table: pd.DataFrame, score: str, sig: pd.DataFrame | None, path: Path) -> Path | None:
-    t = table.dropna(subset=[score]).sort_values(score)
+    t = table.dropna(subset=[score]).sort_values(score, ascending=False, kind="stable")
     if t.empty:
         return None
+    t = t.iloc[::-1]  # leader on top
     fig, ax = plt.subplots(figsize=(8, 1 + 0.3 * len(t)))
-    err = None
+    err, colors = None, ["tab:blue"] * len(t)
     if sig is not None:
         s = sig.set_index("model").reindex(t["model"])
         err = np.nan_to_num(np.vstack([t[score].to_numpy() - s["ci_lo"].to_numpy(),
                                        s["ci_hi"].to_numpy() - t[score].to_numpy()]).clip(min=0))
-    ax.barh(t["model"], t[score], xerr=err, capsize=2, color="tab:blue")
+        palette = {"leader": "tab:blue", "n.s.": "tab:cyan", "sig.": "tab:gray"}
+        colors = [palette.get(v, "tab:gray") for v in s["vs_leader"]]
+        for label, color in (("leader", "tab:blue"), ("not sig. different from leader", "tab:cyan"),
+                             ("sig. below leader", "tab:gray")):
+            ax.bar(0, 0, color=color, label=label)
+        ax.legend(fontsize=7, loc="lower right")
+    ax.barh(t["model"], t[score], xerr=err, capsize=2, color=colors)
     ax.set_xlabel(score + ("  (95% bootstrap CI)" if err is not None else ""))
     ax.set_title("Overall ranking")
     ax.grid(axis="x", alpha=0.3)
@@ -148,11 +156,13 @@ def loss_curves(runs, path: Path) -> Path | None:
 
 def confusion(cm: dict, title: str, path: Path) -> Path:
     labels, matrix = cm["labels"], np.array(cm["matrix"])
-    fig, ax = plt.subplots(figsize=(6, 5))
+    rows = labels[:-1] if labels[-1] == "unparseable" and not matrix[-1].any() else labels
+    matrix = matrix[: len(rows)]  # gold is never unparseable: drop that empty row
+    fig, ax = plt.subplots(figsize=(6, 1 + 0.8 * len(rows)))
     ax.imshow(matrix, cmap="Blues")
     ax.set_xticks(range(len(labels)), labels, rotation=30, ha="right")
-    ax.set_yticks(range(len(labels)), labels)
-    for i in range(len(labels)):
+    ax.set_yticks(range(len(rows)), rows)
+    for i in range(len(rows)):
         for j in range(len(labels)):
             ax.text(j, i, str(matrix[i, j]), ha="center", va="center",
                     color="white" if matrix[i, j] > matrix.max() / 2 else "black")

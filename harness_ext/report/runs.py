@@ -62,6 +62,13 @@ def parse_history(data) -> pd.DataFrame:
     Accepts a list of logging entries (HF Trainer `log_history`), the same under a
     `log_history`/`history` key, or a dict of equal-length lists.
     """
+    if isinstance(data, dict) and isinstance(data.get("train"), list):
+        # training.artifacts.history_from_log: {"train": [{step, loss}], "eval": [{step, loss}]}
+        train = [{**e, "loss": e.get("loss")} for e in data["train"] if isinstance(e, dict)]
+        evals = [{"step": e.get("step"), "epoch": e.get("epoch"), "eval_loss": e.get("loss")}
+                 for e in data.get("eval") or [] if isinstance(e, dict)]
+        frame = parse_history(train + evals)
+        return frame.sort_values("step", kind="stable").reset_index(drop=True)
     if isinstance(data, dict):
         inner = data.get("log_history", data.get("history"))
         if inner is not None:
@@ -88,6 +95,24 @@ def _read_json(path: Path, notes: list[str]):
         return None
 
 
+def _known_facts(manifest: dict) -> dict:
+    """The layout `training.run` writes (ftbench-train-run), read exactly where it is known."""
+    out = {}
+    params = manifest.get("parameters")
+    if isinstance(params, dict):
+        out["trainable_params"] = params.get("trainable")
+        out["total_params"] = params.get("total")
+    loss = manifest.get("eval_loss")
+    if isinstance(loss, dict):
+        out["eval_loss_before"] = loss.get("before")
+        out["final_eval_loss"] = loss.get("after")
+    if isinstance(manifest.get("model_name"), str):
+        out["base_model"] = manifest["model_name"]
+    if manifest.get("status"):
+        out["status"] = manifest["status"]
+    return {k: v for k, v in out.items() if v is not None}
+
+
 def load_run(path: Path, notes: list[str]) -> Run | None:
     manifest = _read_json(path / "manifest.json", notes) if (path / "manifest.json").is_file() else {}
     raw = _read_json(path / "history.json", notes) if (path / "history.json").is_file() else None
@@ -96,12 +121,14 @@ def load_run(path: Path, notes: list[str]) -> Run | None:
     manifest = manifest if isinstance(manifest, dict) else {}
     history = parse_history(raw) if raw is not None else None
     facts = {k: find_key(manifest, keys) for k, keys in _KEYS.items()}
+    facts.update(_known_facts(manifest))
     if history is not None and not history.empty:
         for col, key in (("train_loss", "final_train_loss"), ("eval_loss", "final_eval_loss")):
             series = history[col].dropna()
             if facts[key] is None and not series.empty:
                 facts[key] = float(series.iloc[-1])
-    name = str(manifest.get("name") or manifest.get("run_name") or path.name)
+    name = str(manifest.get("run") or manifest.get("name") or manifest.get("run_name")
+               or path.name)
     return Run(name=name, path=path, manifest=manifest, history=history, facts=facts)
 
 
@@ -118,6 +145,10 @@ def load_runs(root: Path | None) -> tuple[list[Run], list[str]]:
             run = load_run(path, notes)
             if run is not None and run.manifest.get("kind") != "ftbench-tiny-model":
                 runs.append(run)
+                if run.facts.get("status") not in (None, "complete"):
+                    error = str(run.manifest.get("error") or "").splitlines()[:1]
+                    notes.append(f"training run {run.name}: status {run.facts['status']}"
+                                 + (f" ({error[0][:160]})" if error else ""))
     return runs, notes
 
 
@@ -145,6 +176,6 @@ def run_facts(run: Run) -> dict:
     if not math.isnan(total) and total > 0:
         out["params_b"] = total / 1e9
     base = run.facts.get("base_model")
-    if isinstance(base, str):
+    if isinstance(base, str) and base:
         out["base_model"] = Path(base).name if Path(base).exists() else base
     return out

@@ -9,6 +9,7 @@ model x task, and type labels are re-parsed with the same parser the task uses.
 from __future__ import annotations
 
 import math
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -80,6 +81,24 @@ def _row(task: str, line: dict) -> dict:
     return row
 
 
+@contextmanager
+def _no_progress_bars():
+    """bert_score loads its encoder through transformers, whose progress bars would clutter
+    the terminal summary; restore the previous setting afterwards."""
+    try:
+        from transformers.utils import logging as hf_logging
+    except ImportError:  # pragma: no cover - transformers is a dependency
+        yield
+        return
+    enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if enabled:
+            hf_logging.enable_progress_bar()
+
+
 def read_task_samples(path: Path, task: str, notes: list[str]) -> pd.DataFrame:
     """One row per test item; BERTScore columns filled by one batched call (if it can run)."""
     try:
@@ -93,11 +112,12 @@ def read_task_samples(path: Path, task: str, notes: list[str]) -> pd.DataFrame:
     if task in GENERATION_TASKS:
         prefix = "summ" if task == "bmw_summarization" else "title"
         try:
-            scores = bertscore(frame["_ref"].tolist(), frame["_hyp"].tolist())
+            with _no_progress_bars():
+                scores = bertscore(frame["_ref"].tolist(), frame["_hyp"].tolist())
             for key, out in zip(("precision", "recall", "f1"), _BERT_KEYS):
                 frame[f"{prefix}_{out}"] = scores[key]
             frame.attrs["encoder"] = scores["encoder"]
-        except Exception as exc:  # no encoder offline etc.: the rest of the report still works
+        except (ImportError, OSError, RuntimeError, ValueError) as exc:  # e.g. no encoder offline
             notes.append(f"{path.name}: per-sample BERTScore not recomputed ({exc.__class__.__name__}"
                          f": {str(exc)[:120]})")
         frame = frame.drop(columns=["_ref", "_hyp"])

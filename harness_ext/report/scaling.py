@@ -52,7 +52,7 @@ def fit_one(name: str, x, y) -> dict:
     keep = ~(np.isnan(x) | np.isnan(y)) & (x > 0)
     x, y = x[keep], y[keep]
     k = func.__code__.co_argcount - 1
-    out = {"fit": name, "formula": formula, "n_points": int(len(x)), "n_sizes": int(len(set(x))),
+    out = {"fit": name, "formula": formula, "n_points": len(x), "n_sizes": len(set(x)),
            "a": math.nan, "a_se": math.nan, "b": math.nan, "b_se": math.nan, "c": math.nan,
            "c_se": math.nan, "r2": math.nan, "rmse": math.nan, "aic": math.nan,
            "plateau": math.nan, "plateau_se": math.nan, "plateau_lo": math.nan,

@@ -139,6 +139,10 @@ def significance(ctx: Context) -> Section:
     pairs = pairwise_overall(ctx)
     if not pairs.empty:
         sec.tables["pairwise_significance"] = pairs
+    encoders = sorted({f.attrs["encoder"] for tasks in ctx.data.samples.values()
+                       for f in tasks.values() if f.attrs.get("encoder")})
+    if encoders:
+        sec.text.append(f"Per-sample BERTScore recomputed with {', '.join(encoders)}.")
     sec.text.append(f"95% percentile bootstrap CIs ({ctx.options.n_boot} resamples, seed "
                     f"{ctx.options.seed}); paired tests on the same items: sign-flip permutation "
                     "for continuous metrics, McNemar (exact binomial below 25 discordant pairs) "

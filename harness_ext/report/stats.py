@@ -142,7 +142,7 @@ def correlation(x, y) -> dict:
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     keep = ~(np.isnan(x) | np.isnan(y))
     x, y = x[keep], y[keep]
-    out = {"n": int(len(x)), "pearson_r": math.nan, "pearson_p": math.nan,
+    out = {"n": len(x), "pearson_r": math.nan, "pearson_p": math.nan,
            "spearman_rho": math.nan, "spearman_p": math.nan}
     if len(x) < 3 or np.ptp(x) == 0 or np.ptp(y) == 0:
         return out
@@ -159,6 +159,6 @@ def describe(values) -> dict:
     if len(v) == 0:
         return {"n": 0, "mean": math.nan, "median": math.nan, "std": math.nan,
                 "min": math.nan, "max": math.nan, "range": math.nan}
-    return {"n": int(len(v)), "mean": float(v.mean()), "median": float(np.median(v)),
+    return {"n": len(v), "mean": float(v.mean()), "median": float(np.median(v)),
             "std": float(v.std(ddof=1)) if len(v) > 1 else math.nan,
             "min": float(v.min()), "max": float(v.max()), "range": float(np.ptp(v))}

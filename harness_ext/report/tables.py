@@ -13,7 +13,12 @@ import pandas as pd
 from harness_ext.report import scaling, stats
 from harness_ext.report.section import Context, Section
 from harness_ext.report.vocab import (
-    DESCRIPTIVE, HEADLINES, OVERALL, COLUMN_TASK, higher_is_better, metric_columns,
+    COLUMN_TASK,
+    DESCRIPTIVE,
+    HEADLINES,
+    OVERALL,
+    higher_is_better,
+    metric_columns,
     perplexity_column,
 )
 
@@ -37,6 +42,7 @@ def ranking(ctx: Context) -> Section:
     ranked = ctx.scored()
     if ranked.empty:
         return sec.skip(f"no model has {ctx.score}")
+    ranked = ranked.drop(columns=["rank"], errors="ignore")  # recomputed, never trusted
     ranked.insert(0, "rank", range(1, len(ranked) + 1))
     cols = ["rank"] + [c for c in _ID if c in ranked] + [ctx.score]
     sig = ctx.shared.get("vs_leader")
@@ -48,6 +54,10 @@ def ranking(ctx: Context) -> Section:
                         "results (a study directory); this source has none.")
     cols += [c for c in headline_columns(ranked) if c not in cols]
     sec.tables["ranking"] = ranked[cols]
+    ids = ["model", "family", "params_b", "train_size", "base_model", "method", "meta_source"]
+    models = ctx.table
+    sec.tables["models"] = models[[c for c in ids if c in models]
+                                  + [c for c in models.columns if c not in ids]]
     n = ctx.options.top_n
     if len(ranked) > 2 * n:
         sec.text.append(f"Top {n} and bottom {n} of {len(ranked)} models by {ctx.score}; "

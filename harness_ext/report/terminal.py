@@ -13,17 +13,21 @@ from harness_ext.report.markdown import fmt, view
 from harness_ext.report.section import Context, Section
 
 _SHOW = {
-    "ranking": None,
+    "ranking": ["rank", "model", "train_size", "overall_score", "ci_lo", "ci_hi", "vs_leader"],
     "train_size_summary": ["train_size", "n_models", "mean", "best", "best_model", "range"],
     "family_comparison": None,
+    "perplexity_by_family": None,
     "type_accuracy_bands": ["band", "n_models"],
     "score_correlations": ["x", "n", "pearson_r", "pearson_p", "spearman_rho", "spearman_p"],
     "base_vs_finetuned": ["model", "metric", "base_value", "finetuned_value", "abs_change",
                           "rel_change_pct", "p"],
-    "paired_summary": None,
+    "paired_summary": ["metric", "n", "mean_a", "mean_b", "diff", "p", "b_better", "b_worse",
+                       "similar"],
     "significance_vs_leader": None,
 }
 _MAX_COLS = 10
+_HEADLINE_ROWS = {"summ_rougeL_f1", "summ_bertscore_f1", "title_rougeL_f1", "title_bertscore_f1",
+                  "tag_f1", "tag_jaccard", "type_accuracy", "type_mc_accuracy", "word_perplexity"}
 
 
 def _rich_table(title: str, frame: pd.DataFrame) -> Table:
@@ -53,6 +57,8 @@ def print_summary(ctx: Context, sections: list[Section], result: dict,
         for name, frame in shown:
             part, caption = view(name, frame, ctx)
             cols = _SHOW[name] or list(part.columns)
+            if name == "paired_summary":
+                part = part[part["metric"].isin(_HEADLINE_ROWS)]
             part = part[[c for c in cols if c in part.columns][:_MAX_COLS]]
             if not part.empty:
                 console.print(_rich_table(f"{name}" + (f" ({caption})" if caption else ""), part))

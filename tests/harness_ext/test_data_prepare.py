@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from harness_ext.cli import main as cli_main
-from harness_ext.data.prepare import content_key, prepare_file, write_prepared
+from harness_ext.data.prepare import content_key, prepare_file
 from harness_ext.data.prompts import task_prompts
 from harness_ext.io import InputError, read_jsonl
 

@@ -38,7 +38,7 @@ def write_config(path: Path, **keys) -> Path:
     return path
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def make_config():
     """`make_config(path, **keys)`: write a fast training YAML (see FAST) and return its path."""
     return write_config

@@ -70,10 +70,9 @@ def test_loss_mask_choice_follows_the_chat_template(tokenizer):
 @pytest.mark.parametrize("mode", ["assistant", "completion"])
 def test_only_the_answer_is_trained(mode, tiny_model, tokenizer, sample_prepared):
     """What trl 1.16 actually puts in the labels, for both loss-mask modes."""
+    from datasets import Dataset
     from transformers import AutoModelForCausalLM
     from trl import SFTConfig, SFTTrainer
-
-    from datasets import Dataset
 
     tok = tokenizer if mode == "assistant" else _plain_template_tokenizer(tokenizer)
     rows = read_jsonl(sample_prepared / "train_16.jsonl")[:3]

@@ -1,0 +1,1 @@
+"""`ftbench study`: data → training grid → one-invocation evaluation → report, from one config."""

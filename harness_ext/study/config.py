@@ -1,0 +1,161 @@
+"""The study config: one YAML file is the single source of a study's settings.
+
+Keys map one-to-one to the dataclasses below (litgpt style, validated on construction, never
+executed); the `train` group takes the keys of `ftbench train` (training.config.TrainConfig)
+except those the study fills in itself (base model, grid, data and output directories).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from harness_ext.io import InputError
+from harness_ext.runner.specs import ModelSpec
+from training.config import TrainConfig, apply_overrides, build
+
+TINY = "tiny"  # model path meaning "build the embedded tiny model"
+STUDY_FILLED_TRAIN_KEYS = ("base_model", "model_name", "train_size", "grid", "data_dir", "output_dir")
+STAGES = ("data", "models", "train", "eval", "report")
+
+
+@dataclass
+class DataSettings:
+    """Where the raw articles come from and how they are split."""
+
+    source: str
+    sizes: list[int] = field(default_factory=lambda: [500, 1000, 1500, 2000])
+    test_size: float = 0.1
+    seed: int = 42
+    max_input_words: int | None = None
+    skip_invalid: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.sizes or min(self.sizes) <= 0:
+            raise InputError(f"config key 'data.sizes': positive integers required, got {self.sizes}")
+        if self.test_size <= 0:
+            raise InputError("config key 'data.test_size': must be positive")
+
+
+@dataclass
+class StudyModel:
+    """A base model: a hub id, a local directory, or `tiny` for the embedded model."""
+
+    name: str
+    path: str
+    tiny_pretrain_steps: int = 300
+
+
+@dataclass
+class EvalStage:
+    tasks: list[str] = field(default_factory=lambda: ["bmw"])
+    backend: str = "auto"
+    limit: float | None = None
+    batch_size: int | None = None
+    include_base: bool = True
+    apply_chat_template: bool = True
+
+
+@dataclass
+class ReportStage:
+    top_n: int = 5
+    tie_threshold: float = 0.01
+    n_samples: int = 5
+    metric: str | None = None
+
+
+@dataclass
+class StudyConfig:
+    name: str
+    data: DataSettings
+    models: list[StudyModel]
+    out_dir: str = ""
+    train: dict[str, Any] = field(default_factory=dict)
+    eval: EvalStage = field(default_factory=EvalStage)
+    report: ReportStage = field(default_factory=ReportStage)
+
+    def __post_init__(self) -> None:
+        self.out_dir = self.out_dir or f"work/{self.name}"
+        if not self.models:
+            raise InputError("config key 'models': list at least one base model")
+        self.set_train(self.train)
+
+    def set_train(self, train: dict[str, Any]) -> None:
+        """Check the `train` group by building the TrainConfig now, before any work starts."""
+        if not isinstance(train, dict):
+            raise InputError(f"config key 'train': expected a mapping, got {train!r}")
+        clash = [k for k in train if k in STUDY_FILLED_TRAIN_KEYS]
+        if clash:
+            raise InputError(f"config key 'train.{clash[0]}' is set by the study itself; remove it")
+        self.train = train
+        self.train_config()
+
+    @property
+    def out(self) -> Path:
+        return Path(self.out_dir)
+
+    @property
+    def data_dir(self) -> Path:
+        return self.out / "data"
+
+    @property
+    def runs_dir(self) -> Path:
+        return self.out / "runs"
+
+    @property
+    def results_dir(self) -> Path:
+        return self.out / "results"
+
+    @property
+    def report_dir(self) -> Path:
+        return self.out / "report"
+
+    def model_path(self, m: StudyModel) -> str:
+        return str(self.out / "models" / m.name) if m.path == TINY else m.path
+
+    def train_config(self) -> TrainConfig:
+        grid = {"models": [{"path": self.model_path(m), "name": m.name} for m in self.models],
+                "sizes": list(self.data.sizes)}
+        data = {**self.train, "grid": grid, "data_dir": str(self.data_dir),
+                "output_dir": str(self.runs_dir)}
+        return build(TrainConfig, data, prefix="train.")
+
+    def model_specs(self) -> list[ModelSpec]:
+        """Base models (when evaluated) and every fine-tuned run that finished training."""
+        from training.grid import is_complete
+
+        specs = []
+        if self.eval.include_base:
+            specs += [ModelSpec(f"{m.name}-base", _abs(self.model_path(m))) for m in self.models]
+        for run in self.train_config().runs():
+            run_dir = self.runs_dir / run.name
+            if is_complete(run_dir):
+                specs.append(ModelSpec(run.name, str((run_dir / "merged").resolve())))
+        return specs
+
+
+def _abs(path: str) -> str:
+    return str(Path(path).resolve()) if Path(path).exists() else path
+
+
+def load_study_config(path: Path | str, overrides: list[str] | None = None) -> StudyConfig:
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: study config not found")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise InputError(f"{path}: not valid YAML ({exc})") from None
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: must be a mapping of config keys")
+    data = apply_overrides(data, list(overrides or []))
+    train = data.pop("train", None) or {}
+    try:
+        cfg = build(StudyConfig, data)
+        cfg.set_train(train)
+        return cfg
+    except InputError as exc:
+        raise InputError(f"{path}: {exc}") from None
