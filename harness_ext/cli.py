@@ -17,7 +17,8 @@ def _sizes(text: str) -> tuple[int, ...]:
     try:
         sizes = tuple(int(s) for s in text.split(",") if s.strip())
     except ValueError:
-        raise argparse.ArgumentTypeError(f"--sizes must be comma-separated integers, got {text!r}")
+        raise argparse.ArgumentTypeError(
+            f"--sizes must be comma-separated integers, got {text!r}") from None
     if not sizes or min(sizes) <= 0:
         raise argparse.ArgumentTypeError(f"--sizes must be positive integers, got {text!r}")
     return sizes

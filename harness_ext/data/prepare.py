@@ -18,7 +18,13 @@ from pathlib import Path
 
 from harness_ext.data.prompts import task_prompts
 from harness_ext.data.schema import ARTICLE_TYPES, Article, load_articles
-from harness_ext.io import InputError, atomic_write_json, atomic_write_jsonl, sha256_file, sha256_text
+from harness_ext.io import (
+    InputError,
+    atomic_write_json,
+    atomic_write_jsonl,
+    sha256_file,
+    sha256_text,
+)
 
 TASKS = ("summarization", "title", "tags", "type")
 DEFAULT_SIZES = (500, 1000, 1500, 2000)

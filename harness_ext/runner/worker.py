@@ -60,7 +60,7 @@ def build_lm(job: WorkerJob):
         from harness_ext.backends import prepare_vllm
 
         prepare_vllm()
-    import lm_eval.models  # noqa: F401  (registers the backends)
+    import lm_eval.models
 
     cls = lm_eval.api.registry.get_model(job.backend)
     extra = {"batch_size": job.batch_size, "max_batch_size": None,

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import io
 import json
-import os
 
 import pytest
 from rich.console import Console
@@ -32,7 +32,7 @@ def test_auto_picks_vllm_when_installed():
 def test_vllm_backend_matches_hf_greedy_outputs(tiny_model, tmp_path):
     """Generation (bmw_title) and loglikelihood (bmw_type_mc) on vLLM, compared with hf."""
     tasks = ["bmw_title", "bmw_type_mc"]
-    quiet = Console(file=open(os.devnull, "w"))
+    quiet = Console(file=io.StringIO())
     spec = [ModelSpec("tiny", str(tiny_model))]
     vllm = evaluate_models(spec, EvalSettings(tasks=tasks, backend="vllm", limit=6),
                            tmp_path / "vllm", quiet).data
