@@ -1,0 +1,51 @@
+"""Every shipped config loads and validates; each starts with the command that runs it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from harness_ext.io import InputError
+from harness_ext.paths import REPO_DIR
+from harness_ext.study.config import load_study_config
+
+CONFIGS = sorted((REPO_DIR / "configs").glob("*.yaml"))
+
+
+def _is_study(path: Path) -> bool:
+    return "models" in (yaml.safe_load(path.read_text()) or {})
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.name)
+def test_shipped_config_validates(path):
+    first = path.read_text().splitlines()[0]
+    assert first.startswith("# ftbench "), f"{path.name} must start with the command that runs it"
+    assert path.name in first or "ftbench demo" in first
+    if _is_study(path):
+        cfg = load_study_config(path)
+        assert cfg.train_config().runs(), "the training grid expands to at least one run"
+        assert cfg.eval.tasks
+    else:
+        from training.config import load_config
+
+        assert load_config(path).runs()
+
+
+def test_demo_config_expands_to_base_plus_two_sizes():
+    cfg = load_study_config(REPO_DIR / "configs" / "demo.yaml")
+    assert [r.name for r in cfg.train_config().runs()] == ["tiny-llama-16", "tiny-llama-48"]
+    assert cfg.eval.include_base and cfg.models[0].path == "tiny"
+
+
+@pytest.mark.parametrize("override, message", [
+    ("eval.limt=3", "unknown config key 'eval.limt'"),
+    ("train.lora.r=-1", "lora.r"),
+    ("train.data_dir=x", "set by the study itself"),
+    ("data.sizes=[]", "data.sizes"),
+    ("models=[]", "models"),
+])
+def test_bad_study_config_names_the_key(override, message):
+    with pytest.raises(InputError, match=message.replace("[", r"\[")):
+        load_study_config(REPO_DIR / "configs" / "demo.yaml", [override])
