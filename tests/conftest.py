@@ -19,18 +19,25 @@ for var, value in {
 
 @pytest.fixture(scope="session")
 def bmw_raw() -> Path:
-    path = SHARED_DATA / "bmw" / "articles_500.jsonl"
-    if not path.is_file():
+    return _shared("bmw/articles_500.jsonl")
+
+
+@pytest.fixture(scope="session")
+def peer_csv() -> Path:
+    """The real published 24-model results table."""
+    return _shared("bmw/peer_model_comparison.csv")
+
+
+def _shared(relative: str) -> Path:
+    path = SHARED_DATA / relative
+    if not path.exists():
         pytest.skip(f"real data not found at {path} (../shared beside the repo)")
     return path
 
 
 @pytest.fixture(scope="session")
 def glue_dir() -> Path:
-    path = SHARED_DATA / "glue"
-    if not path.is_dir():
-        pytest.skip(f"GLUE data not found at {path}")
-    return path
+    return _shared("glue")
 
 
 @pytest.fixture(scope="session")

@@ -16,17 +16,8 @@ from pathlib import Path
 
 import pytest
 
-SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 STUDY_MODELS = {"tiny-base": 1, "tiny-lora-16": 6, "tiny-lora-48": 15}  # name -> pretrain steps
 LIMIT = 6
-
-
-@pytest.fixture(scope="session")
-def peer_csv() -> Path:
-    path = SHARED_DATA / "bmw" / "peer_model_comparison.csv"
-    if not path.is_file():
-        pytest.skip(f"peer table not found at {path} (../shared beside the repo)")
-    return path
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,7 @@ from harness_ext.io import InputError
 from harness_ext.metrics import OVERALL_WEIGHTS, overall_score
 from harness_ext.report.build import report_main
 
-pytest_plugins = ["report_fixtures"]  # peer_csv
+pytest_plugins = ["report_fixtures"]
 
 
 def _quiet() -> Console:
