@@ -32,27 +32,39 @@ def _common_prefix(names: list[str]) -> str:
 
 
 def print_summary(index: dict, out: Path, console: Console) -> None:
+    """Models × tasks; with fewer models than tasks the table is transposed to stay narrow."""
     models = list(index["models"])
     per_model = {m: task_metrics(out / m) for m in models}
     tasks = sorted({t for metrics in per_model.values() for t in metrics})
-    table = Table(title=f"ftbench eval — {out}")
-    table.add_column("model")
-    table.add_column("status")
     prefix = _common_prefix(tasks)
     names = {}
     for t in tasks:
         h = next((headline(per_model[m][t]) for m in models if t in per_model[m]), None)
         names[t] = h[0] if h else ""
-        table.add_column(f"{t[len(prefix):]}\n{names[t]}", justify="right", overflow="fold")
-    for m in models:
-        entry = index["models"][m]
-        status = entry.get("status", "?")
-        style = {"complete": "green", "failed": "bold red"}.get(status, "yellow")
-        cells = []
+
+    def cell(m: str, t: str) -> str:
+        v = per_model[m].get(t, {}).get(names[t])
+        return "—" if v is None else f"{v:.4g}"
+
+    def status(m: str) -> str:
+        st = index["models"][m].get("status", "?")
+        return f"[{ {'complete': 'green', 'failed': 'bold red'}.get(st, 'yellow') }]{st}[/]"
+
+    table = Table(title=f"ftbench eval — {out}")
+    if len(models) < len(tasks):
+        table.add_column("task / metric")
+        for m in models:
+            table.add_column(m, justify="right", overflow="fold")
+        table.add_row("status", *(status(m) for m in models))
         for t in tasks:
-            v = per_model[m].get(t, {}).get(names[t])
-            cells.append("—" if v is None else f"{v:.4g}")
-        table.add_row(m, f"[{style}]{status}[/]", *cells)
+            table.add_row(f"{t[len(prefix):]} {names[t]}", *(cell(m, t) for m in models))
+    else:
+        table.add_column("model")
+        table.add_column("status")
+        for t in tasks:
+            table.add_column(f"{t[len(prefix):]}\n{names[t]}", justify="right", overflow="fold")
+        for m in models:
+            table.add_row(m, status(m), *(cell(m, t) for t in tasks))
     console.print(table)
     for m in models:
         err = index["models"][m].get("error")
