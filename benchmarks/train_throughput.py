@@ -69,16 +69,23 @@ def _median(runs: list[dict]) -> dict:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--model", default=None, help="model dir or hub id (default: build a tiny one)")
+    p.add_argument("--hidden", type=int, default=128, help="built tiny model: hidden size")
+    p.add_argument("--layers", type=int, default=2, help="built tiny model: layers")
     p.add_argument("--steps", type=int, default=30)
     p.add_argument("--batch-size", type=int, default=4)
     p.add_argument("--seq-len", type=int, default=512)
     p.add_argument("--lora-r", type=int, default=8)
     p.add_argument("--methods", default="lora,qlora,full")
     p.add_argument("--repeats", type=int, default=3, help="runs per method (median reported)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="torch CPU threads (default: torch's choice; 1 is steadier on a busy host)")
     p.add_argument("--json", type=Path, default=None, help="also write the results here")
     args = p.parse_args()
 
     import torch
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
 
     from training.cli import _quiet_libraries
     from training.unsloth_backend import unsloth_installed
@@ -90,7 +97,10 @@ def main() -> None:
         if model is None:
             from training.tiny_model import TinyModelConfig, build_tiny_model
 
-            model = str(build_tiny_model(work / "tiny", config=TinyModelConfig(pretrain_steps=20)))
+            inter = max(64, round(args.hidden * 2.75 / 64) * 64)  # bitsandbytes: multiple of 64
+            tiny = TinyModelConfig(pretrain_steps=20, hidden_size=args.hidden, num_layers=args.layers,
+                                   intermediate_size=inter if args.hidden != 128 else 352)
+            model = str(build_tiny_model(work / "tiny", config=tiny))
         data = _prepare(work)
         warm = argparse.Namespace(**{**vars(args), "steps": 2})
         _measure(warm, model, data, work / "warmup", "lora", "peft")  # first-call costs
@@ -111,7 +121,8 @@ def main() -> None:
     device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else (
         f"CPU ({os.cpu_count()} cores, torch threads {torch.get_num_threads()}, "
         f"{platform.machine()})")
-    print(f"\ntraining throughput — model {args.model or 'tiny (built)'}, {device}")
+    name = args.model or f"tiny (built: hidden {args.hidden}, {args.layers} layers)"
+    print(f"\ntraining throughput — model {name}, {device}")
     print(f"{args.steps} steps × batch {args.batch_size}, max {args.seq_len} tokens, median of "
           f"{args.repeats} round-robin repeats; load average at end {os.getloadavg()[0]:.1f}\n")
     print(f"{'method':<8}{'backend':<9}{'tokens/s':>10}{'× lora':>8}{'s/step':>8}"

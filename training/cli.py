@@ -50,9 +50,13 @@ def print_summary(index: dict, names: list[str], console: Console) -> None:
 
 def train_main(config_path: Path, overrides: list[str]) -> int:
     """Load and validate the config, check every run's data, then train what is not done yet."""
-    from training.grid import run_grid
+    from training.grid import plan, run_grid
+    from training.unsloth_backend import import_unsloth, resolve_backend
 
     cfg = load_config(config_path, overrides)
+    plan(cfg)  # every run's data checked before anything heavy is imported
+    if resolve_backend(cfg.backend) == "unsloth":
+        import_unsloth()  # before transformers, so unsloth can patch it
     _quiet_libraries()
     console = Console()
     index = run_grid(cfg, console)

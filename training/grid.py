@@ -135,7 +135,7 @@ def run_grid(cfg: TrainConfig, console: Console | None = None,
                                      on_phase=display.phase)
                 index.record(name, manifest, "trained")
                 display.end_run(name, f"complete in {manifest['timing']['wall_s']:.1f} s")
-            except Exception as exc:  # noqa: BLE001 - one run's failure must not stop the grid
+            except Exception as exc:  # one run's failure must not stop the grid
                 failed = _failed_manifest(cfg, run, exc, t0)
                 shutil.rmtree(run.run_dir, ignore_errors=True)
                 atomic_write_json(run.run_dir / "manifest.json", failed)

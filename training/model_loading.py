@@ -11,6 +11,9 @@ from typing import Any
 
 from training.config import LoraSettings, TrainConfig
 
+QLORA_QUANT = {"library": "bitsandbytes", "load_in_4bit": True, "quant_type": "nf4",
+               "double_quant": True}
+
 
 @dataclass
 class LoadedModel:
@@ -22,6 +25,7 @@ class LoadedModel:
     dtype: Any  # torch dtype the weights are trained in (4-bit weights compute in it)
     device: str
     backend: str = "peft"
+    quantization: dict | None = None  # recorded in the manifest (QLoRA)
 
 
 def device_and_dtype(precision: str) -> tuple[str, Any]:
@@ -89,7 +93,7 @@ def load_model(model_path: str, cfg: TrainConfig) -> LoadedModel:
     peft_config = None if cfg.method == "full" else lora_config(cfg.lora)
     torch.manual_seed(cfg.seed)
     return LoadedModel(model=model, tokenizer=tokenizer, peft_config=peft_config, dtype=dtype,
-                       device=device)
+                       device=device, quantization=QLORA_QUANT if cfg.method == "qlora" else None)
 
 
 def count_parameters(model) -> tuple[int, int]:

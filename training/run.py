@@ -79,11 +79,9 @@ def train_run(cfg: TrainConfig, spec: RunSpec, backend: str, train_file: Path, d
             "steps": outcome.steps,
             "eval_loss": {"before": outcome.eval_loss_before, "after": outcome.eval_loss_after},
             "final_train_loss": outcome.final_train_loss,
-            "timing": {
-                "train_s": round(outcome.train_runtime_s, 3), "tokens_seen": outcome.tokens_seen,
-                "tokens_per_s": outcome.tokens_seen / outcome.train_runtime_s
-                if outcome.train_runtime_s else 0.0,
-            },
+            "timing": _timing(outcome),
+            "train_dtype": str(loaded.dtype).replace("torch.", ""),
+            "quantization": loaded.quantization,
             "memory": memory.report(), "device": device_info(), "versions": package_versions(),
             "outputs": {"adapter": None if cfg.method == "full" else "adapter", "merged": "merged",
                         "history": "history.json", "loss_curve": "loss_curve.png"},
@@ -93,6 +91,14 @@ def train_run(cfg: TrainConfig, spec: RunSpec, backend: str, train_file: Path, d
     del loaded, outcome
     release_memory()
     return manifest
+
+
+def _timing(outcome) -> dict[str, float | int]:
+    """Throughput = non-padding input tokens / training time without the in-training evals."""
+    pure = max(outcome.train_runtime_s - outcome.eval_during_train_s, 1e-9)
+    return {"train_s": round(outcome.train_runtime_s, 3),
+            "eval_during_train_s": round(outcome.eval_during_train_s, 3),
+            "tokens_seen": outcome.tokens_seen, "tokens_per_s": outcome.tokens_seen / pure}
 
 
 def release_memory() -> None:

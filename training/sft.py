@@ -26,6 +26,7 @@ class TrainOutcome:
     eval_loss_after: float | None
     final_train_loss: float | None
     train_runtime_s: float
+    eval_during_train_s: float
     tokens_seen: int
     steps: int
     train_rows: int
@@ -86,6 +87,8 @@ def run_sft(cfg: TrainConfig, loaded: LoadedModel, train_records: list[dict],
     t0 = time.perf_counter()
     result = trainer.train()
     runtime = result.metrics.get("train_runtime", time.perf_counter() - t0)
+    # evaluations at eval_steps run inside train_runtime; throughput must not count them
+    eval_in_train = sum(h.get("eval_runtime", 0.0) for h in trainer.state.log_history)
     after = trainer.evaluate()["eval_loss"] if has_eval else None
     history = list(trainer.state.log_history)  # train() starts a fresh state: re-add step 0
     if before is not None:
@@ -93,6 +96,7 @@ def run_sft(cfg: TrainConfig, loaded: LoadedModel, train_records: list[dict],
     return TrainOutcome(
         model=trainer.model, log_history=history, eval_loss_before=before, eval_loss_after=after,
         final_train_loss=_final_train_loss(history), train_runtime_s=float(runtime),
+        eval_during_train_s=float(eval_in_train),
         tokens_seen=int(trainer.state.num_input_tokens_seen or 0), steps=trainer.state.global_step,
         train_rows=len(trainer.train_dataset),
         eval_rows=len(trainer.eval_dataset) if has_eval else 0,

@@ -65,4 +65,6 @@ def load_model(model_path: str, cfg: TrainConfig) -> LoadedModel:
             random_state=cfg.seed, max_seq_length=cfg.max_seq_length,
         )
     return LoadedModel(model=model, tokenizer=tokenizer, peft_config=None, dtype=dtype,
-                       device=device, backend="unsloth")
+                       device=device, backend="unsloth",
+                       quantization={"library": "unsloth/bitsandbytes", "load_in_4bit": True}
+                       if cfg.method == "qlora" else None)

@@ -89,3 +89,19 @@ def test_only_the_answer_is_trained(mode, tiny_model, tokenizer, sample_prepared
         labels = batch["labels"][0]
         trained = tok.decode(labels[labels != -100])
         assert trained.strip() == row["messages"][2]["content"] + "<|im_end|>"
+
+
+def test_real_articles_fit_and_split(bmw500_prepared, tokenizer):
+    """The 500 real articles (../shared/data): long rows are shortened, none is lost."""
+    import json
+
+    from harness_ext.io import sha256_file
+    from training.data import check_train_file, load_train_data, read_manifest
+
+    manifest = read_manifest(bmw500_prepared)
+    path = check_train_file(bmw500_prepared, 100, manifest, "train_size")
+    data = load_train_data(path, sha256_file(path), 0.1, 42, tokenizer, 1024)
+    assert data.articles == 100 and data.fit_stats["dropped_too_long"] == 0
+    assert data.fit_stats["rows"] == len(data.train_rows) + len(data.eval_rows)
+    assert len({r["article_id"] for r in data.eval_rows}) == 10
+    assert json.loads((bmw500_prepared / "manifest.json").read_text())["sizes"]["100"]["articles"] == 100

@@ -121,6 +121,7 @@ def test_qlora_run_exports_a_full_precision_merged_model(qlora_run):
 
     m = _manifest(qlora_run)
     assert m["status"] == "complete" and m["method"] == "qlora" and m["steps"] == 4
+    assert m["quantization"]["quant_type"] == "nf4" and m["train_dtype"] == "float32"
     assert m["eval_loss"]["before"] is not None and m["eval_loss"]["after"] is not None
     adapter_cfg = json.loads((qlora_run / "adapter" / "adapter_config.json").read_text())
     assert adapter_cfg["r"] == 4
@@ -150,7 +151,8 @@ def test_shipped_tiny_config_runs_with_overrides(tmp_path, tiny_model, sample_pr
     from harness_ext.paths import REPO_DIR
 
     overrides = [f"base_model={tiny_model}", f"data_dir={sample_prepared}",
-                 f"output_dir={tmp_path}", "max_steps=3", "eval_steps=null"]
+                 f"output_dir={tmp_path}", "max_steps=3", "eval_steps=null", "train_size=16",
+                 "max_seq_length=320"]
     assert train_main(REPO_DIR / "configs" / "train_tiny_lora.yaml", overrides) == 0
-    m = _manifest(tmp_path / "tiny-llama-48")
-    assert m["steps"] == 3 and m["config"]["lora"]["r"] == 8 and m["data"]["articles"] == 48
+    m = _manifest(tmp_path / "tiny-llama-16")
+    assert m["steps"] == 3 and m["config"]["lora"]["r"] == 8 and m["data"]["articles"] == 16
