@@ -189,6 +189,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    if not sys.stdout.isatty():
+        # rich falls back to 80 columns off a terminal, which wraps every table of a logged run
+        os.environ.setdefault("COLUMNS", "140")
     args = build_parser().parse_args(argv)
     try:
         if args.command == "tiny-model":

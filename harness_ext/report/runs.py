@@ -170,9 +170,15 @@ def match_run(model: str, spec: dict | None, runs: list[Run]) -> Run | None:
 
 
 def run_facts(run: Run) -> dict:
-    """Meta facts for `meta.resolve` (params from the manifest are total, in billions)."""
+    """Meta facts for `meta.resolve` (params of the evaluated model, in billions).
+
+    peft counts the adapter in its total; merging folds the adapter into the base weights, so
+    the merged LoRA/QLoRA checkpoint that is evaluated has the base's count (total - trainable).
+    """
     out = {"train_size": run.facts.get("train_size"), "method": run.facts.get("method")}
     total = _num(run.facts.get("total_params"))
+    if out["method"] in ("lora", "qlora"):
+        total -= _num(run.facts.get("trainable_params"))
     if not math.isnan(total) and total > 0:
         out["params_b"] = total / 1e9
     base = run.facts.get("base_model")

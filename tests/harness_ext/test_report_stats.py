@@ -219,3 +219,13 @@ def test_load_runs_reads_training_manifests(report_runs):
     assert any("tiny-lora-99" in n and "failed" in n for n in notes)
     assert load_runs(None) == ([], [])
 
+
+def test_merged_adapter_runs_count_the_base_parameters(report_runs):
+    """The evaluated merged checkpoint has the base's size: peft's total minus the adapter."""
+    from harness_ext.report.runs import run_facts
+
+    run = {r.name: r for r in load_runs(report_runs)[0]}["tiny-lora-16"]
+    assert run_facts(run)["params_b"] == pytest.approx((765625 - 12345) / 1e9)
+    run.facts["method"] = "full"
+    assert run_facts(run)["params_b"] == pytest.approx(765625 / 1e9)
+
