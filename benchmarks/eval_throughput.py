@@ -40,12 +40,16 @@ def harness(models: list[ModelSpec], tasks: list[str], out: Path, limit: int, ba
 
 
 def raw_generation_floor(model_dir: str, limit: int) -> float:
-    """The bmw_title prompts of the harness run, straight through model.generate (batch 8)."""
+    """The bmw_title prompts of the harness run, straight through model.generate (batch 8),
+    with the task's generation settings: the floor any harness over the same model pays."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from harness_ext.data.prompts import task_prompts
+    from harness_ext.data.prompts import _load_yaml_with_includes, task_prompts
     from harness_ext.data.task_rows import test_rows
+    from harness_ext.paths import BMW_TASKS_DIR
+
+    gen = _load_yaml_with_includes(BMW_TASKS_DIR / "bmw_title.yaml")["generation_kwargs"]
 
     def run() -> None:
         tok = AutoTokenizer.from_pretrained(model_dir, padding_side="left")
@@ -57,7 +61,9 @@ def raw_generation_floor(model_dir: str, limit: int) -> float:
         for i in range(0, len(prompts), 8):
             enc = tok(prompts[i:i + 8], return_tensors="pt", padding=True, add_special_tokens=False)
             with torch.no_grad():
-                model.generate(**enc, max_new_tokens=32, do_sample=False,
+                # the task's own settings: greedy, its max tokens and stop sequences
+                model.generate(**enc, max_new_tokens=gen["max_gen_toks"], do_sample=False,
+                               stop_strings=gen["until"], tokenizer=tok,
                                pad_token_id=tok.pad_token_id)
     return timed(run)
 
@@ -81,6 +87,7 @@ def main() -> None:
     ap.add_argument("--skip-vllm", action="store_true")
     args = ap.parse_args()
     model = str(Path(args.model).resolve())
+    import lm_eval.models.huggingface  # noqa: F401  (imports are paid once, before any timing)
     work = Path(tempfile.mkdtemp(prefix="ftbench-bench-"))
     rows = []
     try:

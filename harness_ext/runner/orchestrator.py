@@ -59,7 +59,7 @@ def evaluate_models(models: list[ModelSpec], settings: EvalSettings, out: Path,
     if not models:
         raise InputError("no models to evaluate")
     backend = resolve_backend(settings.backend)
-    tm = task_manager(settings.include_path, settings.metadata)
+    tm = task_manager(settings.include_path, settings.metadata, settings.tasks)
     leaf = expand_tasks(settings.tasks, tm)
     out.mkdir(parents=True, exist_ok=True)
     index = StudyIndex.open(out, settings.for_index(backend))

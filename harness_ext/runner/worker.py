@@ -114,7 +114,7 @@ def run_job(job: WorkerJob, emit: Emit, tm=None) -> None:
     from harness_ext.runner.tasks import task_manager
 
     job.model_dir.mkdir(parents=True, exist_ok=True)
-    tm = tm or task_manager(job.include_path, job.metadata)
+    tm = tm or task_manager(job.include_path, job.metadata, job.tasks)
     t0 = time.time()
     emit({"event": "model_start", "model": job.spec.name})
     try:

@@ -1,0 +1,23 @@
+"""Task resolution of the runner: our own tasks do not pay for lm-eval's built-in index."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness_ext.io import InputError
+from harness_ext.paths import TASKS_DIR
+from harness_ext.runner.tasks import expand_tasks, task_manager
+
+
+def test_own_tasks_resolve_without_the_builtin_index():
+    tm = task_manager(TASKS_DIR, None, ["bmw"])
+    assert "hellaswag" not in tm.task_index  # lm-eval's ~27k built-in YAML loads were skipped
+    assert expand_tasks(["bmw"], tm) == ["bmw_summarization", "bmw_title", "bmw_tags", "bmw_type",
+                                         "bmw_type_mc", "bmw_perplexity"]
+
+
+def test_a_builtin_task_brings_the_full_index():
+    tm = task_manager(TASKS_DIR, None, ["bmw_type", "arc_easy"])
+    assert expand_tasks(["bmw_type", "arc_easy"], tm) == ["bmw_type", "arc_easy"]
+    with pytest.raises(InputError, match="no_such_task"):
+        expand_tasks(["no_such_task"], tm)
