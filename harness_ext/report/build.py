@@ -15,6 +15,8 @@ from rich.console import Console
 from harness_ext.io import InputError, atomic_write_text
 from harness_ext.report import compare as comparisons
 from harness_ext.report import loading, markdown, plots, significance, tables, terminal
+from harness_ext.report.forgetting import forgetting
+from harness_ext.report.forgetting_plots import change_vs_train_size, tradeoff
 from harness_ext.report.runs import match_run
 from harness_ext.report.section import Context, Options, Section
 from harness_ext.report.tables import headline_columns
@@ -73,6 +75,10 @@ def _add_plots(ctx: Context, secs: dict[str, Section], out: Path) -> dict[str, P
     if ppl:
         add("perplexity", "perplexity", plots.perplexity(t, ppl, pdir / "perplexity.png"))
     add("training", "loss_curves", plots.loss_curves(ctx.data.runs, pdir / "loss_curves.png"))
+    add("forgetting", "forgetting_tradeoff", tradeoff(
+        ctx.shared.get("forgetting_tradeoff"), pdir / "forgetting_tradeoff.png"))
+    add("forgetting", "forgetting_vs_train_size", change_vs_train_size(
+        ctx.shared.get("forgetting_by_train_size"), pdir / "forgetting_vs_train_size.png"))
     for (model, task), cm in (ctx.shared.get("confusion") or {}).items():
         name = f"confusion_{plots.slug(model)}_{task}"
         add("base_vs_finetuned", name, plots.confusion(cm, f"{model} — {task}",
@@ -115,7 +121,7 @@ def report_main(source: Path, out: Path, *, top_n: int = 5,
     ctx.shared["base"] = comparisons.find_base(ctx)
     ctx.shared["focus"] = comparisons.focus_pair(ctx)
     ctx.shared["vs_leader"] = significance.vs_leader(ctx)
-    sections = [fn(ctx) for fn in SECTIONS] + [training_section(ctx)]
+    sections = [fn(ctx) for fn in SECTIONS] + [training_section(ctx), forgetting(ctx)]
     secs = {s.key: s for s in sections}
     written_plots = _add_plots(ctx, secs, out)
     written_tables: dict[str, Path] = {}

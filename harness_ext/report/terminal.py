@@ -24,6 +24,10 @@ _SHOW = {
     "paired_summary": ["metric", "n", "mean_a", "mean_b", "diff", "p", "b_better", "b_worse",
                        "similar"],
     "significance_vs_leader": None,
+    "forgetting": ["model", "benchmark", "metric", "filter", "base_value", "finetuned_value",
+                   "abs_change", "lost", "gained", "p"],
+    "forgetting_tradeoff": ["model", "train_size", "domain_gain", "general_change",
+                            "significant_losses"],
 }
 _MAX_COLS = 10
 _HEADLINE_ROWS = {"summ_rougeL_f1", "summ_bertscore_f1", "title_rougeL_f1", "title_bertscore_f1",

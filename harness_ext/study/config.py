@@ -15,7 +15,7 @@ import yaml
 
 from harness_ext.io import InputError
 from harness_ext.runner.specs import ModelSpec
-from training.config import TrainConfig, apply_overrides, build
+from training.config import METHODS, RunSpec, TrainConfig, apply_overrides, build
 
 TINY = "tiny"  # model path meaning "build the embedded tiny model"
 STUDY_FILLED_TRAIN_KEYS = ("base_model", "model_name", "train_size", "grid", "data_dir", "output_dir")
@@ -47,6 +47,13 @@ class StudyModel:
     name: str
     path: str
     tiny_pretrain_steps: int = 300
+    method: str | None = None  # overrides train.method for this model's runs (LoRA and QLoRA
+    #                            of one base: list it twice, with distinct names)
+
+    def __post_init__(self) -> None:
+        if self.method is not None and self.method not in METHODS:
+            raise InputError(f"config key 'models.method': must be one of {', '.join(METHODS)}; "
+                             f"got {self.method!r}")
 
 
 @dataclass
@@ -57,6 +64,22 @@ class EvalStage:
     batch_size: int | None = None
     include_base: bool = True
     apply_chat_template: bool = True
+    general_data: str | None = None  # general_small data: null = the hub, "sample", or a directory
+    general_n: int | None = None     # seeded subsample of each general_small evaluation split
+
+
+def general_metadata(stage: EvalStage) -> dict:
+    """general_small data location and subsample for the tasks (absent keys: hub, all items)."""
+    from harness_ext.general.data import SAMPLE
+
+    meta: dict = {}
+    if stage.general_data:
+        path = Path(stage.general_data)
+        local = stage.general_data != SAMPLE and path.exists()
+        meta["general_data"] = str(path.resolve()) if local else stage.general_data
+    if stage.general_n:
+        meta["general_n"] = stage.general_n
+    return meta
 
 
 @dataclass
@@ -91,7 +114,7 @@ class StudyConfig:
         if clash:
             raise InputError(f"config key 'train.{clash[0]}' is set by the study itself; remove it")
         self.train = train
-        self.train_config()
+        self.train_configs()
 
     @property
     def out(self) -> Path:
@@ -117,20 +140,53 @@ class StudyConfig:
         return str(self.out / "models" / m.name) if m.path == TINY else m.path
 
     def train_config(self) -> TrainConfig:
-        grid = {"models": [{"path": self.model_path(m), "name": m.name} for m in self.models],
-                "sizes": list(self.data.sizes)}
-        data = {**self.train, "grid": grid, "data_dir": str(self.data_dir),
-                "output_dir": str(self.runs_dir)}
-        return build(TrainConfig, data, prefix="train.")
+        """The training grid; a study whose models override `method` has one per method."""
+        configs = self.train_configs()
+        if len(configs) > 1:
+            raise InputError("models override train.method: use train_configs(), one per method")
+        return configs[0]
+
+    def train_configs(self) -> list[TrainConfig]:
+        """One grid per training method, in the order the models are listed."""
+        groups: dict[str | None, list[StudyModel]] = {}
+        for m in self.models:
+            groups.setdefault(m.method, []).append(m)
+        configs = []
+        for method, models in groups.items():
+            grid = {"models": [{"path": self.model_path(m), "name": m.name} for m in models],
+                    "sizes": list(self.data.sizes)}
+            data = {**self.train, "grid": grid, "data_dir": str(self.data_dir),
+                    "output_dir": str(self.runs_dir)}
+            if method is not None:
+                data["method"] = method
+            configs.append(build(TrainConfig, data, prefix="train."))
+        names = [r.name for c in configs for r in c.runs()]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise InputError(f"config key 'models': duplicate run names {dupes}; give the models "
+                             "distinct names")
+        return configs
+
+    def runs(self) -> list[RunSpec]:
+        """Every training run of the study (all grids)."""
+        return [r for c in self.train_configs() for r in c.runs()]
+
+    def eval_metadata(self) -> dict:
+        """What the tasks read (lm-eval metadata), for `ftbench study` and `ftbench eval --study`
+        alike: the study's prepared bmw data, general_small's data and subsample."""
+        return {"bmw_data": str(self.data_dir.resolve()), **general_metadata(self.eval)}
 
     def model_specs(self) -> list[ModelSpec]:
         """Base models (when evaluated) and every fine-tuned run that finished training."""
         from training.grid import is_complete
 
         specs = []
-        if self.eval.include_base:
-            specs += [ModelSpec(f"{m.name}-base", _abs(self.model_path(m))) for m in self.models]
-        for run in self.train_config().runs():
+        if self.eval.include_base:  # one evaluation per base, even if trained with two methods
+            paths = {}
+            for m in self.models:
+                paths.setdefault(self.model_path(m), m.name)
+            specs += [ModelSpec(f"{name}-base", _abs(path)) for path, name in paths.items()]
+        for run in self.runs():
             run_dir = self.runs_dir / run.name
             if is_complete(run_dir):
                 specs.append(ModelSpec(run.name, str((run_dir / "merged").resolve())))

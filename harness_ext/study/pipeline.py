@@ -84,9 +84,12 @@ def _stage_models(cfg: StudyConfig, console: Console) -> dict:
 def _stage_train(cfg: StudyConfig, console: Console) -> dict:
     from training.grid import run_grid
 
-    index = run_grid(cfg.train_config(), console)
-    runs = index.get("runs", index)
-    failed = [n for n, r in runs.items() if isinstance(r, dict) and r.get("status") == "failed"]
+    failed = []
+    for train_config in cfg.train_configs():  # one grid per training method
+        index = run_grid(train_config, console)
+        runs = index.get("runs", index)
+        failed += [n for n, r in runs.items()
+                   if isinstance(r, dict) and r.get("status") == "failed" and n not in failed]
     if failed:
         console.print(f"[red]  training failed for {', '.join(failed)}; the others go on[/]")
     return {"failed": failed}
@@ -99,7 +102,7 @@ def _stage_eval(cfg: StudyConfig, console: Console) -> dict:
     settings = EvalSettings(
         tasks=cfg.eval.tasks, backend=cfg.eval.backend, limit=cfg.eval.limit,
         batch_size=cfg.eval.batch_size, apply_chat_template=cfg.eval.apply_chat_template,
-        metadata={"bmw_data": str(cfg.data_dir.resolve())})
+        metadata=cfg.eval_metadata())
     index = evaluate_models(cfg.model_specs(), settings, cfg.results_dir, console)
     print_summary(index.data, cfg.results_dir, console)
     return {m: v["status"] for m, v in index.data["models"].items()}
