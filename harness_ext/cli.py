@@ -70,13 +70,16 @@ def cmd_eval(models: str | None, study: Path | None, tasks: str, out: Path, back
     if study:
         from harness_ext.study.config import load_study_config
 
-        specs = load_study_config(study).model_specs()
+        study_cfg = load_study_config(study)
+        specs = study_cfg.model_specs()
     else:
         specs = parse_model_list(models)
     try:
         meta = json.loads(metadata) if metadata else None
     except json.JSONDecodeError as exc:
         raise InputError(f"--metadata is not valid JSON: {exc}") from None
+    if study:  # the study's own data, as `ftbench study` evaluates it; --metadata wins per key
+        meta = {**study_cfg.eval_metadata(), **(meta or {})}
     lim = int(limit) if limit is not None and limit >= 1 else limit
     bs = int(batch_size) if batch_size and batch_size.isdigit() else batch_size
     settings = EvalSettings(tasks=[t for t in tasks.split(",") if t], backend=backend, limit=lim,
@@ -172,6 +175,10 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("config", type=Path)
     tr.add_argument("overrides", nargs="*", help="key=value overrides (dotted: lora.r=8)")
 
+    gl = sub.add_parser("glue", help="GLUE-small matrix: decoders zero/few-shot + LoRA, encoders")
+    gl.add_argument("config", type=Path)
+    gl.add_argument("overrides", nargs="*", help="key=value overrides (dotted: eval.limit=8)")
+
     rp = sub.add_parser("report", help="tables, plots and statistics from result files")
     rp.add_argument("source", type=Path, help="study results directory or a flat results CSV")
     rp.add_argument("--out", type=Path, required=True)
@@ -207,6 +214,10 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_study(REPO_DIR / "configs" / "demo.yaml", None, args.overrides)
         elif args.command == "train":
             return cmd_train(args.config, args.overrides)
+        elif args.command == "glue":
+            from harness_ext.glue.cli import glue_main
+
+            return glue_main(args.config, args.overrides)
         elif args.command == "report":
             return cmd_report(args.source, args.out, args.top_n, args.compare, args.baseline,
                               args.metric, args.tie_threshold, args.n_samples, args.mapping,

@@ -9,6 +9,8 @@ layer uses them directly. Modules:
 * `classification` - free-text -> label parser, accuracy, per-class accuracy, macro-F1,
                      confusion matrix, MCC
 * `overall`        - the published study's weighted overall score
+* `label_scores`   - accuracy, macro-F1, MCC, per-class counts and confusion in one call
+                     (GLUE-small; also the loglikelihood-choice argmax)
 
 Note: the package attribute `harness_ext.metrics.bertscore` is the function (re-exported); reach
 the module's other names with `from harness_ext.metrics.bertscore import ...`.

@@ -25,8 +25,13 @@ def test_shipped_config_validates(path):
     assert path.name in first or "ftbench demo" in first
     if _is_study(path):
         cfg = load_study_config(path)
-        assert cfg.train_config().runs(), "the training grid expands to at least one run"
+        assert cfg.runs(), "the training grid expands to at least one run"
         assert cfg.eval.tasks
+    elif path.name.startswith("glue_small"):
+        from harness_ext.glue.config import load_glue_config
+
+        cfg = load_glue_config(path)
+        assert cfg.tasks and cfg.modes and cfg.decoders and cfg.encoders
     else:
         from training.config import load_config
 
@@ -39,7 +44,18 @@ def test_demo_config_expands_to_base_plus_two_sizes():
     assert cfg.eval.include_base and cfg.models[0].path == "tiny"
 
 
+def test_forgetting_config_trains_lora_and_qlora_of_one_base_and_evaluates_it_once():
+    cfg = load_study_config(REPO_DIR / "configs" / "forgetting.yaml")
+    grids = {c.method: [r.name for r in c.runs()] for c in cfg.train_configs()}
+    assert grids == {"lora": ["llama-3.2-1b-2000", "tinyllama-2000"],
+                     "qlora": ["tinyllama-qlora-2000"]}
+    assert [s.name for s in cfg.model_specs()] == ["llama-3.2-1b-base", "tinyllama-base"]
+    assert cfg.eval.tasks == ["bmw", "general_small"] and cfg.eval.backend == "vllm"
+    assert cfg.eval.general_data is None  # the hub datasets by default
+
+
 @pytest.mark.parametrize("override, message", [
+    ("models=[{name: t, path: tiny, method: lorax}]", "models.method"),
     ("eval.limt=3", "unknown config key 'eval.limt'"),
     ("train.lora.r=-1", "lora.r"),
     ("train.data_dir=x", "set by the study itself"),
