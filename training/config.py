@@ -261,8 +261,9 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
     return data
 
 
-def load_config(path: Path | str, overrides: list[str] | None = None) -> TrainConfig:
-    """Read a training YAML, apply command-line overrides, return the validated config."""
+def read_config(path: Path | str, overrides: list[str] | None = None) -> dict:
+    """A config YAML as a mapping, command-line overrides applied (every config file of the
+    project: training, study, GLUE matrix); errors name the file."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: config file not found")
@@ -272,7 +273,12 @@ def load_config(path: Path | str, overrides: list[str] | None = None) -> TrainCo
         raise InputError(f"{path}: not valid YAML ({exc})") from None
     if not isinstance(data, dict):
         raise InputError(f"{path}: must be a mapping of config keys")
-    data = apply_overrides(data, list(overrides or []))
+    return apply_overrides(data, list(overrides or []))
+
+
+def load_config(path: Path | str, overrides: list[str] | None = None) -> TrainConfig:
+    """Read a training YAML, apply command-line overrides, return the validated config."""
+    data = read_config(path, overrides)
     try:
         return build(TrainConfig, data)
     except InputError as exc:

@@ -11,11 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from harness_ext.io import InputError
 from harness_ext.runner.specs import ModelSpec
-from training.config import METHODS, RunSpec, TrainConfig, apply_overrides, build
+from training.config import METHODS, RunSpec, TrainConfig, build, read_config
 
 TINY = "tiny"  # model path meaning "build the embedded tiny model"
 STUDY_FILLED_TRAIN_KEYS = ("base_model", "model_name", "train_size", "grid", "data_dir", "output_dir")
@@ -198,16 +196,7 @@ def _abs(path: str) -> str:
 
 
 def load_study_config(path: Path | str, overrides: list[str] | None = None) -> StudyConfig:
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}: study config not found")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise InputError(f"{path}: not valid YAML ({exc})") from None
-    if not isinstance(data, dict):
-        raise InputError(f"{path}: must be a mapping of config keys")
-    data = apply_overrides(data, list(overrides or []))
+    data = read_config(path, overrides)
     train = data.pop("train", None) or {}
     try:
         cfg = build(StudyConfig, data)
