@@ -10,6 +10,7 @@ memory is released), reporting progress as JSON event lines on stdout.
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 import sys
 import tempfile
@@ -22,6 +23,18 @@ from pathlib import Path
 from harness_ext.runner.specs import ModelSpec
 
 EVENT_PREFIX = "FTBENCH_EVENT "
+_LM_EVAL_HINT = "Custom kwargs can be passed to `--metadata`"
+
+
+class _DropCustomDatasetHint(logging.Filter):
+    """lm-eval logs a usage hint (not a problem) for every task with a `custom_dataset` — all of
+    ours — on every call: 18 warnings per demo evaluation that bury the real ones."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return _LM_EVAL_HINT not in record.getMessage()
+
+
+logging.getLogger("lm_eval.api.task").addFilter(_DropCustomDatasetHint())
 Event = dict
 Emit = Callable[[Event], None]
 

@@ -1,6 +1,9 @@
-"""Task resolution of the runner: our own tasks do not pay for lm-eval's built-in index."""
+"""Runner pieces without a model: task resolution (our own tasks skip lm-eval's built-in index)
+and the log filter."""
 
 from __future__ import annotations
+
+import logging
 
 import pytest
 
@@ -21,3 +24,13 @@ def test_a_builtin_task_brings_the_full_index():
     assert expand_tasks(["bmw_type", "arc_easy"], tm) == ["bmw_type", "arc_easy"]
     with pytest.raises(InputError, match="no_such_task"):
         expand_tasks(["no_such_task"], tm)
+
+
+def test_lm_eval_custom_dataset_hint_is_dropped_and_real_warnings_kept(caplog):
+    import harness_ext.runner.worker  # noqa: F401  (installs the filter)
+
+    logger = logging.getLogger("lm_eval.api.task")
+    with caplog.at_level(logging.WARNING, logger="lm_eval.api.task"):
+        logger.warning("bmw_title: Custom kwargs can be passed to `--metadata` in console")
+        logger.warning("bmw_title: a real problem")
+    assert [r.getMessage() for r in caplog.records] == ["bmw_title: a real problem"]
