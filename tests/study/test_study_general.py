@@ -37,7 +37,9 @@ def test_general_data_reaches_the_task_metadata(tmp_path, monkeypatch):
     assert general_metadata(cfg.eval) == {"general_data": str(tmp_path / "gen"), "general_n": 50}
     assert general_metadata(load_study_config(DEMO, ["eval.general_data=sample"]).eval) == \
         {"general_data": "sample"}
-    assert general_metadata(load_study_config(DEMO).eval) == {}  # the hub, every item
+    # the demo reads the bundled fixtures; without the key: the hub, every item
+    assert general_metadata(load_study_config(DEMO).eval) == {"general_data": "sample"}
+    assert general_metadata(load_study_config(DEMO, ["eval.general_data=null"]).eval) == {}
 
 
 
