@@ -54,12 +54,15 @@ def find_base(ctx: Context) -> str | None:
     named = [n for n in names if "base" in n.lower()]
     if named:
         return named[0]
-    for name in names:
-        spec = ctx.data.specs.get(name) or {}
-        row = ctx.table[ctx.table["model"] == name].iloc[0]
-        if spec and not spec.get("adapter") and pd.isna(row.get("train_size")):
-            return name
-    return None
+    # the section's single base must be known to be untrained: a spec says there is no adapter
+    return next((n for n in names if ctx.data.specs.get(n) and is_untrained(ctx, n)), None)
+
+
+def is_untrained(ctx: Context, name: str) -> bool:
+    """A model evaluated as it came: no adapter in its spec, no train size."""
+    spec = ctx.data.specs.get(name) or {}
+    row = ctx.table[ctx.table["model"] == name].iloc[0]
+    return not spec.get("adapter") and pd.isna(row.get("train_size"))
 
 
 def focus_pair(ctx: Context) -> tuple[str, str] | None:

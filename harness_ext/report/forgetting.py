@@ -11,7 +11,6 @@ several training sizes, a second table asks whether forgetting grows with data.
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
@@ -19,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from harness_ext.report import stats
+from harness_ext.report.compare import is_untrained
 from harness_ext.report.general_results import (
     GeneralResults,
     benchmark_name,
@@ -30,20 +30,6 @@ from harness_ext.report.runs import match_run
 from harness_ext.report.section import Context, Section
 
 
-def _model_dirs(root: Path, models) -> dict[str, Path]:
-    dirs = {m: root / m for m in models}
-    index = root / "index.json"
-    if index.is_file():
-        try:
-            entries = json.loads(index.read_text(encoding="utf-8")).get("models") or {}
-        except json.JSONDecodeError:
-            entries = {}
-        for name, entry in entries.items():
-            if name in dirs and isinstance(entry, dict) and entry.get("dir"):
-                dirs[name] = root / str(entry["dir"])
-    return dirs
-
-
 def _same_model(a: str | None, b: str | None) -> bool:
     if not a or not b:
         return False
@@ -51,12 +37,6 @@ def _same_model(a: str | None, b: str | None) -> bool:
     if pa.exists() and pb.exists():
         return pa.resolve() == pb.resolve()
     return a.rstrip("/") == b.rstrip("/")
-
-
-def _is_base(ctx: Context, model: str, row: pd.Series) -> bool:
-    spec = ctx.data.specs.get(model) or {}
-    size = row.get("train_size")
-    return "base" in model.lower() or (not spec.get("adapter") and (size is None or pd.isna(size)))
 
 
 def pair_bases(ctx: Context) -> tuple[dict[str, str], list[str]]:
@@ -67,7 +47,7 @@ def pair_bases(ctx: Context) -> tuple[dict[str, str], list[str]]:
     else the report's base model.
     """
     t = ctx.table.set_index("model")
-    bases = [m for m in t.index if _is_base(ctx, m, t.loc[m])]
+    bases = [m for m in t.index if "base" in m.lower() or is_untrained(ctx, m)]
     if ctx.shared.get("base") and ctx.shared["base"] not in bases:
         bases.insert(0, ctx.shared["base"])
     tuned = [m for m in t.index if m not in bases]
@@ -190,8 +170,8 @@ def forgetting(ctx: Context) -> Section:
         return sec.skip("needs a study directory with general_small_* results (a flat table has "
                         "no general-skill columns)")
     models = ctx.table["model"].tolist()
-    general = {m: read_general(d, ctx.data.notes, m)
-               for m, d in _model_dirs(ctx.data.source, models).items() if d.is_dir()}
+    general = {m: read_general(ctx.data.model_dirs[m], ctx.data.notes, m)
+               for m in models if ctx.data.model_dirs[m].is_dir()}
     general = {m: g for m, g in general.items() if g.metrics}
     if not general:
         return sec.skip("no model has general_small_* results (add general_small to eval.tasks)")

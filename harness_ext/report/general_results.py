@@ -8,13 +8,13 @@ stderr, so they are read here, straight from `results_*.json` and `samples_<task
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
 from harness_ext.io import InputError, read_jsonl
+from harness_ext.report.stats import as_float
 from harness_ext.runner.results_files import results_files, samples_file
 
 GENERAL_PREFIX = "general_small_"
@@ -37,13 +37,6 @@ def benchmark_name(task: str) -> str:
     return task.removeprefix(GENERAL_PREFIX)
 
 
-def _num(value) -> float:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return math.nan
-
-
 def parse_task_results(values: dict) -> dict[Key, tuple[float, float]]:
     """lm-eval's `{"acc,none": 0.5, "acc_stderr,none": 0.1, ...}` -> {(acc, none): (0.5, 0.1)}."""
     out: dict[Key, tuple[float, float]] = {}
@@ -53,7 +46,7 @@ def parse_task_results(values: dict) -> dict[Key, tuple[float, float]]:
             continue
         if not isinstance(value, (int, float)):
             continue
-        stderr = _num(values.get(f"{metric}_stderr,{filt}"))
+        stderr = as_float(values.get(f"{metric}_stderr,{filt}"))
         out[(metric, filt)] = (float(value), stderr)
     return out
 
@@ -73,7 +66,7 @@ def read_items(path: Path, keys) -> pd.DataFrame:
                "filter": line.get("filter", "none")}
         for metric in {m for m, _ in keys}:
             if metric in line:
-                row[metric] = _num(line[metric])
+                row[metric] = as_float(line[metric])
         rows.append(row)
     return pd.DataFrame(rows)
 

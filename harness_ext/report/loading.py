@@ -35,6 +35,7 @@ class ReportData:
     runs: list[Run] = field(default_factory=list)
     specs: dict[str, dict] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    model_dirs: dict[str, Path] = field(default_factory=dict)  # study: model -> its results dir
 
     @property
     def metrics(self) -> list[str]:
@@ -121,9 +122,9 @@ def _study_models(root: Path, notes: list[str]) -> tuple[dict[str, dict], dict]:
 def load_study(root: Path, runs_dir: Path | None = None) -> ReportData:
     notes: list[str] = []
     models, settings = _study_models(root, notes)
-    rows, samples, specs = [], {}, {}
+    rows, samples, specs, model_dirs = [], {}, {}, {}
     for name, entry in models.items():
-        model_dir = root / str(entry.get("dir") or name)
+        model_dir = model_dirs[name] = root / str(entry.get("dir") or name)
         specs[name] = entry.get("spec") or {}
         try:
             metrics = task_metrics(model_dir) if model_dir.is_dir() else {}
@@ -164,7 +165,7 @@ def load_study(root: Path, runs_dir: Path | None = None) -> ReportData:
     runs, run_notes = load_runs(runs_root)
     table = pd.DataFrame(rows)
     return ReportData(source=root, kind="study", table=table, samples=samples, runs=runs,
-                      specs=specs, notes=notes + run_notes)
+                      specs=specs, notes=notes + run_notes, model_dirs=model_dirs)
 
 
 def _runs_dir(root: Path, settings: dict) -> Path | None:

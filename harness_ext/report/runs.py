@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from harness_ext.report.stats import as_float
+
 _KEYS = {
     "train_size": ("train_size", "num_train_articles", "train_articles"),
     "base_model": ("base_model", "base", "model_name_or_path", "pretrained", "model"),
@@ -49,13 +51,6 @@ def find_key(obj, keys: tuple[str, ...]):
     return None
 
 
-def _num(value) -> float:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return math.nan
-
-
 def parse_history(data) -> pd.DataFrame:
     """Tidy loss curve (step, epoch, train_loss, eval_loss) from HF-style log history.
 
@@ -78,11 +73,11 @@ def parse_history(data) -> pd.DataFrame:
     for i, entry in enumerate(data or []):
         if not isinstance(entry, dict):
             continue
-        train = _num(entry.get("loss", entry.get("train_loss")))
-        evalv = _num(entry.get("eval_loss"))
+        train = as_float(entry.get("loss", entry.get("train_loss")))
+        evalv = as_float(entry.get("eval_loss"))
         if math.isnan(train) and math.isnan(evalv):
             continue
-        rows.append({"step": _num(entry.get("step", i)), "epoch": _num(entry.get("epoch")),
+        rows.append({"step": as_float(entry.get("step", i)), "epoch": as_float(entry.get("epoch")),
                      "train_loss": train, "eval_loss": evalv})
     return pd.DataFrame(rows, columns=["step", "epoch", "train_loss", "eval_loss"])
 
@@ -176,9 +171,9 @@ def run_facts(run: Run) -> dict:
     the merged LoRA/QLoRA checkpoint that is evaluated has the base's count (total - trainable).
     """
     out = {"train_size": run.facts.get("train_size"), "method": run.facts.get("method")}
-    total = _num(run.facts.get("total_params"))
+    total = as_float(run.facts.get("total_params"))
     if out["method"] in ("lora", "qlora"):
-        total -= _num(run.facts.get("trainable_params"))
+        total -= as_float(run.facts.get("trainable_params"))
     if not math.isnan(total) and total > 0:
         out["params_b"] = total / 1e9
     base = run.facts.get("base_model")

@@ -18,18 +18,12 @@ import pandas as pd
 from harness_ext.data.schema import ARTICLE_TYPES
 from harness_ext.io import InputError, read_jsonl
 from harness_ext.metrics import bertscore, overall_score, parse_label, parse_tags, rouge_scores
+from harness_ext.report.stats import as_float
 from harness_ext.report.vocab import COMPONENTS, TASK_COLUMNS
 from harness_ext.runner.results_files import samples_file
 
 GENERATION_TASKS = ("bmw_summarization", "bmw_title")
 _BERT_KEYS = ("bertscore_precision", "bertscore_recall", "bertscore_f1")
-
-
-def _num(value) -> float:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return math.nan
 
 
 def _pred(line: dict) -> str:
@@ -49,7 +43,7 @@ def _row(task: str, line: dict) -> dict:
             continue
         value = line.get(key)
         if not isinstance(value, list):
-            row[col] = _num(value)
+            row[col] = as_float(value)
     if task in GENERATION_TASKS:
         prefix = "summ" if task == "bmw_summarization" else "title"
         if any(math.isnan(row.get(f"{prefix}_{r}_f1", math.nan)) for r in ("rouge1", "rougeL")):
@@ -66,17 +60,17 @@ def _row(task: str, line: dict) -> dict:
         row["pred_label"] = parse_label(row["pred"], ARTICLE_TYPES)
     elif task == "bmw_type_mc":
         row["gold_label"] = doc.get("type")
-        lls = [_num(r[0] if isinstance(r, list) else r) for r in line.get("filtered_resps") or []]
+        lls = [as_float(r[0] if isinstance(r, list) else r) for r in line.get("filtered_resps") or []]
         if len(lls) == len(ARTICLE_TYPES):
             row["pred_label"] = ARTICLE_TYPES[int(np.nanargmax(lls))]
     elif task == "bmw_perplexity":
         ll_words = line.get("word_perplexity")
         ll_bytes = line.get("byte_perplexity")
         if isinstance(ll_words, list) and len(ll_words) == 2:
-            row["loglik"], row["words"] = _num(ll_words[0]), _num(ll_words[1])
+            row["loglik"], row["words"] = as_float(ll_words[0]), as_float(ll_words[1])
             row["word_perplexity"] = math.exp(-row["loglik"] / row["words"]) if row["words"] else math.nan
         if isinstance(ll_bytes, list) and len(ll_bytes) == 2:
-            row["bytes"] = _num(ll_bytes[1])
+            row["bytes"] = as_float(ll_bytes[1])
         row["prompt"] = ""
     return row
 

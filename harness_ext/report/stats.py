@@ -19,6 +19,14 @@ _EXACT_SIGNFLIP_MAX_N = 16
 _MCNEMAR_EXACT_BELOW = 25
 
 
+
+def as_float(value) -> float:
+    """A cell or JSON value as a number; NaN when it is none (missing, text, null)."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
+
 def _clean(values) -> np.ndarray:
     arr = np.asarray(values, dtype=float)
     return arr[~np.isnan(arr)] if arr.ndim == 1 else arr[~np.isnan(arr).any(axis=1)]
