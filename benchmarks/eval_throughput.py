@@ -45,11 +45,11 @@ def raw_generation_floor(model_dir: str, limit: int) -> float:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from harness_ext.data.prompts import _load_yaml_with_includes, task_prompts
+    from harness_ext.data.prompts import load_task_yaml, task_prompts
     from harness_ext.data.task_rows import test_rows
     from harness_ext.paths import BMW_TASKS_DIR
 
-    gen = _load_yaml_with_includes(BMW_TASKS_DIR / "bmw_title.yaml")["generation_kwargs"]
+    gen = load_task_yaml(BMW_TASKS_DIR / "bmw_title.yaml")["generation_kwargs"]
 
     def run() -> None:
         tok = AutoTokenizer.from_pretrained(model_dir, padding_side="left")

@@ -40,11 +40,13 @@ class TaskPrompt:
         return jinja2.Template(self.user_template, keep_trailing_newline=True).render(**doc)
 
 
-def _load_yaml_with_includes(path: Path) -> dict:
+def load_task_yaml(path: Path) -> dict:
+    """A task YAML with its `include`s merged (`!function` tags kept as strings): the prompt
+    and generation settings outside lm-eval, for training rows and benchmark floors."""
     cfg = yaml.load(path.read_text(encoding="utf-8"), Loader=_TaggedLoader) or {}
     include = cfg.pop("include", None)
     if include:
-        base = _load_yaml_with_includes(path.parent / include)
+        base = load_task_yaml(path.parent / include)
         base.update(cfg)
         cfg = base
     return cfg
@@ -55,6 +57,6 @@ def task_prompts(tasks_dir: Path = BMW_TASKS_DIR) -> dict[str, TaskPrompt]:
     """The system and user prompts of each BMW task, from its YAML file."""
     prompts = {}
     for task, filename in TASK_FILES.items():
-        cfg = _load_yaml_with_includes(tasks_dir / filename)
+        cfg = load_task_yaml(tasks_dir / filename)
         prompts[task] = TaskPrompt(system=cfg["description"], user_template=cfg["doc_to_text"])
     return prompts

@@ -114,7 +114,7 @@ def _bar_plot(table: pd.DataFrame, column: str, xlabel: str, title: str, path: P
     ax.legend(handles=[Patch(color=c, label=m) for m, c in colors.items()], fontsize=8,
               loc="lower right")
     ax.grid(axis="x", alpha=0.3)
-    return plots._save(fig, path)
+    return plots.save_figure(fig, path)
 
 
 def _paired_vs_best_encoder(table: pd.DataFrame, experiments: dict[str, Experiment]) -> list[dict]:

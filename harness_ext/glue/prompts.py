@@ -11,7 +11,7 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
-from harness_ext.data.prompts import TaskPrompt, _load_yaml_with_includes
+from harness_ext.data.prompts import TaskPrompt, load_task_yaml
 from harness_ext.glue.data import glue_task
 from harness_ext.io import atomic_write_json, atomic_write_jsonl, sha256_file
 from harness_ext.paths import TASKS_DIR
@@ -23,7 +23,7 @@ GLUE_TASKS_DIR = TASKS_DIR / "glue_small"
 def gen_prompt(task_name: str, tasks_dir: Path = GLUE_TASKS_DIR) -> TaskPrompt:
     """System and user prompt of `glue_small_<task>_gen`, read from its YAML."""
     glue_task(task_name)
-    cfg = _load_yaml_with_includes(tasks_dir / f"glue_small_{task_name}_gen.yaml")
+    cfg = load_task_yaml(tasks_dir / f"glue_small_{task_name}_gen.yaml")
     return TaskPrompt(system=cfg["description"], user_template=cfg["doc_to_text"])
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from harness_ext.report.plots import _save
+from harness_ext.report.plots import save_figure
 
 
 def tradeoff(trade: pd.DataFrame | None, path: Path) -> Path | None:
@@ -41,7 +41,7 @@ def tradeoff(trade: pd.DataFrame | None, path: Path) -> Path | None:
     ax.set_ylabel("general change: mean headline metric change vs base")
     ax.set_title("Domain gain vs general-skill change (one point per fine-tuned model)")
     ax.grid(alpha=0.3)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def change_vs_train_size(sizes: pd.DataFrame | None, path: Path) -> Path | None:
@@ -59,4 +59,4 @@ def change_vs_train_size(sizes: pd.DataFrame | None, path: Path) -> Path | None:
     ax.set_title("General-skill change by training size")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
-    return _save(fig, path)
+    return save_figure(fig, path)

@@ -30,7 +30,8 @@ def slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_") or "x"
 
 
-def _save(fig, path: Path) -> Path:
+def save_figure(fig, path: Path) -> Path:
+    """Every report PNG: same resolution and tight bounds; the figure is closed (no leak)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(fig)
@@ -64,7 +65,7 @@ def task_comparison(table: pd.DataFrame, name: str, cis: pd.DataFrame | None,
     ax.set_title(f"Per-model comparison: {name.replace('_', ' / ')}")
     ax.legend(loc="lower right", fontsize=8)
     ax.grid(axis="x", alpha=0.3)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def ranking(table: pd.DataFrame, score: str, sig: pd.DataFrame | None, path: Path) -> Path | None:
@@ -88,7 +89,7 @@ def ranking(table: pd.DataFrame, score: str, sig: pd.DataFrame | None, path: Pat
     ax.set_xlabel(score + ("  (95% bootstrap CI)" if err is not None else ""))
     ax.set_title("Overall ranking")
     ax.grid(axis="x", alpha=0.3)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def score_vs_train_size(table: pd.DataFrame, score: str, fits: pd.DataFrame | None,
@@ -111,7 +112,7 @@ def score_vs_train_size(table: pd.DataFrame, score: str, fits: pd.DataFrame | No
     ax.set_title("Score vs training size")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, ncol=2)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def perplexity(table: pd.DataFrame, column: str, path: Path) -> Path | None:
@@ -129,7 +130,7 @@ def perplexity(table: pd.DataFrame, column: str, path: Path) -> Path | None:
     ax.legend(fontsize=8)
     ax.set_xlabel(f"{column} (lower is better)")
     ax.set_title("Perplexity by model")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def loss_curves(runs, path: Path) -> Path | None:
@@ -151,7 +152,7 @@ def loss_curves(runs, path: Path) -> Path | None:
     ax.set_title("Training and evaluation loss")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def confusion(cm: dict, title: str, path: Path) -> Path:
@@ -169,4 +170,4 @@ def confusion(cm: dict, title: str, path: Path) -> Path:
     ax.set_xlabel("predicted")
     ax.set_ylabel("gold")
     ax.set_title(title)
-    return _save(fig, path)
+    return save_figure(fig, path)
