@@ -26,12 +26,11 @@ from harness_ext.glue.config import TASKS, TINY, GlueConfig
 from harness_ext.glue.data import stratified_sample, train_rows
 from harness_ext.glue.outputs import (
     Experiment,
-    records_from_predictions,
     records_from_samples,
     write_comparison,
 )
 from harness_ext.glue.prompts import write_train_dir
-from harness_ext.io import atomic_write_json
+from harness_ext.io import atomic_write_json, read_jsonl
 from harness_ext.runner.results_files import samples_file
 
 
@@ -210,7 +209,7 @@ def _encoders(cfg: GlueConfig, console: Console) -> list[Experiment]:
                 manifest = train_encoder(settings, run_dir)
             exps.append(Experiment(
                 model=enc.name, kind="encoder", task=task, glue=TASKS[task][0], mode="encoder",
-                records=records_from_predictions(run_dir / "predictions.jsonl"),
+                records=read_jsonl(run_dir / "predictions.jsonl"),
                 train_s=manifest["timing"]["train_s"],
                 latency_ms_per_example=manifest["timing"]["latency_ms_per_example"],
                 peak_rss_mb=manifest["memory"]["peak_rss_mb"],

@@ -7,14 +7,13 @@ figure in the table can be traced to the (text, gold, predicted) rows in its err
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
 from harness_ext.glue.data import glue_task
-from harness_ext.io import atomic_write_json, atomic_write_text
+from harness_ext.io import atomic_write_json, atomic_write_text, read_jsonl
 from harness_ext.metrics.label_scores import label_scores
 from harness_ext.report import plots, stats
 from harness_ext.report.markdown import md_table
@@ -51,19 +50,8 @@ class Experiment:
 def records_from_samples(path: Path, glue: str) -> list[dict]:
     """(idx, text, gold, pred) of each doc in an lm-eval samples file of a glue_small task."""
     task = glue_task(glue)
-    out = []
-    with path.open(encoding="utf-8") as fh:
-        for line in fh:
-            if line.strip():
-                s = json.loads(line)
-                out.append({"idx": s["doc"].get("idx"), "text": task.text(s["doc"]),
-                            "gold": s["mcc"]["gold"], "pred": s["mcc"]["pred"]})
-    return out
-
-
-def records_from_predictions(path: Path) -> list[dict]:
-    with path.open(encoding="utf-8") as fh:
-        return [json.loads(line) for line in fh if line.strip()]
+    return [{"idx": s["doc"].get("idx"), "text": task.text(s["doc"]), "gold": s["mcc"]["gold"],
+             "pred": s["mcc"]["pred"]} for s in read_jsonl(path)]
 
 
 def write_experiment(exp: Experiment, out: Path) -> dict:
