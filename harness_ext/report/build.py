@@ -15,16 +15,21 @@ from rich.console import Console
 from harness_ext.io import InputError, atomic_write_text
 from harness_ext.report import compare as comparisons
 from harness_ext.report import loading, markdown, plots, significance, tables, terminal
+from harness_ext.report.baselines import baselines_section
+from harness_ext.report.findings import key_findings
 from harness_ext.report.forgetting import forgetting
 from harness_ext.report.forgetting_plots import change_vs_train_size, tradeoff
+from harness_ext.report.page import write_page
+from harness_ext.report.recommend import resolution_section
 from harness_ext.report.runs import match_run
 from harness_ext.report.section import Context, Options, Section
 from harness_ext.report.tables import headline_columns
 from harness_ext.report.vocab import OVERALL, perplexity_column
 
-SECTIONS = (tables.ranking, tables.by_train_size, tables.by_family, tables.per_task,
-            tables.perplexity, tables.descriptives, comparisons.base_vs_finetuned,
-            comparisons.paired, comparisons.qualitative, significance.significance)
+SECTIONS = (tables.ranking, resolution_section, tables.by_train_size, tables.by_family,
+            tables.per_task, baselines_section, tables.perplexity, tables.descriptives,
+            comparisons.base_vs_finetuned, comparisons.paired, comparisons.qualitative,
+            significance.significance)
 
 
 def _score_column(data: loading.ReportData) -> str:
@@ -64,13 +69,16 @@ def _add_plots(ctx: Context, secs: dict[str, Section], out: Path) -> dict[str, P
             written[name] = path
             secs[key].plots[name] = str(path.relative_to(out))
 
+    adjacent = ctx.shared.get("adjacent_ranks")
+    one_item = adjacent["one_item"].iloc[0] if adjacent is not None and len(adjacent) else None
     add("ranking", "ranking", plots.ranking(t, ctx.score, ctx.shared.get("vs_leader"),
-                                            pdir / "ranking.png"))
+                                            pdir / "ranking.png", one_item=one_item))
     for name in plots.TASK_PLOTS:
         add("per_task", f"task_{name}", plots.task_comparison(t, name, cis,
                                                              pdir / f"task_{name}.png"))
     add("train_size", "score_vs_train_size", plots.score_vs_train_size(
-        t, ctx.score, ctx.shared.get("scaling_fit"), pdir / "score_vs_train_size.png"))
+        t, ctx.score, ctx.shared.get("scaling_fit"), pdir / "score_vs_train_size.png",
+        sig=ctx.shared.get("vs_leader")))
     ppl = perplexity_column(t.columns)
     if ppl:
         add("perplexity", "perplexity", plots.perplexity(t, ppl, pdir / "perplexity.png"))
@@ -94,14 +102,23 @@ def _clean_stale(folder: Path, keep: set[Path], suffix: str) -> None:
                 path.unlink()
 
 
+def compute_sections(ctx: Context) -> list[Section]:
+    """Every section for a loaded context, key findings first; nothing is written."""
+    ctx.shared["base"] = comparisons.find_base(ctx)
+    ctx.shared["focus"] = comparisons.focus_pair(ctx)
+    ctx.shared["vs_leader"] = significance.vs_leader(ctx)
+    sections = [fn(ctx) for fn in SECTIONS] + [training_section(ctx), forgetting(ctx)]
+    return [key_findings(ctx, sections), *sections]  # drawn from every table: computed last
+
+
 def report_main(source: Path, out: Path, *, top_n: int = 5,
                 compare: tuple[str, str] | None = None, baseline: str | None = None,
                 metric: str | None = None, tie_threshold: float = 0.01, n_samples: int = 5,
                 mapping: Path | None = None, runs: Path | None = None,
                 console: Console | None = None, n_boot: int = 1000, seed: int = 0) -> dict:
-    """Write summary.md, tables/*.csv and plots/*.png for `source` into `out`.
+    """Write summary.md, index.html, tables/*.csv and plots/*.png for `source` into `out`.
 
-    Returns {"out", "summary", "tables": {name: path}, "plots": {name: path},
+    Returns {"out", "summary", "page", "tables": {name: path}, "plots": {name: path},
     "sections": {key: "written" | "partial" | "skipped"}, "skipped": [...], "notes": [...],
     "seconds"}. Unusable input raises harness_ext.io.InputError naming what is missing.
     """
@@ -118,10 +135,7 @@ def report_main(source: Path, out: Path, *, top_n: int = 5,
                       baseline=baseline, metric=metric, tie_threshold=tie_threshold,
                       n_samples=n_samples, n_boot=n_boot, seed=seed)
     ctx = Context(data=data, options=options, score=_score_column(data))
-    ctx.shared["base"] = comparisons.find_base(ctx)
-    ctx.shared["focus"] = comparisons.focus_pair(ctx)
-    ctx.shared["vs_leader"] = significance.vs_leader(ctx)
-    sections = [fn(ctx) for fn in SECTIONS] + [training_section(ctx), forgetting(ctx)]
+    sections = compute_sections(ctx)
     secs = {s.key: s for s in sections}
     written_plots = _add_plots(ctx, secs, out)
     written_tables: dict[str, Path] = {}
@@ -140,7 +154,9 @@ def report_main(source: Path, out: Path, *, top_n: int = 5,
                                            for n, p in written_plots.items()},
                            skipped, data.notes)
     atomic_write_text(summary, text)
-    result = {"out": out, "summary": summary, "source": data.source, "kind": data.kind,
+    page = write_page(ctx, sections, out / "index.html", skipped, data.notes)
+    result = {"out": out, "summary": summary, "page": page, "source": data.source,
+              "kind": data.kind,
               "score": ctx.score, "models": data.table["model"].tolist(),
               "tables": written_tables, "plots": written_plots, "sections": status,
               "skipped": skipped, "notes": list(data.notes),

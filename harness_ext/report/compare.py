@@ -14,6 +14,8 @@ import pandas as pd
 from harness_ext.data.schema import ARTICLE_TYPES
 from harness_ext.io import InputError
 from harness_ext.metrics import confusion_matrix, per_class_accuracy
+from harness_ext.report.baselines import majority_columns
+from harness_ext.report.intervals import wilson
 from harness_ext.report.section import Context, Section
 from harness_ext.report.significance import compare_items, item_scores, sample_metrics
 from harness_ext.report.tables import headline_columns
@@ -108,7 +110,8 @@ def base_vs_finetuned(ctx: Context) -> Section:
             rows.append({"base": base, "model": model, "task": COLUMN_TASK.get(metric, "all"),
                          "metric": metric, "base_value": b, "finetuned_value": f,
                          "abs_change": f - b, "rel_change_pct": rel,
-                         **_tests(ctx, base, model, metric)})
+                         **_tests(ctx, base, model, metric),
+                         **majority_columns(ctx, model, metric)})
     sec.tables["base_vs_finetuned"] = pd.DataFrame(rows)
     sec.text.append(f"Base model: **{base}**; every other model is compared with it.")
     pair = focus_pair(ctx)
@@ -131,8 +134,11 @@ def _classes(ctx: Context, sec: Section) -> None:
             if len(preds) != len(golds):
                 continue
             for label, v in per_class_accuracy(golds, preds, ARTICLE_TYPES).items():
+                right = sum(g == label and p == label for g, p in zip(golds, preds))
+                lo, hi = wilson(right, v["n"])
                 per_class.append({"model": model, "task": task, "class": label, "n": v["n"],
-                                  "accuracy": v["accuracy"]})
+                                  "correct": right, "accuracy": v["accuracy"], "ci_lo": lo,
+                                  "ci_hi": hi})
             confusion[(model, task)] = confusion_matrix(golds, preds, ARTICLE_TYPES)
     if not per_class:
         sec.skipped.append("per-class accuracy and confusion matrices: need bmw_type samples")

@@ -37,9 +37,10 @@ def tradeoff(trade: pd.DataFrame | None, path: Path) -> Path | None:
     ax.margins(0.2)  # room for the model names
     metric = str(t["domain_metric"].iloc[0])
     note = "" if t["domain_gain"].notna().all() else " (missing domain score drawn at 0)"
-    ax.set_xlabel(f"domain gain: {metric} fine-tuned - base{note}")
+    ax.set_xlabel(f"domain gain: {metric} fine-tuned - base{note}; point estimates (CIs per "
+                  "benchmark in forgetting.csv)", fontsize=8)
     ax.set_ylabel("general change: mean headline metric change vs base")
-    ax.set_title("Domain gain vs general-skill change (one point per fine-tuned model)")
+    ax.set_title(f"Domain gain vs general-skill change ({len(t)} fine-tuned models)")
     ax.grid(alpha=0.3)
     return save_figure(fig, path)
 
@@ -54,9 +55,10 @@ def change_vs_train_size(sizes: pd.DataFrame | None, path: Path) -> Path | None:
         grp = grp.sort_values("train_size")
         ax.plot(grp["train_size"], grp["mean_change"], marker="o", label=label)
     ax.axhline(0, color="gray", linewidth=0.8)
-    ax.set_xlabel("training size (examples)")
+    ax.set_xlabel("training size (examples); mean over the models of each size, no interval")
     ax.set_ylabel("change vs base (headline metric)")
-    ax.set_title("General-skill change by training size")
+    ax.set_title(f"General-skill change by training size ({int(sizes['n_models'].sum())} "
+                 "model x benchmark points)")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
     return save_figure(fig, path)

@@ -9,18 +9,22 @@ also brings per-sample frames and training runs. Problems that leave nothing to 
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
 from harness_ext.io import InputError
-from harness_ext.metrics import overall_score
-from harness_ext.report import meta
+from harness_ext.report import checks, meta
 from harness_ext.report.runs import Run, load_runs, match_run, run_facts
 from harness_ext.report.samples import read_model_samples
-from harness_ext.report.vocab import COMPONENTS, OVERALL, TASK_COLUMNS, metric_columns
+from harness_ext.report.vocab import (
+    COLUMN_TASK,
+    COMPONENTS,
+    OVERALL,
+    TASK_COLUMNS,
+    metric_columns,
+)
 from harness_ext.runner.results_files import task_metrics
 
 _NAME_COLUMNS = ("model_name", "model", "name")
@@ -36,6 +40,8 @@ class ReportData:
     specs: dict[str, dict] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     model_dirs: dict[str, Path] = field(default_factory=dict)  # study: model -> its results dir
+    # answers mostly unparseable / at the generation budget: {model, task, problem, rate, ...}
+    flags: list[dict] = field(default_factory=list)
 
     @property
     def metrics(self) -> list[str]:
@@ -59,7 +65,8 @@ def load(source: Path, *, runs: Path | None = None, mapping: Path | None = None)
     else:
         raise InputError(f"{source}: no such file or directory")
     _apply_meta(data, meta.load_mapping(mapping))
-    _add_overall(data)
+    checks.reconcile_overall(data.table, data.notes)
+    data.notes += [checks.flag_note(f) for f in data.flags]
     return data
 
 
@@ -93,11 +100,18 @@ def load_csv(path: Path) -> ReportData:
         empty = frame["model"][before].tolist()
         if empty:
             notes.append(f"column {col}: missing (NaN) for {', '.join(empty)}")
+    checks.refuse_out_of_range(frame, metrics + ["train_size", "params_b"], str(path), notes,
+                               first_line=2)
     missing = [c for c in COMPONENTS if c not in frame.columns]
     if missing and OVERALL not in frame.columns:
         notes.append(f"no {OVERALL} column and components missing ({', '.join(missing)}): "
                      "the overall score cannot be computed")
-    return ReportData(source=path, kind="csv", table=frame, notes=notes)
+    flags = []
+    for row in frame.to_dict("records"):  # a flat table's `<task>_unparseable` columns
+        rates = {COLUMN_TASK[c]: {"unparseable": row[c]} for c in metrics
+                 if c.endswith("unparseable") and pd.notna(row[c])}
+        flags += checks.answer_flags(row["model"], rates, {})
+    return ReportData(source=path, kind="csv", table=frame, notes=notes, flags=flags)
 
 
 def _study_models(root: Path, notes: list[str]) -> tuple[dict[str, dict], dict]:
@@ -122,7 +136,7 @@ def _study_models(root: Path, notes: list[str]) -> tuple[dict[str, dict], dict]:
 def load_study(root: Path, runs_dir: Path | None = None) -> ReportData:
     notes: list[str] = []
     models, settings = _study_models(root, notes)
-    rows, samples, specs, model_dirs = [], {}, {}, {}
+    rows, samples, specs, model_dirs, flags = [], {}, {}, {}, []
     for name, entry in models.items():
         model_dir = model_dirs[name] = root / str(entry.get("dir") or name)
         specs[name] = entry.get("spec") or {}
@@ -149,8 +163,15 @@ def load_study(root: Path, runs_dir: Path | None = None) -> ReportData:
                          "ignored")
         for task, values in metrics.items():
             for key, col in TASK_COLUMNS.get(task, {}).items():
-                if key in values:
-                    row[col] = float(values[key])
+                if key not in values:
+                    continue
+                why = checks.out_of_range(col, float(values[key]))
+                if why:
+                    notes.append(f"{model_dir}: results of {task}, metric {key} = "
+                                 f"{values[key]!r} {why}; refused (treated as missing)")
+                    continue
+                row[col] = float(values[key])
+        flags += checks.answer_flags(name, metrics, checks.generation_info(model_dir))
         row["_params_eval"] = _results_params(model_dir)
         rows.append(row)
         model_samples = read_model_samples(model_dir, metrics, notes)
@@ -165,7 +186,7 @@ def load_study(root: Path, runs_dir: Path | None = None) -> ReportData:
     runs, run_notes = load_runs(runs_root)
     table = pd.DataFrame(rows)
     return ReportData(source=root, kind="study", table=table, samples=samples, runs=runs,
-                      specs=specs, notes=notes + run_notes, model_dirs=model_dirs)
+                      specs=specs, notes=notes + run_notes, model_dirs=model_dirs, flags=flags)
 
 
 def _runs_dir(root: Path, settings: dict) -> Path | None:
@@ -218,24 +239,3 @@ def _apply_meta(data: ReportData, mapping: dict[str, dict]) -> None:
         if field_name not in data.table or data.table[field_name].isna().all():
             data.notes.append(f"{field_name} unknown for every model (no column, mapping, manifest"
                               " or name pattern): sections that group by it are skipped")
-
-
-def _add_overall(data: ReportData) -> None:
-    """Compute the published overall score where the table lacks it (never overwrite it)."""
-    table = data.table
-    have = table[OVERALL] if OVERALL in table else pd.Series(math.nan, index=table.index)
-    values, gaps = [], {}
-    for (_, row), given in zip(table.iterrows(), have):
-        if not math.isnan(given):
-            values.append(given)
-            continue
-        missing = tuple(c for c in COMPONENTS if c not in row or pd.isna(row[c]))
-        if missing:
-            values.append(math.nan)
-            gaps.setdefault(missing, []).append(row["model"])
-        else:
-            values.append(overall_score({c: row[c] for c in COMPONENTS}))
-    table[OVERALL] = values
-    for missing, models in gaps.items():  # one note per reason, not one per model
-        data.notes.append(f"model {', '.join(models)}: overall score not computed, missing "
-                          f"{', '.join(missing)}")

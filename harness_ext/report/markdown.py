@@ -58,6 +58,8 @@ def view(name: str, frame: pd.DataFrame, ctx: Context) -> tuple[pd.DataFrame, st
         return frame[cols].head(MAX_ROWS), "where each model's facts came from; all metrics in the CSV"
     if name == "confusion":
         return frame.iloc[0:0], "shown as plots"
+    if name == "findings":
+        return frame.iloc[0:0], "the sentences above, one row each"
     if name == "metric_ci":
         keep = frame[frame["metric"].isin(
             ["overall_score", "summ_rougeL_f1", "summ_bertscore_f1", "title_rougeL_f1",

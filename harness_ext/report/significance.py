@@ -12,7 +12,7 @@ from itertools import combinations
 import numpy as np
 import pandas as pd
 
-from harness_ext.report import stats
+from harness_ext.report import intervals, stats
 from harness_ext.report.samples import article_overall
 from harness_ext.report.section import Context, Section
 from harness_ext.report.vocab import BINARY, COLUMN_TASK, OVERALL, TASK_COLUMNS
@@ -64,10 +64,11 @@ def vs_leader(ctx: Context) -> pd.DataFrame | None:
     rows = []
     for model in ranked["model"]:
         s = items.get(model)
-        ci = stats.bootstrap_ci(s.to_numpy(), n_boot=ctx.options.n_boot, seed=ctx.options.seed) \
-            if s is not None else {"lo": math.nan, "hi": math.nan, "n": 0}
+        ci = intervals.bootstrap_ci(s.to_numpy(), n_boot=ctx.options.n_boot,
+                                    seed=ctx.options.seed) \
+            if s is not None else {"lo": math.nan, "hi": math.nan, "n": 0, "method": ""}
         row = {"model": model, "ci_lo": ci["lo"], "ci_hi": ci["hi"], "n_items": ci["n"],
-               "p_vs_leader": math.nan}
+               "ci_method": ci["method"], "p_vs_leader": math.nan}
         if model != leader and s is not None:
             row["p_vs_leader"] = compare_items(s, items[leader], ctx.score, ctx)["p"]
         rows.append(row)
@@ -84,26 +85,29 @@ def _ppl_stat(rows: np.ndarray) -> float:
 
 
 def metric_cis(ctx: Context) -> pd.DataFrame:
-    """model x metric: mean of the items, 95% bootstrap CI, n (perplexity: corpus ratio)."""
+    """model x metric: mean of the items, its 95% CI and n. 0/1 metrics get the Wilson
+    interval, the rest a BCa bootstrap (perplexity: of the corpus ratio over articles)."""
     rows = []
     opts = ctx.options
     for model, tasks in ctx.data.samples.items():
         overall = item_scores(ctx, model, OVERALL)
         if overall is not None:
-            ci = stats.bootstrap_ci(overall.to_numpy(), n_boot=opts.n_boot, seed=opts.seed)
+            ci = intervals.bootstrap_ci(overall.to_numpy(), n_boot=opts.n_boot, seed=opts.seed)
             rows.append({"model": model, "task": "all", "metric": OVERALL, **ci})
         for task, frame in tasks.items():
             for metric in sample_metrics(frame, task):
                 if metric == "word_perplexity" and {"loglik", "words"} <= set(frame):
-                    ci = stats.bootstrap_ci(frame[["loglik", "words"]].to_numpy(), stat=_ppl_stat,
-                                            n_boot=opts.n_boot, seed=opts.seed)
+                    ci = intervals.bootstrap_ci(frame[["loglik", "words"]].to_numpy(),
+                                                stat=_ppl_stat, n_boot=opts.n_boot,
+                                                seed=opts.seed)
                 else:
-                    ci = stats.bootstrap_ci(frame[metric].to_numpy(), n_boot=opts.n_boot,
-                                            seed=opts.seed)
+                    ci = intervals.interval(frame[metric].to_numpy(), binary=metric in BINARY,
+                                            n_boot=opts.n_boot, seed=opts.seed)
                 rows.append({"model": model, "task": task, "metric": metric, **ci})
     out = pd.DataFrame(rows)
     if not out.empty:
-        out = out.rename(columns={"estimate": "value", "lo": "ci_lo", "hi": "ci_hi"})
+        out = out.rename(columns={"estimate": "value", "lo": "ci_lo", "hi": "ci_hi",
+                                  "method": "ci_method"})
         reported = ctx.table.set_index("model")
         out["reported"] = [reported.at[m, k] if k in reported else math.nan
                            for m, k in zip(out["model"], out["metric"])]
@@ -143,8 +147,9 @@ def significance(ctx: Context) -> Section:
                        for f in tasks.values() if f.attrs.get("encoder")})
     if encoders:
         sec.text.append(f"Per-sample BERTScore recomputed with {', '.join(encoders)}.")
-    sec.text.append(f"95% percentile bootstrap CIs ({ctx.options.n_boot} resamples, seed "
-                    f"{ctx.options.seed}); paired tests on the same items: sign-flip permutation "
+    sec.text.append("95% CIs: Wilson score intervals for 0/1 metrics (accuracy, exact match), "
+                    f"BCa bootstrap for the rest ({ctx.options.n_boot} resamples over test items, "
+                    f"seed {ctx.options.seed}); paired tests on the same items: sign-flip permutation "
                     "for continuous metrics, McNemar (exact binomial below 25 discordant pairs) "
                     "for 0/1 metrics; Holm adjustment across comparisons.")
     return sec

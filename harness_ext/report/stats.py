@@ -1,4 +1,4 @@
-"""Statistics that decide whether a difference is real: bootstrap CIs, paired tests, correlations.
+"""Statistics that decide whether a difference is real: paired tests, correlations, Holm.
 
 Everything random takes a seed, so a report re-run on the same files prints the same numbers.
 Paired tests use the fact that every model answered the same test items: the per-item difference
@@ -8,16 +8,19 @@ removes item difficulty from the comparison, which an unpaired test on two means
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from scipy import stats as sps
 
-N_BOOT = 1000
+from harness_ext.report.intervals import N_BOOT, bootstrap_ci, clean, paired_difference
+
+__all__ = ["ALPHA", "as_float", "bootstrap_ci", "correlation", "describe", "holm", "mcnemar", "paired_bootstrap",
+           "paired_test", "permutation_test"]
+
 ALPHA = 0.05
 _EXACT_SIGNFLIP_MAX_N = 16
 _MCNEMAR_EXACT_BELOW = 25
-
 
 
 def as_float(value) -> float:
@@ -27,50 +30,10 @@ def as_float(value) -> float:
     except (TypeError, ValueError):
         return math.nan
 
-def _clean(values) -> np.ndarray:
-    arr = np.asarray(values, dtype=float)
-    return arr[~np.isnan(arr)] if arr.ndim == 1 else arr[~np.isnan(arr).any(axis=1)]
-
-
-def bootstrap_ci(values, *, stat: Callable[[np.ndarray], float] | None = None,
-                 n_boot: int = N_BOOT, seed: int = 0, level: float = 0.95) -> dict:
-    """Percentile bootstrap CI: {estimate, lo, hi, n}. NaNs are dropped first.
-
-    `stat` receives a resampled array (rows = items) and returns a number; default is the mean
-    (vectorised). 2-D input lets ratio statistics (e.g. corpus perplexity) resample whole items.
-    """
-    data = _clean(values)
-    n = len(data)
-    if n == 0:
-        return {"estimate": math.nan, "lo": math.nan, "hi": math.nan, "n": 0}
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, n, size=(n_boot, n))
-    if stat is None:
-        if data.ndim != 1:
-            raise ValueError("2-D data needs a `stat` function")
-        estimate = float(data.mean())
-        boots = data[idx].mean(axis=1)
-    else:
-        estimate = float(stat(data))
-        boots = np.array([stat(data[i]) for i in idx])
-    tail = (1 - level) / 2 * 100
-    lo, hi = np.percentile(boots, [tail, 100 - tail])
-    return {"estimate": estimate, "lo": float(lo), "hi": float(hi), "n": n}
-
 
 def paired_bootstrap(a, b, *, n_boot: int = N_BOOT, seed: int = 0) -> dict:
-    """Mean of b - a with a 95% CI and a two-sided bootstrap p-value (sign changes of the mean)."""
-    d = _paired_diff(a, b)
-    if len(d) == 0:
-        return {"diff": math.nan, "lo": math.nan, "hi": math.nan, "p": math.nan, "n": 0}
-    rng = np.random.default_rng(seed)
-    boots = d[rng.integers(0, len(d), size=(n_boot, len(d)))].mean(axis=1)
-    lo, hi = np.percentile(boots, [2.5, 97.5])
-    if np.all(d == 0):
-        p = 1.0
-    else:
-        p = min(1.0, 2 * min(np.mean(boots <= 0), np.mean(boots >= 0)))
-    return {"diff": float(d.mean()), "lo": float(lo), "hi": float(hi), "p": float(p), "n": len(d)}
+    """Mean of b - a with a 95% BCa CI and a two-sided bootstrap p-value."""
+    return paired_difference(_paired_diff(a, b), n_boot=n_boot, seed=seed)
 
 
 def _paired_diff(a, b) -> np.ndarray:
@@ -163,7 +126,7 @@ def correlation(x, y) -> dict:
 
 def describe(values) -> dict:
     """n, mean, median, sample std (ddof=1), min, max, range."""
-    v = _clean(values)
+    v = clean(values)
     if len(v) == 0:
         return {"n": 0, "mean": math.nan, "median": math.nan, "std": math.nan,
                 "min": math.nan, "max": math.nan, "range": math.nan}

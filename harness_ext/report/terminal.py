@@ -14,6 +14,10 @@ from harness_ext.report.section import Context, Section
 
 _SHOW = {
     "ranking": ["rank", "model", "train_size", "overall_score", "ci_lo", "ci_hi", "vs_leader"],
+    "resolution": ["task", "metric", "n", "item_value", "overall_per_item", "mde"],
+    "recommendations": ["recommendation", "winner", "leader", "score", "verdict", "tied_with"],
+    "class_baselines": ["model", "task", "n", "accuracy", "majority_acc", "balanced_acc",
+                        "macro_f1", "collapsed", "p_vs_majority", "vs_majority"],
     "train_size_summary": ["train_size", "n_models", "mean", "best", "best_model", "range"],
     "family_comparison": None,
     "perplexity_by_family": None,

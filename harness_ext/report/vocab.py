@@ -16,7 +16,7 @@ _GENERATION = {
     "rouge1": "rouge1_f1", "rouge2": "rouge2_f1", "rougeL": "rougeL_f1",
     "bertscore_precision": "bertscore_precision", "bertscore_recall": "bertscore_recall",
     "bertscore_f1": "bertscore_f1", "pred_words": "pred_words", "length_ratio": "length_ratio",
-    "score": "score",
+    "score": "score", "unparseable": "unparseable",
 }
 
 # lm-eval task -> {lm-eval metric -> column}
@@ -27,6 +27,8 @@ TASK_COLUMNS: dict[str, dict[str, str]] = {
         "exact_match", "jaccard", "precision", "recall", "f1", "pred_tags", "unparseable", "score")},
     "bmw_type": {"acc": "type_accuracy", "unparseable": "type_unparseable",
                  "macro_f1": "type_macro_f1", "score": "type_score",
+                 # helper metric names of a balanced-accuracy aggregate, if the task reports one
+                 "balanced_acc": "type_balanced_acc", "balanced_accuracy": "type_balanced_acc",
                  **{f"acc_{c}": f"type_acc_{c}" for c in (
                      "press_release", "press_kit", "fact_figures", "speech")}},
     "bmw_type_mc": {"acc": "type_mc_accuracy", "acc_norm": "type_mc_acc_norm"},
@@ -46,13 +48,14 @@ HEADLINES: dict[str, tuple[str, ...]] = {
     "perplexity": ("perplexity", "word_perplexity"),
 }
 LOWER_IS_BETTER = {"perplexity", "word_perplexity", "byte_perplexity", "bits_per_byte",
-                   "avg_loss", "type_unparseable", "tag_unparseable"}
+                   "avg_loss", "type_unparseable", "tag_unparseable", "summ_unparseable",
+                   "title_unparseable"}
 # Descriptive columns, not scores: never "best"/"worst".
 DESCRIPTIVE = {"summ_pred_words", "title_pred_words", "summ_length_ratio", "title_length_ratio",
                "tag_pred_tags", "rank", "train_size", "params_b"}
 # Per-sample metrics that are 0/1 (McNemar rather than bootstrap/permutation).
 BINARY = {"type_accuracy", "type_unparseable", "tag_exact_match", "tag_unparseable",
-          "type_mc_accuracy", "type_mc_acc_norm"}
+          "type_mc_accuracy", "type_mc_acc_norm", "summ_unparseable", "title_unparseable"}
 PERPLEXITY_COLUMNS = ("perplexity", "word_perplexity")
 
 COMPONENTS = tuple(OVERALL_WEIGHTS)
@@ -62,7 +65,8 @@ def metric_columns(columns) -> list[str]:
     """The metric columns (known vocabulary) among `columns`, in vocabulary order."""
     known = [c for cols in TASK_COLUMNS.values() for c in cols.values()]
     known += ["perplexity", "avg_loss", OVERALL]
-    return [c for c in known if c in set(columns)]
+    present = set(columns)
+    return [c for c in dict.fromkeys(known) if c in present]
 
 
 def higher_is_better(column: str) -> bool:
