@@ -3,6 +3,9 @@
 An experiment is one (model, task, mode). Its numbers are recomputed here from the per-example
 records — lm-eval's per-sample log for decoders, `predictions.jsonl` for encoders — so every
 figure in the table can be traced to the (text, gold, predicted) rows in its errors file.
+Accuracy stands beside what needs no model at all: the majority-class and chance accuracy of
+the same gold labels, balanced accuracy, a binomial test against the majority rate, and a flag
+for predictions that collapse onto one class (`harness_ext.report.baselines.class_scores`).
 """
 
 from __future__ import annotations
@@ -16,10 +19,13 @@ from harness_ext.glue.data import glue_task
 from harness_ext.io import atomic_write_json, atomic_write_text, read_jsonl
 from harness_ext.metrics.label_scores import label_scores
 from harness_ext.report import plots, stats
+from harness_ext.report.baselines import class_scores
 from harness_ext.report.markdown import md_table
 
 COLUMNS = ["experiment", "model", "kind", "task", "mode", "n", "acc", "acc_ci_lo", "acc_ci_hi",
-           "macro_f1", "mcc", "unparseable", "train_s", "latency_ms_per_example", "peak_rss_mb"]
+           "majority_acc", "chance_acc", "p_vs_majority", "vs_majority", "balanced_acc",
+           "macro_f1", "mcc", "unparseable", "collapsed", "train_s", "latency_ms_per_example",
+           "peak_rss_mb"]
 
 
 @dataclass
@@ -58,15 +64,19 @@ def write_experiment(exp: Experiment, out: Path) -> dict:
     """metrics.json, confusion.png and errors.csv of one experiment; returns its table row."""
     out.mkdir(parents=True, exist_ok=True)
     s = exp.scores()
-    correct = [float(r["gold"] == r["pred"]) for r in exp.records]
-    ci = stats.bootstrap_ci(correct, seed=0)
+    base = class_scores([r["gold"] for r in exp.records], [r["pred"] for r in exp.records],
+                        glue_task(exp.glue).labels) if exp.records else {}
     row = {"experiment": exp.name, "model": exp.model, "kind": exp.kind, "task": exp.task,
-           "mode": exp.mode, "n": s["n"], "acc": s["acc"], "acc_ci_lo": ci["lo"],
-           "acc_ci_hi": ci["hi"], "macro_f1": s["macro_f1"], "mcc": s["mcc"],
-           "unparseable": s["unparseable"], "train_s": exp.train_s,
+           "mode": exp.mode, "n": s["n"], "acc": s["acc"], "acc_ci_lo": base.get("acc_lo"),
+           "acc_ci_hi": base.get("acc_hi"), "majority_acc": base.get("majority_acc"),
+           "chance_acc": base.get("chance_acc"), "p_vs_majority": base.get("p_vs_majority"),
+           "vs_majority": base.get("vs_majority"), "balanced_acc": base.get("balanced_acc"),
+           "macro_f1": s["macro_f1"], "mcc": s["mcc"], "unparseable": s["unparseable"],
+           "collapsed": base.get("collapsed"), "train_s": exp.train_s,
            "latency_ms_per_example": exp.latency_ms_per_example, "peak_rss_mb": exp.peak_rss_mb}
-    atomic_write_json(out / "metrics.json", {**row, "counts": s["counts"],
-                                             "confusion": s["confusion"], "sources": exp.sources})
+    atomic_write_json(out / "metrics.json", {**row, "majority_class": base.get("majority_class"),
+                                             "counts": s["counts"], "confusion": s["confusion"],
+                                             "sources": exp.sources})
     plots.confusion(s["confusion"], f"{exp.model} · {exp.task} · {exp.mode} (n={s['n']})",
                     out / "confusion.png")
     errors = pd.DataFrame([{"idx": r.get("idx"), "text": r["text"], "gold": r["gold"],
@@ -92,6 +102,10 @@ def _bar_plot(table: pd.DataFrame, column: str, xlabel: str, title: str, path: P
     if column == "acc":
         err = [(t["acc"] - t["acc_ci_lo"]).clip(lower=0), (t["acc_ci_hi"] - t["acc"]).clip(lower=0)]
     ax.barh(labels, t[column], xerr=err, capsize=2, color=[colors[m] for m in t["mode"]])
+    handles = [Patch(color=c, label=m) for m, c in colors.items()]
+    if column == "acc" and t["majority_acc"].notna().any():
+        handles.append(ax.scatter(t["majority_acc"], labels, marker="|", s=260, color="black",
+                                  zorder=3, label="majority-class baseline"))
     if log:
         ax.set_xscale("log")
     elif column == "acc":
@@ -99,8 +113,7 @@ def _bar_plot(table: pd.DataFrame, column: str, xlabel: str, title: str, path: P
     ax.invert_yaxis()
     ax.set_xlabel(xlabel)
     ax.set_title(title)
-    ax.legend(handles=[Patch(color=c, label=m) for m, c in colors.items()], fontsize=8,
-              loc="lower right")
+    ax.legend(handles=handles, fontsize=8, loc="lower right")
     ax.grid(axis="x", alpha=0.3)
     return plots.save_figure(fig, path)
 
@@ -131,7 +144,8 @@ def write_comparison(experiments: list[Experiment], out: Path) -> dict[str, Path
     files = {"comparison_csv": atomic_write_text(out / "comparison.csv", table.to_csv(index=False))}
     files["comparison_md"] = atomic_write_text(out / "comparison.md", md_table(table) + "\n")
     for stem, column, xlabel, log in (
-            ("accuracy", "acc", "accuracy (bars: 95% bootstrap CI)", False),
+            ("accuracy", "acc", "accuracy (whiskers: 95% Wilson CI; n per row in comparison.csv)",
+             False),
             ("latency", "latency_ms_per_example", "inference latency per example (ms, log scale)",
              True)):
         path = _bar_plot(table, column, xlabel, f"GLUE-small {stem}", out / f"{stem}.png", log)
@@ -143,10 +157,16 @@ def write_comparison(experiments: list[Experiment], out: Path) -> dict[str, Path
         if table["acc"].notna().any() else table.iloc[0:0]
     paired = pd.DataFrame(_paired_vs_best_encoder(table, {e.name: e for e in experiments}))
     parts = ["# GLUE-small experiment matrix", "",
-             f"{len(table)} experiments; accuracy with a 95% bootstrap CI (1000 resamples, seed 0).",
-             "", "## Comparison", "", md_table(table), "",
-             "## Accuracy by mode (summary statistics over models and tasks)", "",
-             md_table(by_mode), "", "## Best experiment per task", "", md_table(best), ""]
+             f"{len(table)} experiments; accuracy with a 95% Wilson CI, beside the majority-class "
+             "and chance (uniform guess) accuracy of the same gold labels, balanced accuracy and "
+             "a two-sided binomial test against the majority rate (`vs_majority`).", ""]
+    collapsed = table[table["collapsed"].eq(True)]
+    if not collapsed.empty:
+        parts += ["**Collapsed** (every parsed answer names one class): "
+                  + ", ".join(collapsed["experiment"]), ""]
+    parts += ["## Comparison", "", md_table(table), "",
+              "## Accuracy by mode (summary statistics over models and tasks)", "",
+              md_table(by_mode), "", "## Best experiment per task", "", md_table(best), ""]
     if not paired.empty:
         parts += ["## Best decoder vs best encoder (McNemar on the same items)", "",
                   md_table(paired), ""]

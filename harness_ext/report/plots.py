@@ -76,6 +76,7 @@ def task_comparison(table: pd.DataFrame, name: str, cis: pd.DataFrame | None,
         top = max(top, float(np.nanmax(values)))
         ax.barh(y + k * height, values, height, xerr=err, capsize=2, label=metric)
     ax.set_yticks(y + height * (len(metrics) - 1) / 2, t["model"])
+    ax.margins(y=0.01)
     ax.invert_yaxis()  # best-ranked model and first metric on top, as in the legend
     ax.set_xlim(0, top * 1.05 if top > 0 else 1.0)  # bars start at 0; the axis ends at the data
     ax.set_xlabel(f"score (higher is better); {interval_label(cis, metrics)}")
