@@ -232,3 +232,64 @@ def test_cli_report_entry_point(peer_csv, tmp_path, capsys):
     assert main(["report", str(peer_csv), "--out", str(tmp_path), "--top-n", "3"]) == 0
     assert (tmp_path / "summary.md").is_file() and (tmp_path / "tables" / "ranking.csv").is_file()
     assert "top 3 and bottom 3" in capsys.readouterr().out
+
+
+def test_findings_on_the_published_table_state_the_right_statistics(peer_report):
+    """Each sentence's numbers re-derived here from the CSV with pandas / scipy."""
+    result, peer, text = peer_report
+    found = _table(result, "findings").set_index("key")["finding"]
+    top = peer.sort_values("overall_score", ascending=False).reset_index(drop=True)
+    one_item = 0.2 / 108  # type accuracy is k / 108 for every model
+    gap = top.loc[0, "overall_score"] - top.loc[1, "overall_score"]
+    assert gap < one_item
+    assert found["leader"].startswith(
+        f"**{top.loc[0, 'model_name']}** leads on overall_score with "
+        f"{top.loc[0, 'overall_score']:.4f}, {gap:.4f} ahead of {top.loc[1, 'model_name']} — "
+        f"less than one type-classification item ({one_item:.4f}), so the two are not resolvable")
+    gaps = -top["overall_score"].diff().dropna()
+    below = int((gaps < one_item).sum())
+    assert found["resolution"].startswith(f"{below} of 23 adjacent rank gaps are smaller than one "
+                                          "type-classification item (0.0019): ranks 1-2 (0.0014), "
+                                          "ranks 2-3 (0.0007)")
+    r = sps.pearsonr(peer["train_size"], peer["overall_score"])
+    assert f"Pearson r = {r.statistic:.2f} (p = {r.pvalue:.1e})" in found["training_size"]
+    largest = peer[peer["train_size"] == 2000]
+    llama = largest[largest["family"] == "Llama 3.2"]["overall_score"]
+    qwen = largest[largest["family"] == "Qwen3"]["overall_score"]
+    p = sps.mannwhitneyu(llama, qwen).pvalue
+    assert (f"Llama 3.2 averages {llama.mean():.4f} (n = 2 models) and Qwen3 {qwen.mean():.4f} "
+            f"(n = 4): {llama.mean() - qwen.mean():+.4f}, Mann-Whitney p = {p:.3f} (not "
+            "significant)") in found["family"]
+    by_size = peer.pivot_table(index="train_size", columns="family", values="overall_score")
+    d = by_size["Llama 3.2"] - by_size["Qwen3"]
+    assert (f"Llama 3.2 is ahead at {(d > 0).sum()} of 4 sizes (mean {d.mean():+.4f}, paired t "
+            f"over sizes p = {sps.ttest_rel(by_size['Llama 3.2'], by_size['Qwen3']).pvalue:.3f}"
+            ) in found["family"]
+    rho = sps.spearmanr(peer["params_b"] if "params_b" in peer else
+                        peer["model_name"].str.extract(r"-(\d+(?:\.\d+)?)b-")[0].astype(float),
+                        peer["overall_score"])
+    assert (f"Parameter count does not significantly predict overall_score (Spearman rho = "
+            f"{rho.statistic:.2f}, p = {rho.pvalue:.3f}, n = 24)") in found["parameters"]
+    assert "the smallest model not distinguishable from the leader is llama-3.2-1b-2000" \
+        in found["parameters"]
+    t = peer["type_accuracy"]
+    assert (f"easiest: type_accuracy (mean {t.mean():.3f}, range {t.min():.3f}-{t.max():.3f}); its "
+            f"whole range is {round((t.max() - t.min()) * 108)} of 108 items") in found["difficulty"]
+    gains = peer.sort_values("train_size").groupby("model_type")["overall_score"].diff()
+    last = gains[peer["train_size"] == 2000]
+    assert (f"1500->2000: {last.mean():+.4f} ({(last > 0).sum()} of 6 models gained; one-sample t "
+            f"p = {sps.ttest_1samp(last, 0).pvalue:.3f}") in found["plateau"]
+    assert "Key findings" in text and text.index("Key findings") < text.index("1. Overall ranking")
+
+
+def test_readme_shows_the_current_findings_of_the_published_table(peer_report):
+    from pathlib import Path
+
+    result, _, _ = peer_report
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    block = readme.split("The first findings on the published table")[1].split("```")[1]
+    shown = " ".join(line.strip() for line in block.splitlines()
+                     if line.strip() and line.strip() != "...")
+    found = _table(result, "findings")["finding"].str.replace("**", "", regex=False).tolist()
+    joined = " ".join(f"{i}. {f}" for i, f in enumerate(found, 1))
+    assert shown.startswith("1. ") and joined.startswith(shown), (shown[:300], joined[:300])

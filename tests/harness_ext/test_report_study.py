@@ -218,3 +218,42 @@ def test_study_without_sample_logs_skips_cis_with_reason(report_study, tmp_path)
     assert any("no per-sample logs" in n for n in result["notes"])
     assert "need per-sample results" in result["summary"].read_text()
     assert "ci_lo" not in _table(result, "ranking").columns
+
+
+def test_findings_baselines_and_notes_on_a_finished_study(study_report, report_study):
+    """The findings, class baselines and answer-health notes re-derived from the raw files."""
+    result, text = study_report
+    assert text.index("Key findings") < text.index("1. Overall ranking")
+    found = _table(result, "findings").set_index("key")["finding"]
+    ranking = _table(result, "ranking")
+    leader = ranking.iloc[0]
+    assert found["leader"].startswith(f"**{leader['model']}** leads on overall_score with "
+                                      f"{leader['overall_score']:.4f}")
+    tied = ranking[ranking["vs_leader"] == "n.s."]["model"].tolist()
+    for model in tied:
+        assert model in found["leader"].split("not distinguishable from it")[1]
+    rec = _table(result, "recommendations").set_index("recommendation")
+    assert (rec.loc["best overall", "winner"] == leader["model"]) == (not tied)
+    adjacent = _table(result, "adjacent_ranks")
+    assert len(adjacent) == 2 and set(adjacent["verdict"]) <= {
+        "resolved", "below MDE", "not significant"}
+    # class baselines from the raw per-sample gold labels and parsed answers
+    base = _table(result, "class_baselines")
+    for model in (A, B):
+        gold = pd.Series([s["doc"]["type"] for s in _raw(report_study, model, "bmw_type")])
+        row = base[(base["model"] == model) & (base["task"] == "bmw_type")].iloc[0]
+        assert row["majority_acc"] == pytest.approx(gold.value_counts().iloc[0] / len(gold))
+        assert row["n"] == LIMIT and row["chance_acc"] == 0.25
+        raw_acc = np.mean([s["acc"] for s in _raw(report_study, model, "bmw_type")])
+        assert row["accuracy"] == pytest.approx(raw_acc)
+        assert row["acc_lo"] <= row["accuracy"] <= row["acc_hi"]
+    # every task with >= 90% unparseable answers is a note, per model (the tiny models never parse)
+    for model in result["models"]:
+        for task, values in task_metrics(report_study / model).items():
+            flagged = any(n.startswith(f"model {model}: {task} — ") and "unparseable" in n
+                          for n in result["notes"])
+            assert flagged == (values.get("unparseable", 0) >= 0.9), (model, task)
+    page = result["page"].read_text(encoding="utf-8")
+    assert page.count("data:image/png;base64,") == len(result["plots"])
+    cis = _table(result, "metric_ci")
+    assert set(cis[cis["metric"] == "type_accuracy"]["ci_method"]) == {"Wilson"}
