@@ -143,9 +143,11 @@ def write_comparison(experiments: list[Experiment], out: Path) -> dict[str, Path
     table = pd.DataFrame(rows, columns=COLUMNS)
     files = {"comparison_csv": atomic_write_text(out / "comparison.csv", table.to_csv(index=False))}
     files["comparison_md"] = atomic_write_text(out / "comparison.md", md_table(table) + "\n")
+    ns = sorted(set(table["n"].dropna().astype(int)))
+    n_items = "" if not ns else f"n = {ns[0]}" if len(ns) == 1 else f"n = {ns[0]}-{ns[-1]}"
     for stem, column, xlabel, log in (
-            ("accuracy", "acc", "accuracy (whiskers: 95% Wilson CI; n per row in comparison.csv)",
-             False),
+            ("accuracy", "acc", f"accuracy (whiskers: 95% Wilson CI over {n_items} items; "
+             "|: majority-class baseline)", False),
             ("latency", "latency_ms_per_example", "inference latency per example (ms, log scale)",
              True)):
         path = _bar_plot(table, column, xlabel, f"GLUE-small {stem}", out / f"{stem}.png", log)

@@ -2,9 +2,12 @@
 
 Modules, one job each: `vocab` (one metric vocabulary for both sources), `meta` (family /
 params / train size), `runs` (training manifests and loss histories), `samples` (per-sample
-logs), `loading` (the tidy per-model table), `stats` / `scaling` (bootstrap, paired tests,
-correlations, curve fits), `tables` / `compare` / `significance` (the sections), `plots`,
-`markdown`, `terminal`, and `build.report_main` which runs them all.
+logs), `checks` (value ranges, the overall score, answer health), `loading` (the tidy
+per-model table), `intervals` (Wilson and BCa), `stats` / `scaling` (paired tests,
+correlations, curve fits), `tables` / `compare` / `significance` / `baselines` / `forgetting`
+(the sections), `resolution` / `recommend` (what the test set can resolve), `findings` (the
+sentences first), `plots`, `markdown`, `terminal`, `page` (index.html), and
+`build.report_main` which runs them all.
 """
 
 from __future__ import annotations

@@ -67,3 +67,24 @@ def test_glue_experiment_files_carry_the_baselines(tmp_path):
     assert row["acc_ci_lo"] < 0.75 < row["acc_ci_hi"]
     metrics = json.loads((tmp_path / "e" / "metrics.json").read_text())
     assert metrics["majority_class"] == "positive" and metrics["collapsed"] is True
+
+
+def test_glue_comparison_lists_collapsed_experiments(tmp_path):
+    import pandas as pd
+
+    from harness_ext.glue.outputs import write_comparison
+
+    gold = ["positive"] * 18 + ["negative"] * 6
+    collapsed = Experiment(model="m", kind="decoder", task="sst2", glue="sst2", mode="zero_shot",
+                           records=[{"idx": i, "text": "t", "gold": g, "pred": "positive"}
+                                    for i, g in enumerate(gold)])
+    good = Experiment(model="m", kind="decoder", task="sst2", glue="sst2", mode="lora",
+                      records=[{"idx": i, "text": "t", "gold": g, "pred": g}
+                               for i, g in enumerate(gold)])
+    files = write_comparison([collapsed, good], tmp_path)
+    table = pd.read_csv(files["comparison_csv"]).set_index("mode")
+    assert table.loc["lora", "acc"] == 1.0 and table.loc["lora", "vs_majority"] == "above"
+    assert bool(table.loc["zero_shot", "collapsed"]) and not table.loc["lora", "collapsed"]
+    summary = files["summary_md"].read_text()
+    assert "**Collapsed** (every parsed answer names one class): m__sst2__zero_shot" in summary
+    assert files["accuracy_png"].stat().st_size > 1000

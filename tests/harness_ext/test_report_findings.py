@@ -117,6 +117,11 @@ def test_class_baselines_and_answer_health(study):
     assert bool(base.loc["acme-1b-500", "collapsed"]) and not base.loc["acme-3b-2000", "collapsed"]
     # recall: Press Release 28 of 56 (every other answer), the three other classes 0
     assert base.loc["acme-1b-500", "balanced_acc"] == pytest.approx((28 / 56) / 4)
+    section = next(s for s in study[1] if s.key == "class_baselines")
+    assert any(t.startswith("**Collapsed:** acme-1b-500 on bmw_type names only 'Press Release'")
+               for t in section.text)
+    assert any("always answering the majority class (Press Release) scores 0.933" in t
+               for t in section.text)
     health = findings.answer_health(ctx, tables).text
     assert "acme-1b-500 bmw_type answers collapse onto 'Press Release'" in health
     diff = findings.difficulty(ctx, tables).text
