@@ -39,10 +39,10 @@ def pval(p: float) -> str:
     return f"p = {p:.1e}" if p < 1e-3 else f"p = {p:.3f}"
 
 
-def _sig(p: float, adjusted: str = "") -> str:
+def _sig(p: float) -> str:
     if p is None or pd.isna(p):
         return "untested"
-    return ("significant" if p < stats.ALPHA else "not significant") + adjusted
+    return "significant" if p < stats.ALPHA else "not significant"
 
 
 def leader(ctx: Context, tables: Tables) -> Finding | None:
@@ -61,15 +61,18 @@ def leader(ctx: Context, tables: Tables) -> Finding | None:
                  if str(row["ci_method"]).startswith("none") else
                  f" (95% {row['ci_method']} CI {num(row['ci_lo'])}-{num(row['ci_hi'])}, "
                  f"n = {n} articles)")
+        untested = s.index[s["vs_leader"] == "n/a"].tolist()
+        note = f"; untested (no per-item results): {', '.join(untested)}" if untested else ""
         if tied.empty:
             below = s[s["vs_leader"] == "sig."]
             worst = below["p_holm"].max() if not below.empty else math.nan
-            return Finding("leader", head + "; every other model is significantly below it "
-                           f"(paired tests, Holm-adjusted; largest {pval(worst)}).")
+            return Finding("leader", head + "; every other model with per-item results is "
+                           f"significantly below it (paired tests, Holm-adjusted; largest "
+                           f"{pval(worst)}){note}.")
         names = ", ".join(f"{m} ({num(ranked.set_index('model').at[m, ctx.score])}, "
                           f"{pval(r.p_holm)})" for m, r in tied.iterrows())
         return Finding("leader", head + f"; not distinguishable from it (paired test, "
-                       f"Holm-adjusted p >= {stats.ALPHA}): {names}.")
+                       f"Holm-adjusted p >= {stats.ALPHA}): {names}{note}.")
     if len(ranked) < 2:
         return Finding("leader", head + " (the only model with a score).")
     second = ranked.iloc[1]

@@ -89,7 +89,7 @@ def task_comparison(table: pd.DataFrame, name: str, cis: pd.DataFrame | None,
 
 def _fit_axis(ax, low: float, high: float) -> None:
     """x-limits around the data (and its whiskers) with a small margin, never the default 0."""
-    span = max(high - low, abs(high) * 0.01, 1e-6)
+    span = max(high - low, abs(high) * 0.01, 0.01)  # equal scores still get a readable axis
     ax.set_xlim(low - 0.08 * span, high + 0.08 * span)
 
 

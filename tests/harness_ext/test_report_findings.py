@@ -215,3 +215,16 @@ def test_difficulty_names_hardest_and_easiest(scaling):
     assert f"easiest: type_accuracy (mean {t.mean():.3f}" in found["difficulty"]
     assert f"its whole range is {spread} of {TYPE_ITEMS} items" in found["difficulty"]
     assert np.isclose(spread, 5)
+
+
+def test_a_model_without_per_item_results_is_untested_not_below():
+    data = item_study({k: MODELS[k] for k in ("acme-base", "acme-3b-2000")})
+    extra = data.table.iloc[[0]].assign(model="acme-extra", overall_score=0.1)
+    data.table = pd.concat([data.table, extra], ignore_index=True)  # no samples for it
+    data.model_dirs["acme-extra"] = data.model_dirs["acme-base"]
+    ctx = context(data)
+    sections = compute_sections(ctx)
+    tables = {n: f for s in sections for n, f in s.tables.items()}
+    text = findings.leader(ctx, tables).text
+    assert "every other model with per-item results is significantly below it" in text
+    assert text.endswith("; untested (no per-item results): acme-extra.")
