@@ -12,6 +12,7 @@ import base64
 import html
 import math
 import re
+from importlib import metadata
 from pathlib import Path
 
 import pandas as pd
@@ -57,6 +58,13 @@ window.addEventListener('load',function(){var imgs=Array.from(document.images);
 
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
 _CODE = re.compile(r"`([^`]+)`")
+
+
+def _version(package: str = "ftbench") -> str:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "unknown"
 
 
 def inline(text: str) -> str:
@@ -124,7 +132,9 @@ def write_page(ctx: Context, sections: list[Section], path: Path, skipped: list[
             f"<p class='meta'>Source: <code>{html.escape(str(data.source))}</code> ({kind}, "
             f"{len(data.table)} models). Ranking score: <code>{html.escape(ctx.score)}</code>. "
             "Every number is computed from the result files; the CSV of each table is in "
-            "<code>tables/</code>.</p>",
+            f"<code>tables/</code>. Made by ftbench {html.escape(_version())} (scipy "
+            f"{html.escape(_version('scipy'))}, scikit-learn {html.escape(_version('scikit-learn'))})"
+            f", seed {ctx.options.seed}, {ctx.options.n_boot} bootstrap resamples.</p>",
             f"<nav><ol>{toc}<li><a href='#s-notes'>Notes on the input</a></li></ol></nav>"]
     body += [section_html(s, ctx, out) for s in shown]
     body.append("<section id='s-skipped'><h2>Skipped</h2><ul>"
