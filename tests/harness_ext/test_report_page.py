@@ -44,7 +44,7 @@ def test_page_is_self_contained_with_findings_first(peer_page):
 
 def _chromium(*args: str, cwd) -> subprocess.CompletedProcess:
     cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-           f"--user-data-dir={cwd / 'profile'}", *args]
+           "--enable-logging=stderr", "--v=0", f"--user-data-dir={cwd / 'profile'}", *args]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=180, cwd=cwd, check=False)
 
 
@@ -58,6 +58,7 @@ def test_page_renders_in_headless_chromium(peer_page, tmp_path):
     ok = int(re.search(r'data-images-ok="(\d+)"', body).group(1))
     total = int(re.search(r'data-images="(\d+)"', body).group(1))
     assert ok == total == len(result["plots"])  # every embedded PNG decoded in the browser
+    assert "Uncaught" not in dom.stderr  # no script error in the page
     shot = tmp_path / "page.png"
     run = _chromium(f"--screenshot={shot}", "--window-size=1280,2400", url, cwd=tmp_path)
     assert run.returncode == 0 and shot.is_file(), run.stderr[-2000:]
@@ -66,3 +67,38 @@ def test_page_renders_in_headless_chromium(peer_page, tmp_path):
         pixels = np.asarray(img.convert("L"), dtype=float)
     rows_with_ink = (pixels < 200).any(axis=1).mean()
     assert rows_with_ink > 0.3  # text, tables and a plot, not a blank page
+
+
+_CLICK = """<script>
+var t = document.querySelector('table.sortable'), cells = Array.from(t.tHead.rows[0].cells);
+function column(name) { var i = cells.findIndex(function (c) { return c.textContent === name; });
+  cells[i].click();
+  return Array.from(t.tBodies[0].rows).map(function (r) { return r.cells[i].textContent; }); }
+document.body.dataset.scoreAsc = column('overall_score').join('|');
+document.body.dataset.scoreDesc = column('overall_score').join('|');
+document.body.dataset.models = column('model').join('|');
+</script></body>"""
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install chromium)")
+def test_clicking_a_header_sorts_the_table_in_chromium(peer_page, tmp_path):
+    """The page's own sort script, driven by clicks in the browser (a copy of the page gets a
+    script appended that clicks headers and records the resulting column order)."""
+    result, page = peer_page
+    probe = result["page"].parent / "probe.html"
+    probe.write_text(page.replace("</body>", _CLICK), encoding="utf-8")
+    try:
+        dom = _chromium("--virtual-time-budget=5000", "--dump-dom", probe.resolve().as_uri(),
+                        cwd=tmp_path)
+    finally:
+        probe.unlink()
+    assert dom.returncode == 0 and "Uncaught" not in dom.stderr, dom.stderr[-2000:]
+
+    def attr(name: str) -> list[str]:
+        return re.search(rf'data-{name}="([^"]*)"', dom.stdout).group(1).split("|")
+
+    scores = [float(v) for v in attr("score-asc")]
+    assert len(scores) == 24 and scores == sorted(scores)
+    assert [float(v) for v in attr("score-desc")] == sorted(scores, reverse=True)
+    models = attr("models")
+    assert models == sorted(models)
