@@ -237,18 +237,27 @@ def parameters(ctx: Context, tables: Tables) -> Finding | None:
         row = rec[rec["recommendation"] == "smallest viable"]
         if not row.empty:
             r = row.iloc[0]
-            p = ctx.table.set_index("model")["params_b"]
             if r["winner"] == r["leader"]:
                 parts.append(f"no smaller model is tied with the leader {r['leader']}")
             else:
                 parts.append(f"the smallest model not distinguishable from the leader is "
-                             f"{r['winner']} ({p.get(r['winner'], math.nan):.3g} B parameters, "
-                             f"{num(r['score'])}) vs {r['leader']} "
-                             f"({p.get(r['leader'], math.nan):.3g} B) — {r['evidence']}")
+                             f"{r['winner']} ({_size(ctx, r['winner'])}, {num(r['score'])}) vs "
+                             f"{r['leader']} ({_size(ctx, r['leader'])}) — {r['evidence']}")
     if not parts:
         return None
     text = "; ".join(parts)
     return Finding("parameters", text[0].upper() + text[1:] + ".")
+
+
+def _size(ctx: Context, model: str) -> str:
+    """'1 B parameters, 500 training examples' (what is known of the two)."""
+    row = ctx.table.set_index("model").loc[model]
+    parts = []
+    if pd.notna(row.get("params_b")):
+        parts.append(f"{row['params_b']:.3g} B parameters")
+    if pd.notna(row.get("train_size")):
+        parts.append(f"{int(row['train_size'])} training examples")
+    return ", ".join(parts) or "size unknown"
 
 
 def gains(ctx: Context, tables: Tables) -> Finding | None:

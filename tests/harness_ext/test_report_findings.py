@@ -89,7 +89,9 @@ def test_parameters_finding_names_the_smallest_viable_model(study):
     if ctx.scored()["model"].iloc[0] == "acme-1b-2000":
         assert "no smaller model is tied with the leader acme-1b-2000" in text
     else:
-        assert "the smallest model not distinguishable from the leader is acme-1b-2000 (1 B" in text
+        assert ("the smallest model not distinguishable from the leader is acme-1b-2000 (1 B "
+                "parameters, 2000 training examples, ") in text
+        assert "vs acme-3b-2000 (3 B parameters, 2000 training examples)" in text
 
 
 def test_gains_report_significance_and_the_majority_baseline(study):
