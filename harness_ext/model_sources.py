@@ -212,6 +212,9 @@ def _resolve(path: str, log: Log) -> Path:
     final = root / f"{src.name}-{key}"
     if final.exists():
         return _checked(final, src)
+    same = [p for p in root.glob(f"*-{key}") if not p.name.startswith(_TMP_PREFIX)]
+    if same:  # the same file reached by another name (an alias and its .gguf path): reuse
+        return _checked(sorted(same)[0], src)
     root.mkdir(parents=True, exist_ok=True)
     _remove_dead_temp_dirs(root)
     tmp = Path(tempfile.mkdtemp(prefix=f"{_TMP_PREFIX}{src.name}-{os.getpid()}-", dir=root))
