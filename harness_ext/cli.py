@@ -169,6 +169,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="(default behaviour) completed work is always reused")
 
     dm = sub.add_parser("demo", help="the offline CPU demo: ftbench study configs/demo.yaml")
+    dm.add_argument("--real", action="store_true",
+                    help="the real-model demo instead: configs/demo_real.yaml (SmolLM2-135M-Instruct)")
     dm.add_argument("overrides", nargs="*")
 
     tr = sub.add_parser("train", help="LoRA / QLoRA / full fine-tuning, one run or a grid")
@@ -211,7 +213,8 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "demo":
             from harness_ext.paths import REPO_DIR
 
-            return cmd_study(REPO_DIR / "configs" / "demo.yaml", None, args.overrides)
+            config = "demo_real.yaml" if args.real else "demo.yaml"
+            return cmd_study(REPO_DIR / "configs" / config, None, args.overrides)
         elif args.command == "train":
             return cmd_train(args.config, args.overrides)
         elif args.command == "glue":

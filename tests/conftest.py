@@ -13,6 +13,7 @@ SHARED_DATA = REPO.parent / "shared" / "data"
 for var, value in {
     "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
     "TOKENIZERS_PARALLELISM": "false", "HF_HOME": str(REPO / ".cache" / "huggingface"),
+    "FTBENCH_CACHE": str(REPO / ".cache" / "ftbench"),  # converted real models, reused across runs
 }.items():
     os.environ.setdefault(var, value)
 

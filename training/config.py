@@ -24,6 +24,7 @@ METHODS = ("lora", "qlora", "full")
 BACKENDS = ("auto", "peft", "unsloth")
 LOSS_MASKS = ("auto", "assistant", "completion")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+CHAT_TEMPLATES = ("auto", "none")
 SCHEDULERS = ("linear", "cosine", "constant", "constant_with_warmup")
 DEFAULT_SIZES = [500, 1000, 1500, 2000]
 
@@ -58,13 +59,24 @@ class LoraSettings:
 
 @dataclass
 class ModelEntry:
-    """One model of the grid: a hub id or a local directory, and the short name used in run names."""
+    """One model of the grid: a hub id, a local directory, a model alias (`smollm2`) or a `.gguf`
+    file, the short name used in run names, and (optionally) its own prompt settings."""
 
     path: str
     name: str | None = None
+    chat_template: str | None = None   # None: the config's `chat_template`
+    add_bos_token: bool | None = None  # None: the config's `add_bos_token`
 
     def __post_init__(self) -> None:
+        from harness_ext.model_sources import check_model_source
+
         _check(bool(self.path.strip()), "grid.models.path", "must not be empty")
+        _check(self.chat_template in (None, *CHAT_TEMPLATES), "grid.models.chat_template",
+               f"must be auto or none, got {self.chat_template!r}")
+        try:
+            check_model_source(self.path)
+        except InputError as exc:
+            raise InputError(f"config key 'grid.models.path': {exc}") from None
         self.name = self.name or slugify(self.path)
         _check(re.fullmatch(r"[A-Za-z0-9._-]+", self.name) is not None, "grid.models.name",
                f"{self.name!r} may only hold letters, digits, '.', '_' and '-' (it names a directory)")
@@ -91,6 +103,8 @@ class RunSpec:
     model_path: str
     model_name: str
     train_size: int
+    chat_template: str = "auto"        # "none": train and evaluate with plain prompts
+    add_bos_token: bool | None = None  # None: the tokenizer's default
 
 
 @dataclass
@@ -122,10 +136,13 @@ class TrainConfig:
     precision: str = "auto"
     gradient_checkpointing: bool = False
     loss_mask: str = "auto"
+    chat_template: str = "auto"
+    add_bos_token: bool | None = None
 
     def __post_init__(self) -> None:
         for key, choices in (("method", METHODS), ("backend", BACKENDS), ("loss_mask", LOSS_MASKS),
-                             ("precision", PRECISIONS), ("lr_scheduler", SCHEDULERS)):
+                             ("precision", PRECISIONS), ("lr_scheduler", SCHEDULERS),
+                             ("chat_template", CHAT_TEMPLATES)):
             value = getattr(self, key)
             _check(value in choices, key, f"must be one of {', '.join(choices)}; got {value!r}")
         _check(self.learning_rate > 0, "learning_rate", "must be positive")
@@ -153,7 +170,11 @@ class TrainConfig:
             pairs = [(entry, self.train_size or DEFAULT_SIZES[0])]
         else:
             pairs = [(m, s) for m in self.grid.models for s in self.grid.sizes]
-        specs = [RunSpec(f"{m.name}-{s}", m.path, m.name or "", s) for m, s in pairs]
+        specs = [RunSpec(f"{m.name}-{s}", m.path, m.name or "", s,
+                         chat_template=m.chat_template or self.chat_template,
+                         add_bos_token=(self.add_bos_token if m.add_bos_token is None
+                                        else m.add_bos_token))
+                 for m, s in pairs]
         names = [s.name for s in specs]
         dupes = sorted({n for n in names if names.count(n) > 1})
         _check(not dupes, "grid.models", f"duplicate run names {dupes}: give the models distinct `name`s")

@@ -4,6 +4,11 @@ Why here and not in trl: the prepared directory's manifest tells us how many art
 holds and what the files' hashes were, so a wrong size or a modified file is caught before any model
 loads. Long articles are shortened in the *user* turn so the assistant answer (the only trained
 tokens) is never cut off by truncation.
+
+Prompt format: a model with a chat template is trained on the chat rows as they are; a base model
+without one (or one configured `chat_template: none`) is trained on the *plain* prompt — the text
+lm-eval builds without `--apply_chat_template` (system prompt, then user turn) followed by the
+target delimiter and the answer — so training and evaluation see the same string.
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ from typing import Any
 from harness_ext.io import InputError, read_jsonl, sha256_file
 
 ROLES = ("system", "user", "assistant")
+PROMPT_FORMATS = ("chat", "plain")
+TARGET_DELIMITER = " "  # tasks/bmw/_default_template_yaml `target_delimiter`, lm-eval's default
 
 
 @dataclass
@@ -93,12 +100,39 @@ def split_eval(rows: list[dict], fraction: float, seed: int) -> tuple[list[dict]
     return [r for r in rows if r["article_id"] not in held], [r for r in rows if r["article_id"] in held]
 
 
-def _length(tokenizer, messages: list[dict]) -> int:
+def choose_prompt_format(tokenizer, chat_template: str = "auto") -> tuple[str, str]:
+    """('chat' or 'plain', the reason, for the manifest and the console)."""
+    if chat_template == "none":
+        return "plain", "the model is configured with chat_template: none"
+    if not getattr(tokenizer, "chat_template", None):
+        return "plain", "the tokenizer has no chat template"
+    return "chat", "the tokenizer's chat template"
+
+
+def plain_prompt(messages: list[dict]) -> str:
+    """System + user turn exactly as lm-eval 0.4.13 renders a zero-shot prompt without a chat
+    template (`fewshot_context`: the description, then `doc_to_text`, no separator in between);
+    tests/training/test_train_data.py checks it against lm-eval itself."""
+    return messages[0]["content"] + messages[1]["content"]
+
+
+def plain_record(messages: list[dict]) -> dict:
+    """Prompt/completion strings; trl appends the EOS token to the completion."""
+    return {"prompt": plain_prompt(messages),
+            "completion": TARGET_DELIMITER + messages[2]["content"]}
+
+
+def _length(tokenizer, messages: list[dict], prompt_format: str = "chat") -> int:
+    if prompt_format == "plain":
+        rec = plain_record(messages)
+        text = rec["prompt"] + rec["completion"] + (tokenizer.eos_token or "")
+        return len(tokenizer(text)["input_ids"])
     out = tokenizer.apply_chat_template(messages, tokenize=True, return_dict=True)
     return len(out["input_ids"])
 
 
-def fit_to_length(rows: list[dict], tokenizer, max_len: int) -> tuple[list[dict], dict[str, int]]:
+def fit_to_length(rows: list[dict], tokenizer, max_len: int,
+                  prompt_format: str = "chat") -> tuple[list[dict], dict[str, int]]:
     """Shorten the user turn (keeping its start) so each conversation fits in `max_len` tokens.
 
     Rows whose system prompt and answer alone do not fit are dropped and counted.
@@ -106,7 +140,7 @@ def fit_to_length(rows: list[dict], tokenizer, max_len: int) -> tuple[list[dict]
     out, stats = [], {"rows": len(rows), "user_truncated": 0, "dropped_too_long": 0}
     for row in rows:
         msgs = [dict(m) for m in row["messages"]]
-        n = _length(tokenizer, msgs)
+        n = _length(tokenizer, msgs, prompt_format)
         tries = 0
         while n > max_len and tries < 4:
             ids = tokenizer(msgs[1]["content"], add_special_tokens=False)["input_ids"]
@@ -114,7 +148,7 @@ def fit_to_length(rows: list[dict], tokenizer, max_len: int) -> tuple[list[dict]
             if keep <= 0:
                 break
             msgs[1]["content"] = tokenizer.decode(ids[:keep])
-            n, tries = _length(tokenizer, msgs), tries + 1
+            n, tries = _length(tokenizer, msgs, prompt_format), tries + 1
         if n > max_len:
             stats["dropped_too_long"] += 1
             continue
@@ -124,18 +158,23 @@ def fit_to_length(rows: list[dict], tokenizer, max_len: int) -> tuple[list[dict]
     return out, stats
 
 
-def choose_loss_mask(tokenizer, requested: str) -> str:
+def choose_loss_mask(tokenizer, requested: str, prompt_format: str = "chat") -> str:
     """'assistant' when the chat template can mark assistant tokens, else 'completion'.
 
     trl 1.16's `assistant_only_loss` needs `{% generation %}` markers; it patches the templates of
     known model families (`get_training_chat_template`). Others (e.g. Llama 3.2's) are trained as
     prompt/completion pairs with `completion_only_loss`, which masks the prompt the same way.
+    The plain prompt format has no turns to mark: always 'completion'.
     """
     from trl.chat_template_utils import get_training_chat_template, has_generation_markers
 
     template = tokenizer.chat_template
-    if not template:
-        raise InputError("the model's tokenizer has no chat template; SFT on chat rows needs one")
+    if prompt_format == "plain" or not template:
+        if requested == "assistant":
+            raise InputError("config key 'loss_mask': 'assistant' needs a chat template; this "
+                             "model is trained with the plain prompt format: use 'auto' or "
+                             "'completion'")
+        return "completion"
     supported = has_generation_markers(template)
     if not supported:
         try:
@@ -150,18 +189,21 @@ def choose_loss_mask(tokenizer, requested: str) -> str:
     return requested
 
 
-def to_records(rows: list[dict], loss_mask: str) -> list[dict]:
-    """Conversational rows for `assistant_only_loss`, or prompt/completion pairs."""
+def to_records(rows: list[dict], loss_mask: str, prompt_format: str = "chat") -> list[dict]:
+    """Conversational rows for `assistant_only_loss`, prompt/completion message pairs, or (plain
+    format) prompt/completion strings."""
+    if prompt_format == "plain":
+        return [plain_record(r["messages"]) for r in rows]
     if loss_mask == "assistant":
         return [{"messages": r["messages"]} for r in rows]
     return [{"prompt": r["messages"][:-1], "completion": r["messages"][-1:]} for r in rows]
 
 
 def load_train_data(path: Path, sha256: str, eval_fraction: float, seed: int, tokenizer,
-                    max_len: int) -> TrainData:
+                    max_len: int, prompt_format: str = "chat") -> TrainData:
     """Everything a run needs from its train file, ready for `to_records`."""
     rows = load_rows(path)
-    fitted, stats = fit_to_length(rows, tokenizer, max_len)
+    fitted, stats = fit_to_length(rows, tokenizer, max_len, prompt_format)
     if not fitted:
         raise InputError(f"{path}: no row fits in max_seq_length={max_len} tokens")
     train, held = split_eval(fitted, eval_fraction, seed)

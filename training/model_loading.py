@@ -40,10 +40,13 @@ def device_and_dtype(precision: str) -> tuple[str, Any]:
     return device, {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
 
 
-def load_tokenizer(model_path: str):
+def load_tokenizer(model_path: str, add_bos_token: bool | None = None):
+    """The model's tokenizer; `add_bos_token` (a per-model setting) overrides its default, as
+    lm-eval's hf and vllm backends do with the same setting at evaluation time."""
     from transformers import AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(model_path)
+    kwargs = {} if add_bos_token is None else {"add_bos_token": add_bos_token}
+    tokenizer = AutoTokenizer.from_pretrained(model_path, **kwargs)
     if tokenizer.pad_token is None:  # Llama 3.x ships none; padding is masked out of the loss
         tokenizer.pad_token = tokenizer.eos_token
     return tokenizer
@@ -67,13 +70,13 @@ def _disable_cpu_inference_packing(model) -> None:
             module.support_avx512bf16_for_cpu = False
 
 
-def load_model(model_path: str, cfg: TrainConfig) -> LoadedModel:
+def load_model(model_path: str, cfg: TrainConfig, add_bos_token: bool | None = None) -> LoadedModel:
     """Tokenizer + base model for `cfg.method`, on the GPU when there is one."""
     import torch
     from transformers import AutoModelForCausalLM
 
     device, dtype = device_and_dtype(cfg.precision)
-    tokenizer = load_tokenizer(model_path)
+    tokenizer = load_tokenizer(model_path, add_bos_token)
     if cfg.method == "qlora":
         from peft import prepare_model_for_kbit_training
         from transformers import BitsAndBytesConfig

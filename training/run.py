@@ -12,18 +12,21 @@ import time
 from pathlib import Path
 from typing import Any
 
+from harness_ext.model_sources import converted_manifest, resolve_model_path
 from training import data as data_mod
 from training.artifacts import history_from_log, staged_dir, write_run_files
 from training.config import RunSpec, TrainConfig
 from training.measure import PeakMemory, device_info, package_versions
 
 
-def _load(backend: str, spec: RunSpec, cfg: TrainConfig):
+def _load(backend: str, spec: RunSpec, model_path: str, cfg: TrainConfig):
     if backend == "unsloth":
         from training.unsloth_backend import load_model
-    else:
-        from training.model_loading import load_model
-    return load_model(spec.model_path, cfg)
+
+        return load_model(model_path, cfg)
+    from training.model_loading import load_model
+
+    return load_model(model_path, cfg, add_bos_token=spec.add_bos_token)
 
 
 def train_run(cfg: TrainConfig, spec: RunSpec, backend: str, train_file: Path, data_sha: str,
@@ -40,14 +43,19 @@ def train_run(cfg: TrainConfig, spec: RunSpec, backend: str, train_file: Path, d
     memory = PeakMemory()
     set_seed(cfg.seed)
     phase("loading model")
-    loaded = _load(backend, spec, cfg)
-    loss_mask = data_mod.choose_loss_mask(loaded.tokenizer, cfg.loss_mask)
+    model_path = resolve_model_path(spec.model_path)  # an alias or .gguf: the cached HF dir
+    loaded = _load(backend, spec, model_path, cfg)
+    prompt_format, why = data_mod.choose_prompt_format(loaded.tokenizer, spec.chat_template)
+    if prompt_format == "plain":
+        phase(f"plain prompt format ({why}): system + user text, then ' ' + answer")
+    loss_mask = data_mod.choose_loss_mask(loaded.tokenizer, cfg.loss_mask, prompt_format)
     data = data_mod.load_train_data(train_file, data_sha, cfg.eval_fraction, cfg.seed,
-                                    loaded.tokenizer, cfg.max_seq_length)
+                                    loaded.tokenizer, cfg.max_seq_length, prompt_format)
     with staged_dir(run_dir) as tmp:
         phase("training")
-        outcome = run_sft(cfg, loaded, data_mod.to_records(data.train_rows, loss_mask),
-                          data_mod.to_records(data.eval_rows, loss_mask), loss_mask,
+        outcome = run_sft(cfg, loaded,
+                          data_mod.to_records(data.train_rows, loss_mask, prompt_format),
+                          data_mod.to_records(data.eval_rows, loss_mask, prompt_format), loss_mask,
                           tmp / "trainer", callbacks=[memory, *(callbacks or [])])
         trainable, total = count_parameters(outcome.model)
         phase("exporting")
@@ -57,7 +65,7 @@ def train_run(cfg: TrainConfig, spec: RunSpec, backend: str, train_file: Path, d
             save_adapter(outcome.model, loaded.tokenizer, tmp / "adapter")
             outcome.model = loaded.model = None
             gc.collect()
-            merge_adapter(spec.model_path, tmp / "adapter", loaded.tokenizer, tmp / "merged",
+            merge_adapter(model_path, tmp / "adapter", loaded.tokenizer, tmp / "merged",
                           loaded.device)
         shutil.rmtree(tmp / "trainer", ignore_errors=True)
         history = history_from_log(outcome.log_history)
@@ -65,8 +73,13 @@ def train_run(cfg: TrainConfig, spec: RunSpec, backend: str, train_file: Path, d
             "kind": "ftbench-train-run", "status": "complete", "run": spec.name,
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "base_model": spec.model_path, "model_name": spec.model_name,
+            "base_model_dir": model_path,
+            "base_model_source": (converted_manifest(model_path) or {}).get("source"),
             "train_size": spec.train_size, "method": cfg.method, "backend": backend,
             "loss_mask": loss_mask, "config": cfg.to_dict(),
+            "prompt_format": {"format": prompt_format, "reason": why,
+                              "chat_template": spec.chat_template,
+                              "add_bos_token": spec.add_bos_token},
             "data": {
                 "dir": str(train_file.parent), "file": str(train_file), "sha256": data.sha256,
                 "articles": data.articles,

@@ -24,7 +24,7 @@ from harness_ext.paths import TASKS_DIR
 from harness_ext.runner.display import EvalDisplay
 from harness_ext.runner.index import StudyIndex
 from harness_ext.runner.results_files import completed_tasks
-from harness_ext.runner.specs import ModelSpec
+from harness_ext.runner.specs import ModelSpec, prompt_settings
 from harness_ext.runner.tasks import expand_tasks, task_manager
 from harness_ext.runner.worker import EVENT_PREFIX, WorkerJob, run_job
 
@@ -63,6 +63,7 @@ def evaluate_models(models: list[ModelSpec], settings: EvalSettings, out: Path,
     leaf = expand_tasks(settings.tasks, tm)
     out.mkdir(parents=True, exist_ok=True)
     index = StudyIndex.open(out, settings.for_index(backend))
+    _refuse_changed_prompt_settings(index, models)
     on_cpu = _on_cpu()
     batch = settings.batch_size or ("auto" if backend == "vllm" else 8)
 
@@ -94,6 +95,16 @@ def evaluate_models(models: list[ModelSpec], settings: EvalSettings, out: Path,
             else:
                 run_job(job, emit, tm)
     return index
+
+
+def _refuse_changed_prompt_settings(index: StudyIndex, models: list[ModelSpec]) -> None:
+    """Per-model prompt settings are part of what made a model's results: never mix two."""
+    for spec in models:
+        old = index.data["models"].get(spec.name, {}).get("spec")
+        if old and prompt_settings(old) != prompt_settings(spec.to_dict()):
+            raise InputError(
+                f"{index.path}: model {spec.name!r} was evaluated with {prompt_settings(old)}, not "
+                f"{prompt_settings(spec.to_dict())}; use another --out directory or model name")
 
 
 def run_in_subprocess(job: WorkerJob, emit) -> None:

@@ -1,7 +1,12 @@
 """Model specifications (`NAME=PATH` or `NAME=BASE::ADAPTER`) and their lm-eval model_args.
 
 Generation settings are not here on purpose: they come from the task YAML, so every model and
-every backend gets the same greedy decoding, max tokens and stop sequences.
+every backend gets the same greedy decoding, max tokens and stop sequences. What differs between
+models is how a prompt reaches them: `chat_template` (`auto`: the tokenizer's template when it has
+one; `none`: plain text, as for a base model) and `add_bos_token` (None: the tokenizer's default),
+given per model as `NAME=PATH[chat_template=none,add_bos_token=true]` or as study config keys.
+A model alias (`smollm2`) or a `.gguf` path is converted once to a cached HF directory
+(harness_ext.model_sources) and the spec names that directory.
 """
 
 from __future__ import annotations
@@ -14,6 +19,8 @@ from pathlib import Path
 from harness_ext.io import InputError
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+CHAT_TEMPLATES = ("auto", "none")
+_BOOLS = {"true": True, "false": False}
 
 
 @dataclass(frozen=True)
@@ -24,10 +31,18 @@ class ModelSpec:
     pretrained: str
     adapter: str | None = None
     dtype: str = "auto"
+    chat_template: str = "auto"        # "auto" | "none"
+    add_bos_token: bool | None = None  # None: the tokenizer's own default
 
     def __post_init__(self):
         if not _NAME_RE.match(self.name):
             raise InputError(f"model name {self.name!r}: use letters, digits, '.', '_' or '-'")
+        if self.chat_template not in CHAT_TEMPLATES:
+            raise InputError(f"model {self.name!r}: chat_template must be auto or none, "
+                             f"got {self.chat_template!r}")
+        if self.add_bos_token is not None and not isinstance(self.add_bos_token, bool):
+            raise InputError(f"model {self.name!r}: add_bos_token must be true, false or null, "
+                             f"got {self.add_bos_token!r}")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -35,6 +50,8 @@ class ModelSpec:
     def model_args(self, backend: str, on_cpu: bool) -> dict:
         dtype = "float32" if on_cpu and self.dtype == "auto" else self.dtype
         args: dict = {"pretrained": self.pretrained, "dtype": dtype}
+        if self.add_bos_token is not None:  # hf and vllm pass it to the tokenizer
+            args["add_bos_token"] = self.add_bos_token
         if backend == "hf":
             if self.adapter:
                 args["peft"] = self.adapter
@@ -62,14 +79,42 @@ def _adapter_rank(adapter: str) -> int:
 
 
 def parse_model_spec(text: str) -> ModelSpec:
-    """`NAME=PATH`, `NAME=BASE::ADAPTER`, or a bare PATH (name = last path part)."""
+    """`NAME=PATH`, `NAME=BASE::ADAPTER`, or a bare PATH (name = last path part), each optionally
+    followed by `[chat_template=none,add_bos_token=true]`."""
+    text, options = _split_options(text)
     name, sep, rest = text.partition("=")
     if not sep:
         name, rest = Path(text.rstrip("/")).name or text, text
     base, _, adapter = rest.partition("::")
     if not base:
         raise InputError(f"model spec {text!r}: expected NAME=PATH or NAME=BASE::ADAPTER")
-    return ModelSpec(name=name.strip(), pretrained=_local_or_id(base), adapter=_local_or_id(adapter))
+    from harness_ext.model_sources import check_model_source, is_model_source, resolve_model_path
+
+    base = base.strip()
+    if is_model_source(base):
+        check_model_source(base)
+        base = resolve_model_path(base)
+    return ModelSpec(name=name.strip(), pretrained=_local_or_id(base), adapter=_local_or_id(adapter),
+                     **options)
+
+
+def _split_options(text: str) -> tuple[str, dict]:
+    """`SPEC[key=value,...]` → (SPEC, {key: value}); keys: chat_template, add_bos_token."""
+    text = text.strip()
+    if not text.endswith("]") or "[" not in text:
+        return text, {}
+    head, _, body = text[:-1].partition("[")
+    options: dict = {}
+    for item in filter(None, (p.strip() for p in body.split(","))):
+        key, sep, value = (s.strip() for s in item.partition("="))
+        if key == "chat_template" and sep:
+            options[key] = value
+        elif key == "add_bos_token" and value.lower() in (*_BOOLS, "null", "none"):
+            options[key] = _BOOLS.get(value.lower())
+        else:
+            raise InputError(f"model spec {text!r}: option {item!r} is not chat_template=auto|none "
+                             "or add_bos_token=true|false|null")
+    return head, options
 
 
 def _local_or_id(text: str) -> str | None:
@@ -80,10 +125,29 @@ def _local_or_id(text: str) -> str | None:
     return str(Path(text).resolve()) if Path(text).exists() else text
 
 
+def _split_list(text: str) -> list[str]:
+    """Split on commas outside `[...]` (options hold commas too)."""
+    parts, depth, cur = [], 0, ""
+    for ch in text:
+        depth += (ch == "[") - (ch == "]")
+        if ch == "," and depth == 0:
+            parts.append(cur)
+            cur = ""
+        else:
+            cur += ch
+    return [p for p in (*parts, cur) if p.strip()]
+
+
 def parse_model_list(text: str) -> list[ModelSpec]:
-    specs = [parse_model_spec(part) for part in text.split(",") if part.strip()]
+    specs = [parse_model_spec(part) for part in _split_list(text)]
     names = [s.name for s in specs]
     dupes = {n for n in names if names.count(n) > 1}
     if dupes:
         raise InputError(f"--models: duplicate model name(s) {', '.join(sorted(dupes))}")
     return specs
+
+
+def prompt_settings(spec_dict: dict) -> dict:
+    """The per-model prompt settings of a recorded spec (absent in older records = defaults)."""
+    return {"chat_template": spec_dict.get("chat_template", "auto"),
+            "add_bos_token": spec_dict.get("add_bos_token")}

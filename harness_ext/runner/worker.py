@@ -81,6 +81,15 @@ def build_lm(job: WorkerJob):
     return cls.create_from_arg_obj(job.spec.model_args(job.backend, job.on_cpu), extra)
 
 
+def uses_chat_template(lm, job: WorkerJob) -> bool:
+    """The study's switch, the model's `chat_template` setting, and whether its tokenizer has a
+    template at all: a base model without one gets plain prompts under `auto` (lm-eval would
+    fail), and the results file records which it was."""
+    if not job.apply_chat_template or job.spec.chat_template == "none":
+        return False
+    return bool(getattr(getattr(lm, "tokenizer", None), "chat_template", None))
+
+
 def _move_outputs(tmp: Path, model_dir: Path) -> Path:
     """Samples first, results last: the results file is the completion marker."""
     model_dir.mkdir(parents=True, exist_ok=True)
@@ -109,11 +118,12 @@ def evaluate_task(lm, job: WorkerJob, task: str, tm) -> Path:
         results = simple_evaluate(
             model=lm, model_args=job.spec.model_args(job.backend, job.on_cpu), tasks=[task],
             limit=job.limit, use_cache=str(cache), log_samples=True, evaluation_tracker=tracker,
-            apply_chat_template=job.apply_chat_template, task_manager=tm,
+            apply_chat_template=uses_chat_template(lm, job), task_manager=tm,
             metadata=job.metadata or None, bootstrap_iters=1000, verbosity="WARNING",
         )
         samples = results.pop("samples")
         results["ftbench"] = {"model": job.spec.to_dict(), "backend": job.backend}
+        results["ftbench"]["chat_template_applied"] = uses_chat_template(lm, job)
         tracker.save_results_aggregated(results=results, samples=samples)
         for name in results["configs"]:
             tracker.save_results_samples(task_name=name, samples=samples[name])

@@ -40,18 +40,31 @@ class DataSettings:
 
 @dataclass
 class StudyModel:
-    """A base model: a hub id, a local directory, or `tiny` for the embedded model."""
+    """A base model: a hub id, a local directory, a model alias (`smollm2`, `gemma3-270m`), a
+    `.gguf` file, or `tiny` for the embedded model; with its prompt settings, which its
+    fine-tuned runs inherit (training format and evaluation alike)."""
 
     name: str
     path: str
     tiny_pretrain_steps: int = 300
     method: str | None = None  # overrides train.method for this model's runs (LoRA and QLoRA
     #                            of one base: list it twice, with distinct names)
+    chat_template: str = "auto"        # "none": plain prompts (base models without a template)
+    add_bos_token: bool | None = None  # None: the tokenizer's default
 
     def __post_init__(self) -> None:
+        from harness_ext.model_sources import check_model_source
+
         if self.method is not None and self.method not in METHODS:
             raise InputError(f"config key 'models.method': must be one of {', '.join(METHODS)}; "
                              f"got {self.method!r}")
+        if self.chat_template not in ("auto", "none"):
+            raise InputError("config key 'models.chat_template': must be auto or none; "
+                             f"got {self.chat_template!r}")
+        try:
+            check_model_source(self.path)
+        except InputError as exc:
+            raise InputError(f"config key 'models.path': {exc}") from None
 
 
 @dataclass
@@ -151,7 +164,9 @@ class StudyConfig:
             groups.setdefault(m.method, []).append(m)
         configs = []
         for method, models in groups.items():
-            grid = {"models": [{"path": self.model_path(m), "name": m.name} for m in models],
+            grid = {"models": [{"path": self.model_path(m), "name": m.name,
+                                "chat_template": m.chat_template,
+                                "add_bos_token": m.add_bos_token} for m in models],
                     "sizes": list(self.data.sizes)}
             data = {**self.train, "grid": grid, "data_dir": str(self.data_dir),
                     "output_dir": str(self.runs_dir)}
@@ -176,18 +191,23 @@ class StudyConfig:
 
     def model_specs(self) -> list[ModelSpec]:
         """Base models (when evaluated) and every fine-tuned run that finished training."""
+        from harness_ext.model_sources import resolve_model_path
         from training.grid import is_complete
 
         specs = []
         if self.eval.include_base:  # one evaluation per base, even if trained with two methods
-            paths = {}
+            bases: dict[str, StudyModel] = {}
             for m in self.models:
-                paths.setdefault(self.model_path(m), m.name)
-            specs += [ModelSpec(f"{name}-base", _abs(path)) for path, name in paths.items()]
+                bases.setdefault(self.model_path(m), m)
+            specs += [ModelSpec(f"{m.name}-base", _abs(resolve_model_path(path)),
+                                chat_template=m.chat_template, add_bos_token=m.add_bos_token)
+                      for path, m in bases.items()]
         for run in self.runs():
             run_dir = self.runs_dir / run.name
             if is_complete(run_dir):
-                specs.append(ModelSpec(run.name, str((run_dir / "merged").resolve())))
+                specs.append(ModelSpec(run.name, str((run_dir / "merged").resolve()),
+                                       chat_template=run.chat_template,
+                                       add_bos_token=run.add_bos_token))
         return specs
 
 

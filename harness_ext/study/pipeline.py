@@ -65,10 +65,14 @@ def resolve_source(cfg: StudyConfig, console: Console) -> Path:
 
 
 def _stage_models(cfg: StudyConfig, console: Console) -> dict:
+    from harness_ext.model_sources import is_model_source, resolve_model_path
     from training.tiny_model import TinyModelConfig, build_tiny_model
 
     built = {}
     for m in cfg.models:
+        if is_model_source(m.path):  # an alias or a .gguf file: converted once, cached
+            built[m.name] = resolve_model_path(m.path, log=lambda s: console.print(f"  {s}"))
+            continue
         if m.path != TINY:
             continue
         out = Path(cfg.model_path(m))

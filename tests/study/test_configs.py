@@ -44,6 +44,14 @@ def test_demo_config_expands_to_base_plus_two_sizes():
     assert cfg.eval.include_base and cfg.models[0].path == "tiny"
 
 
+def test_real_demo_config_fine_tunes_smollm2_at_two_sizes_and_evaluates_with_vllm():
+    cfg = load_study_config(REPO_DIR / "configs" / "demo_real.yaml")
+    assert cfg.models[0].path == "smollm2"
+    assert [r.name for r in cfg.runs()] == ["smollm2-16", "smollm2-48"]
+    assert cfg.eval.include_base and cfg.eval.backend == "vllm"
+    assert cfg.eval.tasks == ["bmw", "general_small"] and cfg.eval.general_data == "sample"
+
+
 def test_forgetting_config_trains_lora_and_qlora_of_one_base_and_evaluates_it_once():
     cfg = load_study_config(REPO_DIR / "configs" / "forgetting.yaml")
     grids = {c.method: [r.name for r in c.runs()] for c in cfg.train_configs()}

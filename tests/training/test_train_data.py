@@ -105,3 +105,60 @@ def test_real_articles_fit_and_split(bmw500_prepared, tokenizer):
     assert data.fit_stats["rows"] == len(data.train_rows) + len(data.eval_rows)
     assert len({r["article_id"] for r in data.eval_rows}) == 10
     assert json.loads((bmw500_prepared / "manifest.json").read_text())["sizes"]["100"]["articles"] == 100
+
+
+def _no_template_tokenizer(tokenizer):
+    """The same tokenizer without a chat template (a base model's)."""
+    bare = tokenizer.__class__.from_pretrained(tokenizer.name_or_path)
+    bare.chat_template = None
+    return bare
+
+
+def test_prompt_format_follows_setting_and_template(tokenizer):
+    assert data_mod.choose_prompt_format(tokenizer, "auto")[0] == "chat"
+    assert data_mod.choose_prompt_format(tokenizer, "none")[0] == "plain"
+    fmt, why = data_mod.choose_prompt_format(_no_template_tokenizer(tokenizer), "auto")
+    assert (fmt, why) == ("plain", "the tokenizer has no chat template")
+    assert data_mod.choose_loss_mask(tokenizer, "auto", "plain") == "completion"
+    with pytest.raises(InputError, match="plain prompt format"):
+        data_mod.choose_loss_mask(tokenizer, "assistant", "plain")
+
+
+@pytest.mark.parametrize("task", ["summarization", "title", "tags", "type"])
+def test_plain_prompt_is_what_lm_eval_sends_without_a_chat_template(task):
+    """The plain training prompt equals lm-eval's own zero-shot context for the same article."""
+    from lm_eval.tasks import get_task_dict
+
+    from harness_ext.data.prompts import task_prompts
+    from harness_ext.runner.tasks import task_manager
+
+    name = f"bmw_{task}"
+    lm_task = get_task_dict([name], task_manager(tasks=[name]))[name]
+    prompt = task_prompts()[task]
+    for doc in list(lm_task.test_docs())[:3]:
+        messages = [{"role": "system", "content": prompt.system},
+                    {"role": "user", "content": prompt.render_user(doc)},
+                    {"role": "assistant", "content": doc["target"]}]
+        expected = lm_task.fewshot_context(doc, 0, apply_chat_template=False)
+        assert data_mod.plain_prompt(messages) == expected
+
+
+def test_plain_format_trains_the_answer_and_eos(tiny_model, tokenizer, sample_prepared):
+    """What trl puts in the labels for plain rows: the delimiter, the answer, the EOS token."""
+    from datasets import Dataset
+    from transformers import AutoModelForCausalLM
+    from trl import SFTConfig, SFTTrainer
+
+    tok = _no_template_tokenizer(tokenizer)
+    rows = read_jsonl(sample_prepared / "train_16.jsonl")[:3]
+    rows, _ = data_mod.fit_to_length(rows, tok, 320, "plain")
+    records = data_mod.to_records(rows, "completion", "plain")
+    assert records[0]["prompt"].startswith(rows[0]["messages"][0]["content"])
+    args = SFTConfig(output_dir="unused", max_steps=1, report_to=[], use_cpu=True, bf16=False,
+                     max_length=320, completion_only_loss=True)
+    trainer = SFTTrainer(model=AutoModelForCausalLM.from_pretrained(tiny_model), args=args,
+                         processing_class=tok, train_dataset=Dataset.from_list(records))
+    for i, row in enumerate(rows):
+        labels = trainer.data_collator([trainer.train_dataset[i]])["labels"][0]
+        trained = tok.decode(labels[labels != -100])
+        assert trained == " " + row["messages"][2]["content"] + tok.eos_token

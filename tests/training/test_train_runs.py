@@ -156,3 +156,25 @@ def test_shipped_tiny_config_runs_with_overrides(tmp_path, tiny_model, sample_pr
     assert train_main(REPO_DIR / "configs" / "train_tiny_lora.yaml", overrides) == 0
     m = _manifest(tmp_path / "tiny-llama-16")
     assert m["steps"] == 3 and m["config"]["lora"]["r"] == 8 and m["data"]["articles"] == 16
+
+
+def test_a_model_without_chat_template_trains_in_plain_format(make_config, tiny_model,
+                                                              sample_prepared, tmp_path):
+    """`ftbench train` on a base model without a chat template: plain prompts, said so."""
+    import shutil
+
+    bare = tmp_path / "bare"
+    shutil.copytree(tiny_model, bare)
+    (bare / "chat_template.jinja").unlink(missing_ok=True)
+    cfg = json.loads((bare / "tokenizer_config.json").read_text())
+    cfg.pop("chat_template", None)
+    (bare / "tokenizer_config.json").write_text(json.dumps(cfg))
+    path = make_config(tmp_path / "train.yaml", base_model=str(bare), model_name="bare",
+                       train_size=16, data_dir=str(sample_prepared),
+                       output_dir=str(tmp_path / "runs"), max_steps=2)
+    assert train_main(path, []) == 0
+    run_dir = tmp_path / "runs" / "bare-16"
+    fmt = _manifest(run_dir)["prompt_format"]
+    assert fmt == {"format": "plain", "reason": "the tokenizer has no chat template",
+                   "chat_template": "auto", "add_bos_token": None}
+    assert _manifest(run_dir)["loss_mask"] == "completion"
