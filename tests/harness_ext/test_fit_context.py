@@ -21,7 +21,7 @@ from harness_ext.data.prepare import article_rows
 from harness_ext.data.schema import load_articles
 from harness_ext.paths import BMW_TASKS_DIR, TASKS_DIR
 
-CONTEXT = 512
+CONTEXT = 1024  # leaves room for budgets up to ~800 tokens (the study used 512)
 
 
 @pytest.fixture(scope="module")
@@ -136,8 +136,9 @@ def test_stock_lm_eval_cli_fits_prompts_from_model_args(tiny_model, bmw500_prepa
     samples = [json.loads(line) for line in title.open()]
     assert sum(s["doc"][REMOVED_KEY] > 0 for s in samples) >= 3  # real articles are long
     shape = task_shape(str(BMW_TASKS_DIR / "bmw_title.yaml"))
+    budget = shape.budget(tok)
     for s in samples:
         prompt = s["arguments"]["gen_args_0"]["arg_0"]
         assert prompt.startswith("<|im_start|>system\n" + shape.system(s["doc"]))
         assert _instruction(shape, s["doc"]) in prompt
-        assert n_tokens(tok, prompt) + 32 <= CONTEXT
+        assert n_tokens(tok, prompt) + budget <= CONTEXT
