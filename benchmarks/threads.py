@@ -4,10 +4,10 @@ Each measurement is a fresh process that loads the model, sets its threads with
 `harness_ext.threads.configure_threads(n)`, warms up, then times greedy generation of a fixed
 number of tokens from a fixed real-article prompt. Thread counts are interleaved over rounds
 (so a change in the machine's load hits all of them alike) and the median is reported, with the
-ratio to the default (the CPUs this process may use). `N:passive` runs N threads with
-`OMP_WAIT_POLICY=PASSIVE` (idle OpenMP threads sleep instead of spinning: libgomp spins ~300k
-iterations at each barrier unless it has more threads than CPUs). `--contend` adds a second
-phase beside a busy process on one CPU, the situation of a shared machine.
+ratio to torch's default (as many threads as CPUs, libgomp's spinning wait). `N:passive` runs
+N threads with `OMP_WAIT_POLICY=PASSIVE` (idle OpenMP threads sleep instead of spinning; libgomp
+spins ~300k iterations at each barrier unless it has more threads than CPUs), what the `ftbench`
+command sets. `--contend` adds a second phase beside a busy process on one CPU.
 
     python benchmarks/threads.py --model /work/models/smollm2-135m-instruct \
         [--threads 1,2,2:passive,4] [--rounds 3] [--new-tokens 32] [--prompt-tokens 256] [--contend]
@@ -78,9 +78,10 @@ def phase(model: str, counts: list[str], a, label: str) -> dict[str, float]:
     print(f"\n{label} (load average now {os.getloadavg()[0]:.2f}):")
     base = med.get(a.default, min(med.values()))
     for n in counts:
-        tag = " (default: allowed CPUs)" if n == a.default else ""
+        tag = {a.default: " (torch's default)", f"{a.default}:passive": " (ftbench's default)"
+               }.get(n, "")
         print(f"  threads {n:9s}{tag}: {med[n]:.2f} s for {a.new_tokens} tokens "
-              f"({a.new_tokens / med[n]:.1f} tok/s), ratio to default {med[n] / base:.2f}, "
+              f"({a.new_tokens / med[n]:.1f} tok/s), ratio to torch's default {med[n] / base:.2f}, "
               f"runs {', '.join(f'{x:.2f}' for x in runs[n])}")
     return med
 

@@ -213,7 +213,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from harness_ext.threads import prefer_passive_omp_wait
+
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    prefer_passive_omp_wait()  # before anything imports torch
     if not sys.stdout.isatty():
         # rich falls back to 80 columns off a terminal, which wraps every table of a logged run
         os.environ.setdefault("COLUMNS", "140")

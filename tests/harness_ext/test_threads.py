@@ -69,3 +69,23 @@ def test_configure_sets_and_records_torch_threads():
     assert r["actual"] == 1 and r["source"] == "OMP_NUM_THREADS" and r["omp_num_threads_env"] == "1"
     r = _threads_in_fresh_process({**base, "OMP_NUM_THREADS": "1"}, 3)
     assert r["actual"] == 3 and r["source"] == "setting"
+
+
+def _run(code: str, env: dict) -> str:
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         check=True, timeout=120)
+    return out.stdout.strip().splitlines()[-1]
+
+
+def test_cli_prefers_passive_omp_wait_before_torch_loads():
+    base = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    base["PYTHONPATH"] = os.pathsep.join([str(REPO), *sys.path])
+    via_cli = ("import os\nfrom harness_ext.cli import main\ntry:\n    main(['--help'])\n"
+               "except SystemExit:\n    pass\nprint(os.environ.get('OMP_WAIT_POLICY'))")
+    assert _run(via_cli, base) == "PASSIVE"
+    assert _run(via_cli, {**base, "OMP_WAIT_POLICY": "ACTIVE"}) == "ACTIVE"  # the user's choice
+    # too late once torch (and its libgomp) is loaded: nothing is set, and the record says so
+    late = ("import torch\nfrom harness_ext.threads import configure_threads, "
+            "prefer_passive_omp_wait\nprint(prefer_passive_omp_wait(), "
+            "configure_threads(1)['omp_wait_policy'].replace(' ', '_'))")
+    assert _run(late, base) == "None libgomp_default_(spin)"
