@@ -66,7 +66,9 @@ def measure(model: str, variant: str, a) -> float:
            "--reps", str(a.reps)]
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True, timeout=1800)
     line = next(x for x in out.stdout.splitlines() if x.startswith("RESULT "))
-    return json.loads(line[7:])["seconds"]
+    result = json.loads(line[7:])
+    a.prompt_seen = result["prompt_tokens"]
+    return result["seconds"]
 
 
 def phase(model: str, counts: list[str], a, label: str) -> dict[str, float]:
@@ -75,7 +77,7 @@ def phase(model: str, counts: list[str], a, label: str) -> dict[str, float]:
         for n in counts if r % 2 == 0 else reversed(counts):
             runs[n].append(measure(model, n, a))
     med = {n: statistics.median(v) for n, v in runs.items()}
-    print(f"\n{label} (load average now {os.getloadavg()[0]:.2f}):")
+    print(f"\n{label} ({a.prompt_seen}-token prompt; load average now {os.getloadavg()[0]:.2f}):")
     base = med.get(a.default, min(med.values()))
     for n in counts:
         tag = {a.default: " (torch's default)", f"{a.default}:passive": " (ftbench's default)"
