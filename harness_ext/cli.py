@@ -31,6 +31,16 @@ def _test_size(text: str) -> float | int:
     return int(value) if value >= 1 and value.is_integer() else value
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
+    return value
+
+
 def cmd_tiny_model(out: Path, corpus: Path | None, steps: int, seed: int) -> None:
     from training.tiny_model import TinyModelConfig, build_tiny_model
 
@@ -56,7 +66,8 @@ def cmd_data_prepare(raw: Path, out: Path, sizes: tuple[int, ...], test_size: fl
 
 def cmd_eval(models: str | None, study: Path | None, tasks: str, out: Path, backend: str,
              limit: float | None, batch_size: str | None, chat_template: bool,
-             metadata: str | None) -> int:
+             metadata: str | None, context_length: int | None = None,
+             threads: int | None = None) -> int:
     import json
 
     from rich.console import Console
@@ -80,10 +91,13 @@ def cmd_eval(models: str | None, study: Path | None, tasks: str, out: Path, back
         raise InputError(f"--metadata is not valid JSON: {exc}") from None
     if study:  # the study's own data, as `ftbench study` evaluates it; --metadata wins per key
         meta = {**study_cfg.eval_metadata(), **(meta or {})}
+        context_length = context_length or study_cfg.eval.context_length
+        threads = threads or study_cfg.eval.threads
     lim = int(limit) if limit is not None and limit >= 1 else limit
     bs = int(batch_size) if batch_size and batch_size.isdigit() else batch_size
     settings = EvalSettings(tasks=[t for t in tasks.split(",") if t], backend=backend, limit=lim,
-                            batch_size=bs, apply_chat_template=chat_template, metadata=meta)
+                            batch_size=bs, apply_chat_template=chat_template, metadata=meta,
+                            context_length=context_length, threads=threads)
     console = Console()
     index = evaluate_models(specs, settings, out, console)
     print_summary(index.data, out, console)
@@ -160,6 +174,10 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--batch-size", default=None, help="default: 8 (hf), auto (vllm)")
     e.add_argument("--no-chat-template", dest="chat_template", action="store_false")
     e.add_argument("--metadata", default=None, help="JSON passed to the tasks (lm-eval --metadata)")
+    e.add_argument("--context-length", type=_positive_int, default=None,
+                   help="tokens per sequence, at most each model's own (default: the model's)")
+    e.add_argument("--threads", type=_positive_int, default=None,
+                   help="torch intra-op threads (default: OMP_NUM_THREADS, else the allowed CPUs)")
 
     st = sub.add_parser("study", help="data → training grid → evaluation → report, from one config")
     st.add_argument("config", type=Path)
@@ -197,7 +215,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from harness_ext.threads import prefer_passive_omp_wait
+
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    prefer_passive_omp_wait()  # before anything imports torch
     if not sys.stdout.isatty():
         # rich falls back to 80 columns off a terminal, which wraps every table of a logged run
         os.environ.setdefault("COLUMNS", "140")
@@ -227,7 +248,8 @@ def main(argv: list[str] | None = None) -> int:
                               args.runs)
         elif args.command == "eval":
             return cmd_eval(args.models, args.study, args.tasks, args.out, args.backend, args.limit,
-                            args.batch_size, args.chat_template, args.metadata)
+                            args.batch_size, args.chat_template, args.metadata,
+                            args.context_length, args.threads)
     except InputError as exc:
         print(f"ftbench: error: {exc}", file=sys.stderr)
         return 2

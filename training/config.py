@@ -138,6 +138,7 @@ class TrainConfig:
     loss_mask: str = "auto"
     chat_template: str = "auto"
     add_bos_token: bool | None = None
+    threads: int | None = None  # torch intra-op threads; null: OMP_NUM_THREADS, else allowed CPUs
 
     def __post_init__(self) -> None:
         for key, choices in (("method", METHODS), ("backend", BACKENDS), ("loss_mask", LOSS_MASKS),
@@ -151,6 +152,7 @@ class TrainConfig:
         for key in ("batch_size", "grad_accum", "max_seq_length", "logging_steps"):
             _check(getattr(self, key) > 0, key, "must be a positive integer")
         _check(self.eval_steps is None or self.eval_steps > 0, "eval_steps", "must be positive or null")
+        _check(self.threads is None or self.threads > 0, "threads", "must be positive or null")
         _check(0.0 <= self.eval_fraction < 0.5, "eval_fraction", "must be in [0, 0.5)")
         _check(0.0 <= self.warmup_ratio < 1.0, "warmup_ratio", "must be in [0, 1)")
         _check(self.weight_decay >= 0, "weight_decay", "must be >= 0")

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from harness_ext.model_sources import converted_manifest, resolve_model_path
+from harness_ext.threads import configure_threads
 from training import data as data_mod
 from training.artifacts import history_from_log, staged_dir, write_run_files
 from training.config import RunSpec, TrainConfig
@@ -39,6 +40,7 @@ def train_run(cfg: TrainConfig, spec: RunSpec, backend: str, train_file: Path, d
     from training.sft import run_sft
 
     phase = on_phase or (lambda text: None)
+    threads = configure_threads(cfg.threads)
     t0 = time.perf_counter()
     memory = PeakMemory()
     set_seed(cfg.seed)
@@ -96,6 +98,7 @@ def train_run(cfg: TrainConfig, spec: RunSpec, backend: str, train_file: Path, d
             "train_dtype": str(loaded.dtype).replace("torch.", ""),
             "quantization": loaded.quantization,
             "memory": memory.report(), "device": device_info(), "versions": package_versions(),
+            "threads": threads,
             "outputs": {"adapter": None if cfg.method == "full" else "adapter", "merged": "merged",
                         "history": "history.json", "loss_curve": "loss_curve.png"},
         }

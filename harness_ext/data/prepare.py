@@ -161,7 +161,8 @@ def prepare_articles(
         test += rows
         dropped.update({f"test/{k}": v for k, v in d.items()})
         test.append({"id": f"{article_id(a)}-perplexity", "article_id": article_id(a),
-                     "task": "perplexity", "text": a.content, "type": a.type, "url": a.url})
+                     "task": "perplexity", "text": truncate_words(a.content, max_input_words),
+                     "type": a.type, "url": a.url})
 
     train: dict[int, list[dict]] = {}
     effective: dict[int, int] = {}

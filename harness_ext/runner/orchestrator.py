@@ -40,10 +40,13 @@ class EvalSettings:
     apply_chat_template: bool = True
     metadata: dict | None = None
     include_path: str = str(TASKS_DIR)
+    context_length: int | None = None  # override of every model's own context (memory)
+    threads: int | None = None  # torch intra-op threads (None: OMP_NUM_THREADS or allowed CPUs)
 
     def for_index(self, backend: str) -> dict:
         return {"tasks": self.tasks, "backend": backend, "limit": self.limit,
-                "apply_chat_template": self.apply_chat_template, "metadata": self.metadata or {}}
+                "apply_chat_template": self.apply_chat_template, "metadata": self.metadata or {},
+                "context_length": self.context_length}
 
 
 def _on_cpu() -> bool:
@@ -83,7 +86,8 @@ def evaluate_models(models: list[ModelSpec], settings: EvalSettings, out: Path,
             job = WorkerJob(spec=spec, tasks=pending[spec.name], model_dir=out / spec.name,
                             backend=backend, on_cpu=on_cpu, limit=settings.limit, batch_size=batch,
                             apply_chat_template=settings.apply_chat_template,
-                            metadata=settings.metadata or {}, include_path=settings.include_path)
+                            metadata=settings.metadata or {}, include_path=settings.include_path,
+                            context_length=settings.context_length, threads=settings.threads)
             view.state[spec.name]["done"] = len(leaf) - len(pending[spec.name])
 
             def emit(event: dict) -> None:
@@ -93,7 +97,7 @@ def evaluate_models(models: list[ModelSpec], settings: EvalSettings, out: Path,
             if backend == "vllm":
                 run_in_subprocess(job, emit)
             else:
-                run_job(job, emit, tm)
+                run_job(job, emit)
     return index
 
 

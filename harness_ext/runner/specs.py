@@ -47,17 +47,21 @@ class ModelSpec:
     def to_dict(self) -> dict:
         return asdict(self)
 
-    def model_args(self, backend: str, on_cpu: bool) -> dict:
+    def model_args(self, backend: str, on_cpu: bool, context_length: int | None = None) -> dict:
+        """lm-eval model_args; `context_length` (from the model, `harness_ext.context`) is
+        passed to both engines (hf `max_length`, vLLM `max_model_len`) so they see the same."""
         dtype = "float32" if on_cpu and self.dtype == "auto" else self.dtype
         args: dict = {"pretrained": self.pretrained, "dtype": dtype}
         if self.add_bos_token is not None:  # hf and vllm pass it to the tokenizer
             args["add_bos_token"] = self.add_bos_token
+        if context_length is not None:
+            args["max_length" if backend == "hf" else "max_model_len"] = context_length
         if backend == "hf":
             if self.adapter:
                 args["peft"] = self.adapter
             return args
         if backend == "vllm":
-            args.update({"max_model_len": 2048, "seed": 1234})
+            args["seed"] = 1234
             if on_cpu:
                 args["enforce_eager"] = True
             else:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 import sys
 import tempfile
@@ -20,7 +21,10 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from harness_ext.context import ContextLength, load_tokenizer, perplexity_window, resolve_context
+from harness_ext.runner.prompt_stats import prompt_stats
 from harness_ext.runner.specs import ModelSpec
+from harness_ext.threads import configure_threads, vllm_cpu_binding
 
 EVENT_PREFIX = "FTBENCH_EVENT "
 _LM_EVAL_HINT = "Custom kwargs can be passed to `--metadata`"
@@ -51,6 +55,8 @@ class WorkerJob:
     apply_chat_template: bool = True
     metadata: dict = field(default_factory=dict)
     include_path: str = ""
+    context_length: int | None = None  # explicit override (memory); None = the model's own
+    threads: int | None = None  # torch intra-op threads; None = OMP_NUM_THREADS or allowed CPUs
 
     def to_json(self) -> str:
         d = asdict(self)
@@ -65,8 +71,8 @@ class WorkerJob:
         return cls(**d)
 
 
-def build_lm(job: WorkerJob):
-    """The lm-eval LM object for this model and backend."""
+def build_lm(job: WorkerJob, context_length: int):
+    """The lm-eval LM object for this model and backend (hf: the bounded-perplexity subclass)."""
     import lm_eval.api.registry
 
     if job.backend == "vllm":
@@ -75,10 +81,23 @@ def build_lm(job: WorkerJob):
         prepare_vllm()
     import lm_eval.models
 
-    cls = lm_eval.api.registry.get_model(job.backend)
+    import harness_ext.bounded_hf  # noqa: F401  (registers "ftbench-hf")
+
+    cls = lm_eval.api.registry.get_model("ftbench-hf" if job.backend == "hf" else job.backend)
     extra = {"batch_size": job.batch_size, "max_batch_size": None,
              "device": "cpu" if job.on_cpu and job.backend == "hf" else None}
-    return cls.create_from_arg_obj(job.spec.model_args(job.backend, job.on_cpu), extra)
+    return cls.create_from_arg_obj(job.spec.model_args(job.backend, job.on_cpu, context_length),
+                                   extra)
+
+
+@dataclass
+class ModelRun:
+    """What every task of one model shares: the LM, its context, threads and task index."""
+
+    lm: object
+    context: ContextLength
+    threads: dict
+    tm: object
 
 
 def uses_chat_template(lm, job: WorkerJob) -> bool:
@@ -106,7 +125,7 @@ def _move_outputs(tmp: Path, model_dir: Path) -> Path:
     return target
 
 
-def evaluate_task(lm, job: WorkerJob, task: str, tm) -> Path:
+def evaluate_task(run: ModelRun, job: WorkerJob, task: str) -> Path:
     from lm_eval import simple_evaluate
     from lm_eval.loggers import EvaluationTracker
 
@@ -116,14 +135,22 @@ def evaluate_task(lm, job: WorkerJob, task: str, tm) -> Path:
         cache = job.model_dir / "cache" / "requests"
         cache.parent.mkdir(parents=True, exist_ok=True)
         results = simple_evaluate(
-            model=lm, model_args=job.spec.model_args(job.backend, job.on_cpu), tasks=[task],
-            limit=job.limit, use_cache=str(cache), log_samples=True, evaluation_tracker=tracker,
-            apply_chat_template=uses_chat_template(lm, job), task_manager=tm,
-            metadata=job.metadata or None, bootstrap_iters=1000, verbosity="WARNING",
+            model=run.lm, model_args=job.spec.model_args(job.backend, job.on_cpu, run.context.tokens),
+            tasks=[task], limit=job.limit, use_cache=str(cache), log_samples=True,
+            evaluation_tracker=tracker, apply_chat_template=uses_chat_template(run.lm, job),
+            task_manager=run.tm, metadata=job.metadata or None, bootstrap_iters=1000,
+            verbosity="WARNING",
         )
         samples = results.pop("samples")
-        results["ftbench"] = {"model": job.spec.to_dict(), "backend": job.backend}
-        results["ftbench"]["chat_template_applied"] = uses_chat_template(lm, job)
+        tok = load_tokenizer(job.spec.pretrained)
+        window = perplexity_window(run.context.tokens)
+        results["ftbench"] = {
+            "model": job.spec.to_dict(), "backend": job.backend, "context": run.context.to_dict(),
+            "threads": run.threads,
+            "chat_template_applied": uses_chat_template(run.lm, job),
+            "prompts": {name: prompt_stats(samples[name], results["configs"][name],
+                                           run.context.tokens, tok, window) for name in samples},
+        }
         tracker.save_results_aggregated(results=results, samples=samples)
         for name in results["configs"]:
             tracker.save_results_samples(task_name=name, samples=samples[name])
@@ -132,33 +159,50 @@ def evaluate_task(lm, job: WorkerJob, task: str, tm) -> Path:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def run_job(job: WorkerJob, emit: Emit, tm=None) -> None:
+def torch_threads() -> int:
+    import torch
+
+    return torch.get_num_threads()
+
+
+def run_job(job: WorkerJob, emit: Emit) -> None:
     """Evaluate every pending task of one model; each outcome is reported through `emit`."""
     from harness_ext.runner.tasks import task_manager
 
     job.model_dir.mkdir(parents=True, exist_ok=True)
-    tm = tm or task_manager(job.include_path, job.metadata, job.tasks)
     t0 = time.time()
     emit({"event": "model_start", "model": job.spec.name})
     try:
-        lm = build_lm(job)
+        threads = configure_threads(job.threads)
+        if job.backend == "vllm" and threads["source"] in ("setting", "OMP_NUM_THREADS"):
+            os.environ.setdefault("VLLM_CPU_OMP_THREADS_BIND",
+                                  vllm_cpu_binding(threads["torch_intra_op"]))
+        context = resolve_context(job.spec.pretrained, job.context_length)
+        lm = build_lm(job, context.tokens)
+        if job.backend == "vllm":  # vLLM's CPU engine binds its own OpenMP threads
+            threads = {**threads, "torch_intra_op": torch_threads(), "source": "vllm engine"}
+        # the bmw loader fits prompts to this model's context: it needs the model in the metadata
+        tm = task_manager(job.include_path, {**job.metadata, "pretrained": job.spec.pretrained,
+                                             "max_length": context.tokens}, job.tasks)
     except Exception as exc:  # a broken model fails alone
         emit({"event": "model_failed", "model": job.spec.name, "error": _describe(exc),
               "seconds": time.time() - t0})
         return
-    emit({"event": "model_loaded", "model": job.spec.name, "seconds": time.time() - t0})
+    emit({"event": "model_loaded", "model": job.spec.name, "seconds": time.time() - t0,
+          "context": context.to_dict(), "threads": threads})
+    run = ModelRun(lm, context, threads, tm)
     for task in job.tasks:
         t1 = time.time()
         emit({"event": "task_start", "model": job.spec.name, "task": task})
         try:
-            path = evaluate_task(lm, job, task, tm)
+            path = evaluate_task(run, job, task)
         except Exception as exc:
             emit({"event": "task_failed", "model": job.spec.name, "task": task,
                   "error": _describe(exc), "seconds": time.time() - t1})
             continue
         emit({"event": "task_done", "model": job.spec.name, "task": task,
               "results_file": path.name, "seconds": time.time() - t1})
-    del lm
+    del run, lm
     emit({"event": "model_done", "model": job.spec.name, "seconds": time.time() - t0})
 
 

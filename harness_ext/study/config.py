@@ -77,6 +77,8 @@ class EvalStage:
     apply_chat_template: bool = True
     general_data: str | None = None  # general_small data: null = the hub, "sample", or a directory
     general_n: int | None = None     # seeded subsample of each general_small evaluation split
+    context_length: int | None = None  # shorter than the models' own context (memory); recorded
+    threads: int | None = None       # torch intra-op threads (default: OMP_NUM_THREADS / allowed CPUs)
 
 
 def general_metadata(stage: EvalStage) -> dict:

@@ -106,7 +106,8 @@ def _stage_eval(cfg: StudyConfig, console: Console) -> dict:
     settings = EvalSettings(
         tasks=cfg.eval.tasks, backend=cfg.eval.backend, limit=cfg.eval.limit,
         batch_size=cfg.eval.batch_size, apply_chat_template=cfg.eval.apply_chat_template,
-        metadata=cfg.eval_metadata())
+        metadata=cfg.eval_metadata(), context_length=cfg.eval.context_length,
+        threads=cfg.eval.threads)
     index = evaluate_models(cfg.model_specs(), settings, cfg.results_dir, console)
     print_summary(index.data, cfg.results_dir, console)
     return {m: v["status"] for m, v in index.data["models"].items()}

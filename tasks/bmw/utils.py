@@ -10,6 +10,7 @@ import math
 
 import datasets
 
+from harness_ext.data.fit_context import fit_rows
 from harness_ext.data.schema import ARTICLE_TYPES
 from harness_ext.data.task_rows import test_rows
 from harness_ext.metrics import (
@@ -25,9 +26,11 @@ from harness_ext.metrics import (
 )
 
 
-def load_bmw_split(bmw_task: str, bmw_data: str | None = None, **_metadata) -> datasets.DatasetDict:
-    """custom_dataset hook: lm-eval passes metadata (incl. --metadata) and dataset_kwargs."""
-    return datasets.DatasetDict({"test": datasets.Dataset.from_list(test_rows(bmw_task, bmw_data))})
+def load_bmw_split(bmw_task: str, bmw_data: str | None = None, **metadata) -> datasets.DatasetDict:
+    """custom_dataset hook: lm-eval passes metadata (--metadata, the model_args, the task YAML's
+    path) and dataset_kwargs; prompts are fitted to the model's context inside the article text."""
+    rows = fit_rows(test_rows(bmw_task, bmw_data), metadata)
+    return datasets.DatasetDict({"test": datasets.Dataset.from_list(rows)})
 
 
 def _first(results) -> str:

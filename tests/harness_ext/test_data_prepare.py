@@ -144,3 +144,14 @@ def test_deterministic_given_seed(tmp_path):
     c = prepare_file(raw, sizes=(5, 10), test_size=4, seed=8)
     assert a.test == b.test and a.train == b.train
     assert [r["id"] for r in a.train[10]] != [r["id"] for r in c.train[10]] or a.test != c.test
+
+
+def test_max_input_words_caps_the_perplexity_text_too(bmw_raw):
+    """Article text is capped for every task, perplexity included (memory and time on CPU)."""
+    capped = prepare_file(bmw_raw, sizes=(10,), test_size=0.1, seed=42, max_input_words=50).test
+    full = prepare_file(bmw_raw, sizes=(10,), test_size=0.1, seed=42).test
+    ppl = {r["id"]: r["text"] for r in full if r["task"] == "perplexity"}
+    ppl_capped = [r for r in capped if r["task"] == "perplexity"]
+    assert ppl_capped and all(len(r["text"].split(" ")) <= 50 for r in ppl_capped)
+    assert all(ppl[r["id"]].startswith(r["text"]) for r in ppl_capped)
+    assert any(len(t.split(" ")) > 50 for t in ppl.values())

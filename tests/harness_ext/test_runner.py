@@ -129,3 +129,47 @@ def test_study_entry_equals_direct_lm_eval_run(tiny_model, tmp_path):
     for task in ("bmw_tags", "bmw_type"):
         for metric, value in study[task].items():
             assert direct[task][f"{metric},none"] == pytest.approx(value), (task, metric)
+
+
+@pytest.mark.slow
+def test_results_record_context_threads_and_truncated_prompts(tiny_model, bmw500_prepared, tmp_path):
+    """The context override, the thread count and the per-task truncated-prompt count reach the
+    results file's `ftbench` block (and the override the index settings)."""
+    import torch
+
+    before = torch.get_num_threads()
+    settings = EvalSettings(tasks=["bmw_title", "bmw_perplexity"], backend="hf", limit=4,
+                            metadata={"bmw_data": str(bmw500_prepared)}, context_length=1024,
+                            threads=1)
+    try:
+        index = evaluate_models([ModelSpec("tiny", str(tiny_model))], settings, tmp_path / "s",
+                                _quiet()).data
+    finally:
+        torch.set_num_threads(before)
+    assert index["models"]["tiny"]["status"] == "complete", index["models"]["tiny"]
+    assert index["settings"]["context_length"] == 1024
+    model_dir = tmp_path / "s" / "tiny"
+    blocks = {}
+    for task, path in completed_tasks(model_dir).items():
+        blocks[task] = json.loads(path.read_text())["ftbench"]
+    for block in blocks.values():
+        assert block["context"] == {"context_length": 1024, "source": "override", "model_limit": 2048}
+        assert block["threads"]["torch_intra_op"] == 1 and block["threads"]["source"] == "setting"
+    title = blocks["bmw_title"]["prompts"]["bmw_title"]
+    docs = [json.loads(line)["doc"] for line in samples_file(model_dir, "bmw_title").open()]
+    cut = sum(d["input_tokens_removed"] > 0 for d in docs)
+    assert title == {"context_length": 1024, "n": 4, "truncated": cut, "truncated_rate": cut / 4,
+                     "method": "article",
+                     "max_tokens_removed": max(d["input_tokens_removed"] for d in docs)}
+    assert cut >= 2  # real press articles are longer than ~900 tokens of this tokenizer
+    ppl = blocks["bmw_perplexity"]["prompts"]["bmw_perplexity"]
+    assert ppl["method"] == "windows" and ppl["window_tokens"] == 1022 and ppl["truncated"] == 0
+
+
+@pytest.mark.slow
+def test_context_override_beyond_the_model_fails_that_model_only(tiny_model, tmp_path):
+    settings = EvalSettings(tasks=["bmw_type"], backend="hf", limit=2, context_length=4096)
+    index = evaluate_models([ModelSpec("tiny", str(tiny_model))], settings, tmp_path / "s",
+                            _quiet()).data
+    entry = index["models"]["tiny"]
+    assert entry["status"] == "failed" and "exceeds" in entry["error"] and "2048" in entry["error"]
