@@ -39,17 +39,23 @@ def cmd_tiny_model(out: Path, corpus: Path | None, steps: int, seed: int) -> Non
 
 
 def cmd_data_prepare(raw: Path, out: Path, sizes: tuple[int, ...], test_size: float | int,
-                     seed: int, max_input_words: int | None, skip_invalid: bool) -> None:
+                     seed: int, max_input_words: int | None, skip_invalid: bool,
+                     strip_reference: bool = False) -> None:
     from harness_ext.data.prepare import prepare_file, write_prepared
 
     result = prepare_file(raw, skip_invalid=skip_invalid, sizes=sizes, test_size=test_size,
-                          seed=seed, max_input_words=max_input_words)
+                          seed=seed, max_input_words=max_input_words,
+                          strip_reference_from_input=strip_reference)
     write_prepared(result, out)
     m = result.manifest
     print(f"prepared {out}: {m['articles']['test']} test / {m['articles']['train']} train articles; "
           f"test rows per task {m['test_rows_per_task']}")
     for name, info in m["sizes"].items():
         print(f"  train_{name}.jsonl: {info['articles']} articles, {info['rows']} rows")
+    for task, leak in m["leakage"].items():
+        print(f"  leakage {task}: reference verbatim in {leak['reference_in_input']}/{leak['n']} "
+              f"test inputs ({leak['input_starts_with_reference']} start with it); copying the "
+              f"input's lead scores ROUGE-L {leak['copy_baseline'].get('rougeL', float('nan')):.3f}")
     for w in result.warnings:
         print(f"  note: {w}")
 
@@ -149,6 +155,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="truncate article text in prompts to this many words")
     dp.add_argument("--skip-invalid", action="store_true",
                     help="skip (and count) invalid lines instead of stopping at the first")
+    dp.add_argument("--strip-reference-from-input", dest="strip_reference", action="store_true",
+                    help="remove a verbatim leading copy of the summary from the article text in "
+                         "prompts (off: the published study's prompts, byte for byte)")
 
     e = sub.add_parser("eval", help="evaluate every model of a study in one invocation")
     e.add_argument("--models", help="NAME=PATH or NAME=BASE::ADAPTER, comma-separated")
@@ -205,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
             cmd_tiny_model(args.out, args.corpus, args.steps, args.seed)
         elif args.command == "data" and args.data_command == "prepare":
             cmd_data_prepare(args.raw, args.out, args.sizes, args.test_size, args.seed,
-                             args.max_input_words, args.skip_invalid)
+                             args.max_input_words, args.skip_invalid, args.strip_reference)
         elif args.command == "study":
             return cmd_study(args.config, args.only, args.overrides)
         elif args.command == "demo":

@@ -30,6 +30,7 @@ class DataSettings:
     seed: int = 42
     max_input_words: int | None = None
     skip_invalid: bool = False
+    strip_reference_from_input: bool = False  # opt-in; off keeps the study's prompts byte-identical
 
     def __post_init__(self) -> None:
         if not self.sizes or min(self.sizes) <= 0:

@@ -26,7 +26,8 @@ def _stage_data(cfg: StudyConfig, console: Console) -> dict:
 
     raw = resolve_source(cfg, console)
     settings = {"sizes": tuple(cfg.data.sizes), "test_size": _test_size(cfg.data.test_size),
-                "seed": cfg.data.seed, "max_input_words": cfg.data.max_input_words}
+                "seed": cfg.data.seed, "max_input_words": cfg.data.max_input_words,
+                "strip_reference_from_input": cfg.data.strip_reference_from_input}
     marker = {"source_sha256": sha256_file(raw), **{k: list(v) if isinstance(v, tuple) else v
                                                      for k, v in settings.items()}}
     manifest = cfg.data_dir / "manifest.json"
