@@ -60,9 +60,40 @@ def cmd_data_prepare(raw: Path, out: Path, sizes: tuple[int, ...], test_size: fl
         print(f"  note: {w}")
 
 
+def cmd_data_import_chat(source: Path, out: Path, split: str | None) -> None:
+    from harness_ext.data.chat_import import import_chat
+    from harness_ext.data.prepare import write_prepared
+
+    result = import_chat(source, split)
+    write_prepared(result, out)
+    m = result.manifest
+    print(f"imported {source} into {out}: {m['articles']['test']} test articles "
+          f"(rows per task {m['test_rows_per_task']})")
+    for name, info in m["sizes"].items():
+        print(f"  train_{name}.jsonl: {info['articles']} articles, {info['rows']} rows")
+    for w in result.warnings:
+        print(f"  note: {w}")
+
+
+def _max_gen_toks(text: str) -> int | dict[str, int]:
+    """`--max-gen-toks 256` (every generative task) or `bmw_summarization=256,bmw_title=64`."""
+    try:
+        if "=" not in text:
+            value: int | dict[str, int] = int(text)
+        else:
+            value = {k.strip(): int(v) for k, v in (p.split("=", 1) for p in text.split(",") if p)}
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"--max-gen-toks takes N or TASK=N[,TASK=N]; got {text!r}") from None
+    if min([value] if isinstance(value, int) else value.values() or [0]) <= 0:
+        raise argparse.ArgumentTypeError(f"--max-gen-toks must be positive; got {text!r}")
+    return value
+
+
 def cmd_eval(models: str | None, study: Path | None, tasks: str, out: Path, backend: str,
              limit: float | None, batch_size: str | None, chat_template: bool,
-             metadata: str | None) -> int:
+             metadata: str | None, thinking: bool = False,
+             max_gen_toks: int | dict[str, int] | None = None) -> int:
     import json
 
     from rich.console import Console
@@ -86,10 +117,13 @@ def cmd_eval(models: str | None, study: Path | None, tasks: str, out: Path, back
         raise InputError(f"--metadata is not valid JSON: {exc}") from None
     if study:  # the study's own data, as `ftbench study` evaluates it; --metadata wins per key
         meta = {**study_cfg.eval_metadata(), **(meta or {})}
+        thinking = thinking or study_cfg.eval.thinking
+        max_gen_toks = max_gen_toks if max_gen_toks is not None else study_cfg.eval.max_gen_toks
     lim = int(limit) if limit is not None and limit >= 1 else limit
     bs = int(batch_size) if batch_size and batch_size.isdigit() else batch_size
     settings = EvalSettings(tasks=[t for t in tasks.split(",") if t], backend=backend, limit=lim,
-                            batch_size=bs, apply_chat_template=chat_template, metadata=meta)
+                            batch_size=bs, apply_chat_template=chat_template, metadata=meta,
+                            enable_thinking=thinking, max_gen_toks=max_gen_toks)
     console = Console()
     index = evaluate_models(specs, settings, out, console)
     print_summary(index.data, out, console)
@@ -159,6 +193,13 @@ def build_parser() -> argparse.ArgumentParser:
                     help="remove a verbatim leading copy of the summary from the article text in "
                          "prompts (off: the published study's prompts, byte for byte)")
 
+    di = dsub.add_parser("import-chat", help="chat JSONL splits ({messages: [system, user, "
+                         "assistant]} per row, the published study's format) → prepared layout")
+    di.add_argument("source", type=Path, help="a chat JSONL file or a directory of them")
+    di.add_argument("--out", type=Path, required=True)
+    di.add_argument("--split", choices=("test", "train"), default=None,
+                    help="for a single file whose name says neither test nor train")
+
     e = sub.add_parser("eval", help="evaluate every model of a study in one invocation")
     e.add_argument("--models", help="NAME=PATH or NAME=BASE::ADAPTER, comma-separated")
     e.add_argument("--study", type=Path, help="study config listing the models")
@@ -169,6 +210,12 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--batch-size", default=None, help="default: 8 (hf), auto (vllm)")
     e.add_argument("--no-chat-template", dest="chat_template", action="store_false")
     e.add_argument("--metadata", default=None, help="JSON passed to the tasks (lm-eval --metadata)")
+    e.add_argument("--thinking", action="store_true",
+                   help="let reasoning models think (chat templates get enable_thinking; default "
+                        "off); raise --max-gen-toks to leave room for the reasoning")
+    e.add_argument("--max-gen-toks", type=_max_gen_toks, default=None,
+                   help="token budget of the generative tasks: N, or TASK=N[,TASK=N] "
+                        "(default: each task's own, sized for the real data)")
 
     st = sub.add_parser("study", help="data → training grid → evaluation → report, from one config")
     st.add_argument("config", type=Path)
@@ -215,6 +262,8 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "data" and args.data_command == "prepare":
             cmd_data_prepare(args.raw, args.out, args.sizes, args.test_size, args.seed,
                              args.max_input_words, args.skip_invalid, args.strip_reference)
+        elif args.command == "data" and args.data_command == "import-chat":
+            cmd_data_import_chat(args.source, args.out, args.split)
         elif args.command == "study":
             return cmd_study(args.config, args.only, args.overrides)
         elif args.command == "demo":
@@ -233,7 +282,8 @@ def main(argv: list[str] | None = None) -> int:
                               args.runs)
         elif args.command == "eval":
             return cmd_eval(args.models, args.study, args.tasks, args.out, args.backend, args.limit,
-                            args.batch_size, args.chat_template, args.metadata)
+                            args.batch_size, args.chat_template, args.metadata, args.thinking,
+                            args.max_gen_toks)
     except InputError as exc:
         print(f"ftbench: error: {exc}", file=sys.stderr)
         return 2

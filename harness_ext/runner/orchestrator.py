@@ -40,10 +40,13 @@ class EvalSettings:
     apply_chat_template: bool = True
     metadata: dict | None = None
     include_path: str = str(TASKS_DIR)
+    enable_thinking: bool = False
+    max_gen_toks: int | dict[str, int] | None = None
 
     def for_index(self, backend: str) -> dict:
         return {"tasks": self.tasks, "backend": backend, "limit": self.limit,
-                "apply_chat_template": self.apply_chat_template, "metadata": self.metadata or {}}
+                "apply_chat_template": self.apply_chat_template, "metadata": self.metadata or {},
+                "enable_thinking": self.enable_thinking, "max_gen_toks": self.max_gen_toks}
 
 
 def _on_cpu() -> bool:
@@ -82,7 +85,9 @@ def evaluate_models(models: list[ModelSpec], settings: EvalSettings, out: Path,
             job = WorkerJob(spec=spec, tasks=pending[spec.name], model_dir=out / spec.name,
                             backend=backend, on_cpu=on_cpu, limit=settings.limit, batch_size=batch,
                             apply_chat_template=settings.apply_chat_template,
-                            metadata=settings.metadata or {}, include_path=settings.include_path)
+                            metadata=settings.metadata or {}, include_path=settings.include_path,
+                            enable_thinking=settings.enable_thinking,
+                            max_gen_toks=settings.max_gen_toks)
             view.state[spec.name]["done"] = len(leaf) - len(pending[spec.name])
 
             def emit(event: dict) -> None:

@@ -20,6 +20,12 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from harness_ext.runner.generation import (
+    gen_kwargs_for,
+    generation_block,
+    template_reads_thinking,
+    thinking_model_args,
+)
 from harness_ext.runner.specs import ModelSpec
 
 EVENT_PREFIX = "FTBENCH_EVENT "
@@ -51,6 +57,13 @@ class WorkerJob:
     apply_chat_template: bool = True
     metadata: dict = field(default_factory=dict)
     include_path: str = ""
+    enable_thinking: bool = False  # reasoning models: the chat template's thinking mode
+    max_gen_toks: int | dict[str, int] | None = None  # override of the tasks' budgets
+
+    def model_args(self) -> dict:
+        """The spec's model args plus the chat template's thinking switch."""
+        return {**self.spec.model_args(self.backend, self.on_cpu),
+                **thinking_model_args(self.backend, self.enable_thinking)}
 
     def to_json(self) -> str:
         d = asdict(self)
@@ -78,7 +91,7 @@ def build_lm(job: WorkerJob):
     cls = lm_eval.api.registry.get_model(job.backend)
     extra = {"batch_size": job.batch_size, "max_batch_size": None,
              "device": "cpu" if job.on_cpu and job.backend == "hf" else None}
-    return cls.create_from_arg_obj(job.spec.model_args(job.backend, job.on_cpu), extra)
+    return cls.create_from_arg_obj(job.model_args(), extra)
 
 
 def _move_outputs(tmp: Path, model_dir: Path) -> Path:
@@ -107,13 +120,21 @@ def evaluate_task(lm, job: WorkerJob, task: str, tm) -> Path:
         cache = job.model_dir / "cache" / "requests"
         cache.parent.mkdir(parents=True, exist_ok=True)
         results = simple_evaluate(
-            model=lm, model_args=job.spec.model_args(job.backend, job.on_cpu), tasks=[task],
+            model=lm, model_args=job.model_args(), tasks=[task],
+            gen_kwargs=gen_kwargs_for(task, job.max_gen_toks),
             limit=job.limit, use_cache=str(cache), log_samples=True, evaluation_tracker=tracker,
             apply_chat_template=job.apply_chat_template, task_manager=tm,
             metadata=job.metadata or None, bootstrap_iters=1000, verbosity="WARNING",
         )
         samples = results.pop("samples")
-        results["ftbench"] = {"model": job.spec.to_dict(), "backend": job.backend}
+        tokenizer = getattr(lm, "tokenizer", None)
+        results["ftbench"] = {
+            "model": job.spec.to_dict(), "backend": job.backend,
+            "generation": generation_block(results, samples, tokenizer,
+                                           getattr(lm, "max_gen_toks", 256)),
+            "thinking": {"enable_thinking": job.enable_thinking,
+                         "template_reads_thinking": template_reads_thinking(tokenizer)},
+        }
         tracker.save_results_aggregated(results=results, samples=samples)
         for name in results["configs"]:
             tracker.save_results_samples(task_name=name, samples=samples[name])

@@ -65,6 +65,15 @@ class EvalStage:
     apply_chat_template: bool = True
     general_data: str | None = None  # general_small data: null = the hub, "sample", or a directory
     general_n: int | None = None     # seeded subsample of each general_small evaluation split
+    thinking: bool = False           # reasoning models think (chat template enable_thinking)
+    max_gen_toks: int | dict[str, int] | None = None  # budget override: N, or {task: N}
+
+    def __post_init__(self) -> None:
+        budgets = ([self.max_gen_toks] if isinstance(self.max_gen_toks, int)
+                   else list((self.max_gen_toks or {}).values()))
+        if any(not isinstance(v, int) or isinstance(v, bool) or v <= 0 for v in budgets):
+            raise InputError("config key 'eval.max_gen_toks': a positive integer or a mapping "
+                             f"task -> positive integer; got {self.max_gen_toks!r}")
 
 
 def general_metadata(stage: EvalStage) -> dict:

@@ -103,7 +103,8 @@ def _stage_eval(cfg: StudyConfig, console: Console) -> dict:
     settings = EvalSettings(
         tasks=cfg.eval.tasks, backend=cfg.eval.backend, limit=cfg.eval.limit,
         batch_size=cfg.eval.batch_size, apply_chat_template=cfg.eval.apply_chat_template,
-        metadata=cfg.eval_metadata())
+        metadata=cfg.eval_metadata(), enable_thinking=cfg.eval.thinking,
+        max_gen_toks=cfg.eval.max_gen_toks)
     index = evaluate_models(cfg.model_specs(), settings, cfg.results_dir, console)
     print_summary(index.data, cfg.results_dir, console)
     return {m: v["status"] for m, v in index.data["models"].items()}
