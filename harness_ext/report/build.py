@@ -17,12 +17,13 @@ from harness_ext.report import compare as comparisons
 from harness_ext.report import loading, markdown, plots, significance, tables, terminal
 from harness_ext.report.forgetting import forgetting
 from harness_ext.report.forgetting_plots import change_vs_train_size, tradeoff
+from harness_ext.report.leakage import leakage
 from harness_ext.report.runs import match_run
 from harness_ext.report.section import Context, Options, Section
 from harness_ext.report.tables import headline_columns
 from harness_ext.report.vocab import OVERALL, perplexity_column
 
-SECTIONS = (tables.ranking, tables.by_train_size, tables.by_family, tables.per_task,
+SECTIONS = (tables.ranking, tables.by_train_size, tables.by_family, tables.per_task, leakage,
             tables.perplexity, tables.descriptives, comparisons.base_vs_finetuned,
             comparisons.paired, comparisons.qualitative, significance.significance)
 
