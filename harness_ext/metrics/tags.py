@@ -1,8 +1,9 @@
 """Tag prediction: parse a model's free-text tag answer and score it against the gold tags.
 
 Models answer in many shapes (comma lists, bullets, numbered lists, JSON, a "Tags:" prefix), so
-parsing is deliberately forgiving; scoring is on normalised sets, so case, spacing and quoting
-never count as errors. Real BMW tags contain `&`, hyphens, digits, spaces and capitals
+parsing is forgiving about the shape of a list — but prose is not a list: a paragraph gives no
+tags, which the task counts as a format failure. Scoring is on normalised sets, so case, spacing
+and quoting never count as errors. Real BMW tags contain `&`, hyphens, digits, spaces and capitals
 ("Fact & Figures", "Rolls-Royce Motor Cars", "24h Races"); none of those ever split a tag.
 """
 
