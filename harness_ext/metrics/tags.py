@@ -24,8 +24,8 @@ _SPLIT_RE = re.compile(r"[,;|，；]")
 # ... and, in an answer, a sentence end ("BMW, MINI. These tags reflect ...").
 _ITEM_SPLIT_RE = re.compile(r"[,;|，；]|(?<=[^\W\d_)\]])\.\s+(?=\S)")
 _FENCE_RE = re.compile(r"```[A-Za-z]*")
-# Footnote and citation markers: "Events [1]", "Le Mans [2024]", "BMW[^3]".
-_FOOTNOTE_RE = re.compile(r"\s*\[\^?\d{1,4}\]")
+# Footnote and citation markers: "Events [1]", "Le Mans [2024]", "BMW[^3]", "BMW M (2026)".
+_FOOTNOTE_RE = re.compile(r"\s*\[\^?\d{1,4}\]|(?<=\S)\s*\(\d{1,4}\)")
 # "**Head**: description" / "Head - description" inside a list item: the head is the tag.
 _HEAD_RE = re.compile(r"^\s*(?:\*\*(?P<bold>[^*]+)\*\*|(?P<plain>[^:–—]{1,60}?))\s*(?:[:：]|\s[-–—]\s)\s*\S")
 _SENTENCE_END_RE = re.compile(r"[^\W\d_][.!?](?:\s|$)")
