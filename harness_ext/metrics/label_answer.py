@@ -63,6 +63,8 @@ def _word_matches(token: str, word: str) -> bool:
 
 def _match_at(tokens: list[str], i: int, words: list[str]) -> int:
     """Number of tokens the label occupies at position i (0: no match)."""
+    if i >= len(tokens):
+        return 0
     if i + len(words) <= len(tokens) and all(
             _word_matches(tokens[i + j], w) for j, w in enumerate(words)):
         return len(words)
@@ -108,6 +110,8 @@ def _first_line_label(text: str, labels: Sequence[str]) -> str | None:
     line = next((ln for ln in text.splitlines() if ln.strip(_MARKUP)), "")
     line = _PREFIX_RE.sub("", line.strip(_MARKUP), count=1).strip(_MARKUP)
     tokens = [t for t in _tokens(line) if t not in _CLAUSE_END]
+    if not tokens:
+        return None
     for label in labels:
         words = _label_words(label)
         if words and _match_at(tokens, 0, words) == len(tokens):

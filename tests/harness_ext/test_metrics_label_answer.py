@@ -67,6 +67,10 @@ TYPES = ("Press Release", "Press Kit", "Fact & Figures", "Speech")
         ("speechless", None, NO_LABEL),
         ("The BMW news article is focused on", None, NO_LABEL),
         ("qwerty " * 300, None, NO_LABEL),
+        # a first line without any word (seen from a LoRA-tuned tiny model)
+        ("@@ ~\nPress Kit", "Press Kit", OK),
+        ("—\n\n", None, NO_LABEL),
+        ("%%%", None, NO_LABEL),
     ],
 )
 def test_label_answer(text, label, status):
@@ -84,3 +88,22 @@ def test_generic_labels_longest_match_wins():
     assert committed_label("the answer is NEGATIVE", ("positive", "negative")) == "negative"
     assert committed_label("not positive", ("positive", "negative")) is None
     assert committed_label("anything", []) is None
+
+
+def test_parsers_never_raise_on_arbitrary_text():
+    """Seeded random answers built from label words, markup and punctuation: every stage
+    returns a value (a crash would fail the whole task for a model)."""
+    import random
+
+    from harness_ext.metrics import extract_answer, parse_tags
+
+    rng = random.Random(0)
+    pieces = ["Press", "Release", "Kit", "Fact", "&", "Figures", "Speech", "not", "or", "**",
+              "\n", "\n\n", ":", "-", "—", "(", ")", "[1]", "<think>", "</think>", "<|im_end|>",
+              "assistant", "1.", "@@", "~", ",", ";", " ", "", "é", "{", "}", '"', "'"]
+    for _ in range(3000):
+        text = "".join(rng.choice(pieces) + rng.choice(["", " "]) for _ in range(rng.randint(0, 12)))
+        answer = extract_answer(text)
+        result = label_answer(answer, TYPES)
+        assert result.label is None or result.label in TYPES
+        assert isinstance(parse_tags(answer), list)
