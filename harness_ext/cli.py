@@ -49,25 +49,62 @@ def cmd_tiny_model(out: Path, corpus: Path | None, steps: int, seed: int) -> Non
 
 
 def cmd_data_prepare(raw: Path, out: Path, sizes: tuple[int, ...], test_size: float | int,
-                     seed: int, max_input_words: int | None, skip_invalid: bool) -> None:
+                     seed: int, max_input_words: int | None, skip_invalid: bool,
+                     strip_reference: bool = False) -> None:
     from harness_ext.data.prepare import prepare_file, write_prepared
 
     result = prepare_file(raw, skip_invalid=skip_invalid, sizes=sizes, test_size=test_size,
-                          seed=seed, max_input_words=max_input_words)
+                          seed=seed, max_input_words=max_input_words,
+                          strip_reference_from_input=strip_reference)
     write_prepared(result, out)
     m = result.manifest
     print(f"prepared {out}: {m['articles']['test']} test / {m['articles']['train']} train articles; "
           f"test rows per task {m['test_rows_per_task']}")
     for name, info in m["sizes"].items():
         print(f"  train_{name}.jsonl: {info['articles']} articles, {info['rows']} rows")
+    for task, leak in m["leakage"].items():
+        print(f"  leakage {task}: reference verbatim in {leak['reference_in_input']}/{leak['n']} "
+              f"test inputs ({leak['input_starts_with_reference']} start with it); copying the "
+              f"input's lead scores ROUGE-L {leak['copy_baseline'].get('rougeL', float('nan')):.3f}")
     for w in result.warnings:
         print(f"  note: {w}")
+
+
+def cmd_data_import_chat(source: Path, out: Path, split: str | None) -> None:
+    from harness_ext.data.chat_import import import_chat
+    from harness_ext.data.prepare import write_prepared
+
+    result = import_chat(source, split)
+    write_prepared(result, out)
+    m = result.manifest
+    print(f"imported {source} into {out}: {m['articles']['test']} test articles "
+          f"(rows per task {m['test_rows_per_task']})")
+    for name, info in m["sizes"].items():
+        print(f"  train_{name}.jsonl: {info['articles']} articles, {info['rows']} rows")
+    for w in result.warnings:
+        print(f"  note: {w}")
+
+
+def _max_gen_toks(text: str) -> int | dict[str, int]:
+    """`--max-gen-toks 256` (every generative task) or `bmw_summarization=256,bmw_title=64`."""
+    try:
+        if "=" not in text:
+            value: int | dict[str, int] = int(text)
+        else:
+            value = {k.strip(): int(v) for k, v in (p.split("=", 1) for p in text.split(",") if p)}
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"--max-gen-toks takes N or TASK=N[,TASK=N]; got {text!r}") from None
+    if min([value] if isinstance(value, int) else value.values() or [0]) <= 0:
+        raise argparse.ArgumentTypeError(f"--max-gen-toks must be positive; got {text!r}")
+    return value
 
 
 def cmd_eval(models: str | None, study: Path | None, tasks: str, out: Path, backend: str,
              limit: float | None, batch_size: str | None, chat_template: bool,
              metadata: str | None, context_length: int | None = None,
-             threads: int | None = None) -> int:
+             threads: int | None = None, thinking: bool = False,
+             max_gen_toks: int | dict[str, int] | None = None) -> int:
     import json
 
     from rich.console import Console
@@ -93,11 +130,14 @@ def cmd_eval(models: str | None, study: Path | None, tasks: str, out: Path, back
         meta = {**study_cfg.eval_metadata(), **(meta or {})}
         context_length = context_length or study_cfg.eval.context_length
         threads = threads or study_cfg.eval.threads
+        thinking = thinking or study_cfg.eval.thinking
+        max_gen_toks = max_gen_toks if max_gen_toks is not None else study_cfg.eval.max_gen_toks
     lim = int(limit) if limit is not None and limit >= 1 else limit
     bs = int(batch_size) if batch_size and batch_size.isdigit() else batch_size
     settings = EvalSettings(tasks=[t for t in tasks.split(",") if t], backend=backend, limit=lim,
                             batch_size=bs, apply_chat_template=chat_template, metadata=meta,
-                            context_length=context_length, threads=threads)
+                            context_length=context_length, threads=threads,
+                            enable_thinking=thinking, max_gen_toks=max_gen_toks)
     console = Console()
     index = evaluate_models(specs, settings, out, console)
     print_summary(index.data, out, console)
@@ -163,6 +203,16 @@ def build_parser() -> argparse.ArgumentParser:
                     help="truncate article text in prompts to this many words")
     dp.add_argument("--skip-invalid", action="store_true",
                     help="skip (and count) invalid lines instead of stopping at the first")
+    dp.add_argument("--strip-reference-from-input", dest="strip_reference", action="store_true",
+                    help="remove a verbatim leading copy of the summary from the article text in "
+                         "prompts (off: the published study's prompts, byte for byte)")
+
+    di = dsub.add_parser("import-chat", help="chat JSONL splits ({messages: [system, user, "
+                         "assistant]} per row, the published study's format) → prepared layout")
+    di.add_argument("source", type=Path, help="a chat JSONL file or a directory of them")
+    di.add_argument("--out", type=Path, required=True)
+    di.add_argument("--split", choices=("test", "train"), default=None,
+                    help="for a single file whose name says neither test nor train")
 
     e = sub.add_parser("eval", help="evaluate every model of a study in one invocation")
     e.add_argument("--models", help="NAME=PATH or NAME=BASE::ADAPTER, comma-separated")
@@ -178,6 +228,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="tokens per sequence, at most each model's own (default: the model's)")
     e.add_argument("--threads", type=_positive_int, default=None,
                    help="torch intra-op threads (default: OMP_NUM_THREADS, else the allowed CPUs)")
+    e.add_argument("--thinking", action="store_true",
+                   help="let reasoning models think (chat templates get enable_thinking; default "
+                        "off); raise --max-gen-toks to leave room for the reasoning")
+    e.add_argument("--max-gen-toks", type=_max_gen_toks, default=None,
+                   help="token budget of the generative tasks: N, or TASK=N[,TASK=N] "
+                        "(default: each task's own, sized for the real data)")
 
     st = sub.add_parser("study", help="data → training grid → evaluation → report, from one config")
     st.add_argument("config", type=Path)
@@ -228,7 +284,9 @@ def main(argv: list[str] | None = None) -> int:
             cmd_tiny_model(args.out, args.corpus, args.steps, args.seed)
         elif args.command == "data" and args.data_command == "prepare":
             cmd_data_prepare(args.raw, args.out, args.sizes, args.test_size, args.seed,
-                             args.max_input_words, args.skip_invalid)
+                             args.max_input_words, args.skip_invalid, args.strip_reference)
+        elif args.command == "data" and args.data_command == "import-chat":
+            cmd_data_import_chat(args.source, args.out, args.split)
         elif args.command == "study":
             return cmd_study(args.config, args.only, args.overrides)
         elif args.command == "demo":
@@ -249,7 +307,8 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "eval":
             return cmd_eval(args.models, args.study, args.tasks, args.out, args.backend, args.limit,
                             args.batch_size, args.chat_template, args.metadata,
-                            args.context_length, args.threads)
+                            args.context_length, args.threads, args.thinking,
+                            args.max_gen_toks)
     except InputError as exc:
         print(f"ftbench: error: {exc}", file=sys.stderr)
         return 2

@@ -215,6 +215,11 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
         if not isinstance(value, list):
             raise InputError(f"config key '{key}': expected a list, got {value!r}")
         return [_coerce(v, item_tp, key) for v in value]
+    if origin is dict:
+        key_tp, value_tp = typing.get_args(tp)
+        if not isinstance(value, dict):
+            raise InputError(f"config key '{key}': expected a mapping, got {value!r}")
+        return {_coerce(k, key_tp, key): _coerce(v, value_tp, f"{key}.{k}") for k, v in value.items()}
     if dataclasses.is_dataclass(tp):
         if isinstance(value, str) and tp is ModelEntry:
             value = {"path": value}

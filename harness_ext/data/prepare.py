@@ -16,6 +16,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from harness_ext.data.leakage import leakage_audit, strip_leading_reference, summary_in_content
 from harness_ext.data.prompts import task_prompts
 from harness_ext.data.schema import ARTICLE_TYPES, Article, load_articles
 from harness_ext.io import (
@@ -103,20 +104,30 @@ def split_articles(
     return test, train
 
 
-def task_inputs(a: Article, max_words: int | None) -> dict[str, str]:
-    content = truncate_words(a.content, max_words)
-    with_summary = f"{a.summary}\n\n{content}" if a.summary else content
-    return {"summarization": content, "title": with_summary, "tags": content, "type": content}
+def task_inputs(a: Article, max_words: int | None, strip_reference: bool = False) -> dict[str, str]:
+    """The published study's inputs (ChatBMW `article_to_chat_data`): the content for
+    summarization; `summary + content`, concatenated with no separator, for title, tags and type.
+
+    `strip_reference` (opt-in, off by default so the study's prompts stay byte-identical) drops
+    a verbatim copy of the summary from the start of the content, where many press articles
+    repeat it: summarization then cannot be solved by copying the lead.
+    """
+    content = strip_leading_reference(a.content, a.summary) if strip_reference else a.content
+    content = truncate_words(content, max_words)
+    with_summary = a.summary + content
+    return {"summarization": content, "title": with_summary, "tags": with_summary,
+            "type": with_summary}
 
 
 def task_targets(a: Article) -> dict[str, str]:
     return {"summarization": a.summary, "title": a.title, "tags": ", ".join(a.tags), "type": a.type}
 
 
-def article_rows(a: Article, max_words: int | None) -> tuple[list[dict], Counter]:
+def article_rows(a: Article, max_words: int | None,
+                 strip_reference: bool = False) -> tuple[list[dict], Counter]:
     """The eval rows of one article (one per task with a target) and the count of dropped rows."""
     aid = article_id(a)
-    inputs, targets = task_inputs(a, max_words), task_targets(a)
+    inputs, targets = task_inputs(a, max_words, strip_reference), task_targets(a)
     rows, dropped = [], Counter()
     for task in TASKS:
         if not targets[task]:
@@ -146,8 +157,10 @@ def prepare_articles(
     test_size: float | int = 0.1,
     seed: int = 42,
     max_input_words: int | None = None,
+    strip_reference_from_input: bool = False,
 ) -> PrepareResult:
     """Split, build task rows and the manifest, all in memory."""
+    strip = strip_reference_from_input
     warnings: list[str] = []
     kept, duplicates = dedupe(articles)
     if duplicates:
@@ -157,7 +170,7 @@ def prepare_articles(
     dropped = Counter()
     test: list[dict] = []
     for a in test_articles:
-        rows, d = article_rows(a, max_input_words)
+        rows, d = article_rows(a, max_input_words, strip)
         test += rows
         dropped.update({f"test/{k}": v for k, v in d.items()})
         test.append({"id": f"{article_id(a)}-perplexity", "article_id": article_id(a),
@@ -173,7 +186,7 @@ def prepare_articles(
         effective[size] = n
         rows: list[dict] = []
         for a in train_articles[:n]:
-            r, d = article_rows(a, max_input_words)
+            r, d = article_rows(a, max_input_words, strip)
             rows += [to_chat(x) for x in r]
             if size == max(sizes):
                 dropped.update({f"train/{k}": v for k, v in d.items()})
@@ -190,6 +203,7 @@ def prepare_articles(
         "seed": seed,
         "test_size": test_size,
         "max_input_words": max_input_words,
+        "strip_reference_from_input": strip,
         "articles": {"read": len(articles), "kept": len(kept), "test": len(test_articles),
                      "train": len(train_articles)},
         "duplicates_dropped": duplicates,
@@ -199,6 +213,8 @@ def prepare_articles(
         "train_types": {t: sum(a.type == t for a in train_articles) for t in ARTICLE_TYPES},
         "rows_dropped_empty_target": dict(dropped),
         "leak_check": {"shared_urls": 0, "shared_content_hashes": 0, "passed": True},
+        "leakage": leakage_audit([r for r in test if r["task"] != "perplexity"]),
+        "summary_in_content": summary_in_content(kept),
         "warnings": warnings,
     }
     return PrepareResult(test=test, train=train, manifest=manifest, warnings=warnings)

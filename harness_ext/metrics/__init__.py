@@ -3,10 +3,13 @@
 `tasks/bmw/utils.py` adapts these to lm-eval's process_results/aggregation hooks; the report
 layer uses them directly. Modules:
 
+* `extraction`     - the answer part of a raw response: reasoning blocks (`<think>`) and
+                     chat-template residue removed, the same for every model and backend
+* `label_answer`   - the ONE label a free-text answer commits to (negations, ambiguity)
 * `text`           - ROUGE-1/2/L F1 (rouge_score, stemmed), word counts, length ratio
 * `bertscore`      - batched, memoised BERTScore with an offline MiniLM default encoder
-* `tags`           - forgiving tag-answer parser and set-overlap scores
-* `classification` - free-text -> label parser, accuracy, per-class accuracy, macro-F1,
+* `tags`           - tag-list parser (any list shape; prose is no list) and set-overlap scores
+* `classification` - earliest-label parser (GLUE-small), accuracy, per-class accuracy, macro-F1,
                      confusion matrix, MCC
 * `overall`        - the published study's weighted overall score
 * `label_scores`   - accuracy, macro-F1, MCC, per-class counts and confusion in one call
@@ -25,6 +28,8 @@ from harness_ext.metrics.classification import (
     parse_label,
     per_class_accuracy,
 )
+from harness_ext.metrics.extraction import extract_answer
+from harness_ext.metrics.label_answer import committed_label, label_answer
 from harness_ext.metrics.overall import OVERALL_WEIGHTS, overall_score
 from harness_ext.metrics.tags import normalize_tag, parse_tags, tag_scores
 from harness_ext.metrics.text import length_ratio, rouge_scores, word_count
@@ -35,7 +40,10 @@ __all__ = [
     "accuracy",
     "bertscore",
     "bertscore_corpus",
+    "committed_label",
     "confusion_matrix",
+    "extract_answer",
+    "label_answer",
     "length_ratio",
     "macro_f1",
     "matthews_corrcoef",

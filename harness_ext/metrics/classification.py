@@ -38,7 +38,9 @@ def parse_label(text: str, labels: Sequence[str]) -> str | None:
 
     Ties at the same position go to the longer label (so "Press Kit Extra" beats "Press Kit").
     Returns None when no label occurs. The earliest mention wins because models tend to answer
-    first and explain afterwards ("Speech. It is not a press release ...").
+    first and explain afterwards ("Speech. It is not a press release ..."). Lenient: a list of
+    every label or a negated label still yields one; `label_answer.committed_label` (used by
+    bmw_type) counts an answer only when it commits to exactly one label.
     """
     canonical = _canonical(text)
     best: tuple[int, int] | None = None

@@ -19,6 +19,7 @@ from harness_ext.report.baselines import baselines_section
 from harness_ext.report.findings import key_findings
 from harness_ext.report.forgetting import forgetting
 from harness_ext.report.forgetting_plots import change_vs_train_size, tradeoff
+from harness_ext.report.leakage import leakage
 from harness_ext.report.page import write_page
 from harness_ext.report.recommend import resolution_section
 from harness_ext.report.runs import match_run
@@ -27,7 +28,7 @@ from harness_ext.report.tables import headline_columns
 from harness_ext.report.vocab import OVERALL, perplexity_column
 
 SECTIONS = (tables.ranking, resolution_section, tables.by_train_size, tables.by_family,
-            tables.per_task, baselines_section, tables.perplexity, tables.descriptives,
+            tables.per_task, leakage, baselines_section, tables.perplexity, tables.descriptives,
             comparisons.base_vs_finetuned, comparisons.paired, comparisons.qualitative,
             significance.significance)
 

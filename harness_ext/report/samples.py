@@ -3,7 +3,7 @@
 Confidence intervals and paired tests need one number per test item. lm-eval already stores
 the per-sample ROUGE / tag / accuracy values; corpus-level metrics arrive as pass-through pairs,
 so BERTScore is recomputed here from the (reference, prediction) pairs with ONE batched call per
-model x task, and type labels are re-parsed with the same parser the task uses.
+model x task, and type labels are re-parsed with the same extraction + parser the task uses.
 """
 
 from __future__ import annotations
@@ -17,7 +17,14 @@ import pandas as pd
 
 from harness_ext.data.schema import ARTICLE_TYPES
 from harness_ext.io import InputError, read_jsonl
-from harness_ext.metrics import bertscore, overall_score, parse_label, parse_tags, rouge_scores
+from harness_ext.metrics import (
+    bertscore,
+    committed_label,
+    extract_answer,
+    overall_score,
+    parse_tags,
+    rouge_scores,
+)
 from harness_ext.report.stats import as_float
 from harness_ext.report.vocab import COMPONENTS, TASK_COLUMNS
 from harness_ext.runner.results_files import samples_file
@@ -47,17 +54,17 @@ def _row(task: str, line: dict) -> dict:
     if task in GENERATION_TASKS:
         prefix = "summ" if task == "bmw_summarization" else "title"
         if any(math.isnan(row.get(f"{prefix}_{r}_f1", math.nan)) for r in ("rouge1", "rougeL")):
-            for name, value in rouge_scores(row["target"], row["pred"].strip()).items():
+            for name, value in rouge_scores(row["target"], extract_answer(row["pred"])).items():
                 row[f"{prefix}_{name}_f1"] = value
         pair = line.get("bertscore_f1")
         row["_ref"], row["_hyp"] = (pair[0], pair[1]) if isinstance(pair, list) and len(pair) >= 2 \
-            else (row["target"], row["pred"].strip())
+            else (row["target"], extract_answer(row["pred"]))
     elif task == "bmw_tags":
         row["gold_tags"] = "; ".join(doc.get("tags") or [])
-        row["pred_tags"] = "; ".join(parse_tags(row["pred"]))
+        row["pred_tags"] = "; ".join(parse_tags(extract_answer(row["pred"])))
     elif task == "bmw_type":
         row["gold_label"] = doc.get("type")
-        row["pred_label"] = parse_label(row["pred"], ARTICLE_TYPES)
+        row["pred_label"] = committed_label(extract_answer(row["pred"]), ARTICLE_TYPES)
     elif task == "bmw_type_mc":
         row["gold_label"] = doc.get("type")
         lls = [as_float(r[0] if isinstance(r, list) else r) for r in line.get("filtered_resps") or []]

@@ -42,11 +42,14 @@ class EvalSettings:
     include_path: str = str(TASKS_DIR)
     context_length: int | None = None  # override of every model's own context (memory)
     threads: int | None = None  # torch intra-op threads (None: OMP_NUM_THREADS or allowed CPUs)
+    enable_thinking: bool = False
+    max_gen_toks: int | dict[str, int] | None = None
 
     def for_index(self, backend: str) -> dict:
         return {"tasks": self.tasks, "backend": backend, "limit": self.limit,
                 "apply_chat_template": self.apply_chat_template, "metadata": self.metadata or {},
-                "context_length": self.context_length}
+                "context_length": self.context_length,
+                "enable_thinking": self.enable_thinking, "max_gen_toks": self.max_gen_toks}
 
 
 def _on_cpu() -> bool:
@@ -87,7 +90,9 @@ def evaluate_models(models: list[ModelSpec], settings: EvalSettings, out: Path,
                             backend=backend, on_cpu=on_cpu, limit=settings.limit, batch_size=batch,
                             apply_chat_template=settings.apply_chat_template,
                             metadata=settings.metadata or {}, include_path=settings.include_path,
-                            context_length=settings.context_length, threads=settings.threads)
+                            context_length=settings.context_length, threads=settings.threads,
+                            enable_thinking=settings.enable_thinking,
+                            max_gen_toks=settings.max_gen_toks)
             view.state[spec.name]["done"] = len(leaf) - len(pending[spec.name])
 
             def emit(event: dict) -> None:

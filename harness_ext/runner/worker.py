@@ -22,6 +22,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from harness_ext.context import ContextLength, load_tokenizer, perplexity_window, resolve_context
+from harness_ext.runner.generation import (
+    gen_kwargs_for,
+    generation_block,
+    template_reads_thinking,
+    thinking_model_args,
+)
 from harness_ext.runner.prompt_stats import prompt_stats
 from harness_ext.runner.specs import ModelSpec
 from harness_ext.threads import configure_threads, vllm_cpu_binding
@@ -57,6 +63,13 @@ class WorkerJob:
     include_path: str = ""
     context_length: int | None = None  # explicit override (memory); None = the model's own
     threads: int | None = None  # torch intra-op threads; None = OMP_NUM_THREADS or allowed CPUs
+    enable_thinking: bool = False  # reasoning models: the chat template's thinking mode
+    max_gen_toks: int | dict[str, int] | None = None  # override of the tasks' budgets
+
+    def model_args(self, context_length: int | None = None) -> dict:
+        """The spec's model args at this context plus the chat template's thinking switch."""
+        return {**self.spec.model_args(self.backend, self.on_cpu, context_length),
+                **thinking_model_args(self.backend, self.enable_thinking)}
 
     def to_json(self) -> str:
         d = asdict(self)
@@ -86,18 +99,37 @@ def build_lm(job: WorkerJob, context_length: int):
     cls = lm_eval.api.registry.get_model("ftbench-hf" if job.backend == "hf" else job.backend)
     extra = {"batch_size": job.batch_size, "max_batch_size": None,
              "device": "cpu" if job.on_cpu and job.backend == "hf" else None}
-    return cls.create_from_arg_obj(job.spec.model_args(job.backend, job.on_cpu, context_length),
-                                   extra)
+    return cls.create_from_arg_obj(job.model_args(context_length), extra)
 
 
 @dataclass
 class ModelRun:
-    """What every task of one model shares: the LM, its context, threads and task index."""
+    """What every task of one model shares: the LM, its context, threads, task index and the
+    tokenizer lm-eval uses (to count prompts lm-eval would cut)."""
 
     lm: object
     context: ContextLength
     threads: dict
     tm: object
+    tokenizer: object
+
+
+def open_model(job: WorkerJob) -> ModelRun:
+    """Threads, context, LM and task index of one model, in the order each needs the last."""
+    from harness_ext.runner.tasks import task_manager
+
+    threads = configure_threads(job.threads)
+    if job.backend == "vllm" and threads["source"] in ("setting", "OMP_NUM_THREADS"):
+        os.environ.setdefault("VLLM_CPU_OMP_THREADS_BIND",
+                              vllm_cpu_binding(threads["torch_intra_op"]))
+    context = resolve_context(job.spec.pretrained, job.context_length)
+    lm = build_lm(job, context.tokens)
+    if job.backend == "vllm":  # vLLM's CPU engine binds its own OpenMP threads
+        threads = {**threads, "torch_intra_op": torch_threads(), "source": "vllm engine"}
+    # the bmw loader fits prompts to this model's context: it needs the model in the metadata
+    tm = task_manager(job.include_path, {**job.metadata, "pretrained": job.spec.pretrained,
+                                         "max_length": context.tokens}, job.tasks)
+    return ModelRun(lm, context, threads, tm, load_tokenizer(job.spec.pretrained))
 
 
 def uses_chat_template(lm, job: WorkerJob) -> bool:
@@ -135,21 +167,26 @@ def evaluate_task(run: ModelRun, job: WorkerJob, task: str) -> Path:
         cache = job.model_dir / "cache" / "requests"
         cache.parent.mkdir(parents=True, exist_ok=True)
         results = simple_evaluate(
-            model=run.lm, model_args=job.spec.model_args(job.backend, job.on_cpu, run.context.tokens),
-            tasks=[task], limit=job.limit, use_cache=str(cache), log_samples=True,
+            model=run.lm, model_args=job.model_args(run.context.tokens), tasks=[task],
+            gen_kwargs=gen_kwargs_for(task, job.max_gen_toks),
+            limit=job.limit, use_cache=str(cache), log_samples=True,
             evaluation_tracker=tracker, apply_chat_template=uses_chat_template(run.lm, job),
             task_manager=run.tm, metadata=job.metadata or None, bootstrap_iters=1000,
             verbosity="WARNING",
         )
         samples = results.pop("samples")
-        tok = load_tokenizer(job.spec.pretrained)
         window = perplexity_window(run.context.tokens)
         results["ftbench"] = {
             "model": job.spec.to_dict(), "backend": job.backend, "context": run.context.to_dict(),
             "threads": run.threads,
             "chat_template_applied": uses_chat_template(run.lm, job),
             "prompts": {name: prompt_stats(samples[name], results["configs"][name],
-                                           run.context.tokens, tok, window) for name in samples},
+                                           run.context.tokens, run.tokenizer, window)
+                        for name in samples},
+            "generation": generation_block(results, samples, run.tokenizer,
+                                           getattr(run.lm, "max_gen_toks", 256)),
+            "thinking": {"enable_thinking": job.enable_thinking,
+                         "template_reads_thinking": template_reads_thinking(run.tokenizer)},
         }
         tracker.save_results_aggregated(results=results, samples=samples)
         for name in results["configs"]:
@@ -167,30 +204,17 @@ def torch_threads() -> int:
 
 def run_job(job: WorkerJob, emit: Emit) -> None:
     """Evaluate every pending task of one model; each outcome is reported through `emit`."""
-    from harness_ext.runner.tasks import task_manager
-
     job.model_dir.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
     emit({"event": "model_start", "model": job.spec.name})
     try:
-        threads = configure_threads(job.threads)
-        if job.backend == "vllm" and threads["source"] in ("setting", "OMP_NUM_THREADS"):
-            os.environ.setdefault("VLLM_CPU_OMP_THREADS_BIND",
-                                  vllm_cpu_binding(threads["torch_intra_op"]))
-        context = resolve_context(job.spec.pretrained, job.context_length)
-        lm = build_lm(job, context.tokens)
-        if job.backend == "vllm":  # vLLM's CPU engine binds its own OpenMP threads
-            threads = {**threads, "torch_intra_op": torch_threads(), "source": "vllm engine"}
-        # the bmw loader fits prompts to this model's context: it needs the model in the metadata
-        tm = task_manager(job.include_path, {**job.metadata, "pretrained": job.spec.pretrained,
-                                             "max_length": context.tokens}, job.tasks)
+        run = open_model(job)
     except Exception as exc:  # a broken model fails alone
         emit({"event": "model_failed", "model": job.spec.name, "error": _describe(exc),
               "seconds": time.time() - t0})
         return
     emit({"event": "model_loaded", "model": job.spec.name, "seconds": time.time() - t0,
-          "context": context.to_dict(), "threads": threads})
-    run = ModelRun(lm, context, threads, tm)
+          "context": run.context.to_dict(), "threads": run.threads})
     for task in job.tasks:
         t1 = time.time()
         emit({"event": "task_start", "model": job.spec.name, "task": task})
@@ -202,7 +226,7 @@ def run_job(job: WorkerJob, emit: Emit) -> None:
             continue
         emit({"event": "task_done", "model": job.spec.name, "task": task,
               "results_file": path.name, "seconds": time.time() - t1})
-    del run, lm
+    del run
     emit({"event": "model_done", "model": job.spec.name, "seconds": time.time() - t0})
 
 

@@ -30,6 +30,7 @@ class DataSettings:
     seed: int = 42
     max_input_words: int | None = None
     skip_invalid: bool = False
+    strip_reference_from_input: bool = False  # opt-in; off keeps the study's prompts byte-identical
 
     def __post_init__(self) -> None:
         if not self.sizes or min(self.sizes) <= 0:
@@ -79,6 +80,15 @@ class EvalStage:
     general_n: int | None = None     # seeded subsample of each general_small evaluation split
     context_length: int | None = None  # shorter than the models' own context (memory); recorded
     threads: int | None = None       # torch intra-op threads (default: OMP_NUM_THREADS / allowed CPUs)
+    thinking: bool = False           # reasoning models think (chat template enable_thinking)
+    max_gen_toks: int | dict[str, int] | None = None  # budget override: N, or {task: N}
+
+    def __post_init__(self) -> None:
+        budgets = ([self.max_gen_toks] if isinstance(self.max_gen_toks, int)
+                   else list((self.max_gen_toks or {}).values()))
+        if any(not isinstance(v, int) or isinstance(v, bool) or v <= 0 for v in budgets):
+            raise InputError("config key 'eval.max_gen_toks': a positive integer or a mapping "
+                             f"task -> positive integer; got {self.max_gen_toks!r}")
 
 
 def general_metadata(stage: EvalStage) -> dict:

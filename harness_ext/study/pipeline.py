@@ -26,7 +26,8 @@ def _stage_data(cfg: StudyConfig, console: Console) -> dict:
 
     raw = resolve_source(cfg, console)
     settings = {"sizes": tuple(cfg.data.sizes), "test_size": _test_size(cfg.data.test_size),
-                "seed": cfg.data.seed, "max_input_words": cfg.data.max_input_words}
+                "seed": cfg.data.seed, "max_input_words": cfg.data.max_input_words,
+                "strip_reference_from_input": cfg.data.strip_reference_from_input}
     marker = {"source_sha256": sha256_file(raw), **{k: list(v) if isinstance(v, tuple) else v
                                                      for k, v in settings.items()}}
     manifest = cfg.data_dir / "manifest.json"
@@ -107,7 +108,8 @@ def _stage_eval(cfg: StudyConfig, console: Console) -> dict:
         tasks=cfg.eval.tasks, backend=cfg.eval.backend, limit=cfg.eval.limit,
         batch_size=cfg.eval.batch_size, apply_chat_template=cfg.eval.apply_chat_template,
         metadata=cfg.eval_metadata(), context_length=cfg.eval.context_length,
-        threads=cfg.eval.threads)
+        threads=cfg.eval.threads, enable_thinking=cfg.eval.thinking,
+        max_gen_toks=cfg.eval.max_gen_toks)
     index = evaluate_models(cfg.model_specs(), settings, cfg.results_dir, console)
     print_summary(index.data, cfg.results_dir, console)
     return {m: v["status"] for m, v in index.data["models"].items()}

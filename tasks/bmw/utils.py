@@ -1,7 +1,10 @@
 """lm-eval glue for the bmw_* tasks: dataset loading, per-sample results, corpus aggregations.
 
 All metric arithmetic lives in `harness_ext.metrics` (pure, unit-tested); this file only adapts
-it to lm-eval's process_results / aggregation interface.
+it to lm-eval's process_results / aggregation interface. Every generative task first runs the
+answer-extraction stage (`extract_answer`: reasoning blocks and chat-template residue removed)
+on the raw response, then its parser; an answer that yields nothing scorable is a format
+failure and counts in the task's `unparseable` rate.
 """
 
 from __future__ import annotations
@@ -15,9 +18,10 @@ from harness_ext.data.schema import ARTICLE_TYPES
 from harness_ext.data.task_rows import test_rows
 from harness_ext.metrics import (
     bertscore_corpus,
+    committed_label,
+    extract_answer,
     length_ratio,
     macro_f1,
-    parse_label,
     parse_tags,
     per_class_accuracy,
     rouge_scores,
@@ -33,14 +37,16 @@ def load_bmw_split(bmw_task: str, bmw_data: str | None = None, **metadata) -> da
     return datasets.DatasetDict({"test": datasets.Dataset.from_list(rows)})
 
 
-def _first(results) -> str:
-    return (results[0] if results else "") or ""
+def _answer(results) -> str:
+    """The extracted answer of the (single) generation for a doc."""
+    return extract_answer((results[0] if results else "") or "")
 
 
 # --- summarization / title ---------------------------------------------------------------
 
 def process_generation(doc: dict, results: list[str]) -> dict:
-    pred, ref = _first(results).strip(), doc["target"]
+    """ROUGE, BERTScore pairs and length over the WHOLE extracted answer; empty = unparseable."""
+    pred, ref = _answer(results), doc["target"]
     rouge = rouge_scores(ref, pred)
     pair = (ref, pred)
     return {
@@ -50,6 +56,7 @@ def process_generation(doc: dict, results: list[str]) -> dict:
         "bertscore_f1": pair,
         "pred_words": word_count(pred),
         "length_ratio": length_ratio(ref, pred),
+        "unparseable": float(not pred),
         "score": (ref, pred, rouge["rougeL"]),
     }
 
@@ -85,7 +92,7 @@ def agg_nanmean(items) -> float:
 # --- tags ---------------------------------------------------------------------------------
 
 def process_tags(doc: dict, results: list[str]) -> dict:
-    pred = parse_tags(_first(results))
+    pred = parse_tags(_answer(results))
     scores = tag_scores(doc["tags"], pred)
     return {**scores, "pred_tags": len(pred), "unparseable": float(not pred),
             "score": (scores["jaccard"] + scores["f1"]) / 2}
@@ -94,7 +101,7 @@ def process_tags(doc: dict, results: list[str]) -> dict:
 # --- type ---------------------------------------------------------------------------------
 
 def process_type(doc: dict, results: list[str]) -> dict:
-    pred = parse_label(_first(results), ARTICLE_TYPES)
+    pred = committed_label(_answer(results), ARTICLE_TYPES)
     pair = (doc["type"], pred)
     out = {"acc": float(pred == doc["type"]), "unparseable": float(pred is None),
            "macro_f1": pair, "score": float(pred == doc["type"])}

@@ -18,8 +18,9 @@ BMW_TASKS = ["bmw_summarization", "bmw_title", "bmw_tags", "bmw_type", "bmw_type
              "bmw_perplexity"]
 EXPECTED_METRICS = {
     "bmw_summarization": {"rouge1", "rouge2", "rougeL", "bertscore_precision", "bertscore_recall",
-                          "bertscore_f1", "pred_words", "length_ratio", "score"},
-    "bmw_title": {"rouge1", "rouge2", "rougeL", "bertscore_f1", "pred_words", "length_ratio", "score"},
+                          "bertscore_f1", "pred_words", "length_ratio", "unparseable", "score"},
+    "bmw_title": {"rouge1", "rouge2", "rougeL", "bertscore_f1", "pred_words", "length_ratio",
+                  "unparseable", "score"},
     "bmw_tags": {"exact_match", "jaccard", "precision", "recall", "f1", "pred_tags", "unparseable",
                  "score"},
     "bmw_type": {"acc", "unparseable", "macro_f1", "acc_press_release", "acc_press_kit",
