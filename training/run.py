@@ -27,7 +27,8 @@ def _load(backend: str, spec: RunSpec, cfg: TrainConfig):
 
 
 def train_run(cfg: TrainConfig, spec: RunSpec, backend: str, train_file: Path, data_sha: str,
-              run_dir: Path, callbacks: list | None = None, on_phase=None) -> dict[str, Any]:
+              run_dir: Path, callbacks: list | None = None, on_phase=None,
+              fingerprint: dict | None = None) -> dict[str, Any]:
     """Train `spec`, write its directory, return its manifest."""
     from transformers import set_seed
 
@@ -66,7 +67,7 @@ def train_run(cfg: TrainConfig, spec: RunSpec, backend: str, train_file: Path, d
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "base_model": spec.model_path, "model_name": spec.model_name,
             "train_size": spec.train_size, "method": cfg.method, "backend": backend,
-            "loss_mask": loss_mask, "config": cfg.to_dict(),
+            "loss_mask": loss_mask, "config": cfg.to_dict(), "fingerprint": fingerprint,
             "data": {
                 "dir": str(train_file.parent), "file": str(train_file), "sha256": data.sha256,
                 "articles": data.articles,

@@ -14,6 +14,7 @@ from pathlib import Path
 from harness_ext.io import InputError
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+RESERVED_NAMES = frozenset({"index.json"})  # files of the results directory itself
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,9 @@ class ModelSpec:
     def __post_init__(self):
         if not _NAME_RE.match(self.name):
             raise InputError(f"model name {self.name!r}: use letters, digits, '.', '_' or '-'")
+        if self.name in RESERVED_NAMES:
+            raise InputError(f"model name {self.name!r} is reserved (a file of the results "
+                             "directory); choose another name")
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -51,6 +51,9 @@ class WorkerJob:
     apply_chat_template: bool = True
     metadata: dict = field(default_factory=dict)
     include_path: str = ""
+    model_fingerprint: dict = field(default_factory=dict)  # harness_ext.fingerprint
+    data_fingerprint: dict = field(default_factory=dict)
+    run_fingerprint: str | None = None  # model + settings: what a results file is reused for
 
     def to_json(self) -> str:
         d = asdict(self)
@@ -69,6 +72,11 @@ def build_lm(job: WorkerJob):
     """The lm-eval LM object for this model and backend."""
     import lm_eval.api.registry
 
+    from harness_ext.fingerprint import check_model_ref
+
+    check_model_ref(job.spec.pretrained, f"model {job.spec.name}")
+    if job.spec.adapter:
+        check_model_ref(job.spec.adapter, f"model {job.spec.name} adapter")
     if job.backend == "vllm":
         from harness_ext.backends import prepare_vllm
 
@@ -104,7 +112,9 @@ def evaluate_task(lm, job: WorkerJob, task: str, tm) -> Path:
     tmp = Path(tempfile.mkdtemp(prefix=".partial-", dir=job.model_dir))
     try:
         tracker = EvaluationTracker(output_path=str(tmp / "results.json"))
-        cache = job.model_dir / "cache" / "requests"
+        # lm-eval keys its cache by request, not by model: one cache per model fingerprint
+        key = (job.model_fingerprint.get("digest") or "unknown")[:16]
+        cache = job.model_dir / "cache" / key / "requests"
         cache.parent.mkdir(parents=True, exist_ok=True)
         results = simple_evaluate(
             model=lm, model_args=job.spec.model_args(job.backend, job.on_cpu), tasks=[task],
@@ -113,7 +123,10 @@ def evaluate_task(lm, job: WorkerJob, task: str, tm) -> Path:
             metadata=job.metadata or None, bootstrap_iters=1000, verbosity="WARNING",
         )
         samples = results.pop("samples")
-        results["ftbench"] = {"model": job.spec.to_dict(), "backend": job.backend}
+        results["ftbench"] = {"model": job.spec.to_dict(), "backend": job.backend,
+                              "model_fingerprint": job.model_fingerprint,
+                              "data_fingerprint": job.data_fingerprint,
+                              "run_fingerprint": job.run_fingerprint}
         tracker.save_results_aggregated(results=results, samples=samples)
         for name in results["configs"]:
             tracker.save_results_samples(task_name=name, samples=samples[name])

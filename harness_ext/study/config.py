@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness_ext.fingerprint import check_model_ref
 from harness_ext.io import InputError
 from harness_ext.runner.specs import ModelSpec
 from training.config import METHODS, RunSpec, TrainConfig, build, read_config
@@ -32,10 +33,13 @@ class DataSettings:
     skip_invalid: bool = False
 
     def __post_init__(self) -> None:
+        from harness_ext.data.prepare import check_test_size
+
         if not self.sizes or min(self.sizes) <= 0:
             raise InputError(f"config key 'data.sizes': positive integers required, got {self.sizes}")
-        if self.test_size <= 0:
-            raise InputError("config key 'data.test_size': must be positive")
+        self.test_size = check_test_size(self.test_size, "config key 'data.test_size'")
+        if self.max_input_words is not None and self.max_input_words <= 0:
+            raise InputError("config key 'data.max_input_words': must be positive or null")
 
 
 @dataclass
@@ -49,6 +53,9 @@ class StudyModel:
     #                            of one base: list it twice, with distinct names)
 
     def __post_init__(self) -> None:
+        if self.path != TINY:  # a path that does not exist is named now, not as a hub-id error
+            check_model_ref(self.path, f"config key 'models.path' ({self.name})",
+                            paths_only=True)
         if self.method is not None and self.method not in METHODS:
             raise InputError(f"config key 'models.method': must be one of {', '.join(METHODS)}; "
                              f"got {self.method!r}")
@@ -64,6 +71,21 @@ class EvalStage:
     apply_chat_template: bool = True
     general_data: str | None = None  # general_small data: null = the hub, "sample", or a directory
     general_n: int | None = None     # seeded subsample of each general_small evaluation split
+
+    def __post_init__(self) -> None:
+        from harness_ext.backends import BACKENDS
+        from harness_ext.runner.tasks import check_limit
+
+        if self.backend not in BACKENDS:
+            raise InputError(f"config key 'eval.backend': must be one of {', '.join(BACKENDS)}; "
+                             f"got {self.backend!r}")
+        if not self.tasks or not all(isinstance(t, str) and t.strip() for t in self.tasks):
+            raise InputError(f"config key 'eval.tasks': list task or group names, got {self.tasks!r}")
+        self.limit = check_limit(self.limit, "config key 'eval.limit'")
+        if self.batch_size is not None and self.batch_size <= 0:
+            raise InputError(f"config key 'eval.batch_size': must be positive, got {self.batch_size}")
+        if self.general_n is not None and self.general_n <= 0:
+            raise InputError(f"config key 'eval.general_n': must be positive, got {self.general_n}")
 
 
 def general_metadata(stage: EvalStage) -> dict:
@@ -175,8 +197,9 @@ class StudyConfig:
         return {"bmw_data": str(self.data_dir.resolve()), **general_metadata(self.eval)}
 
     def model_specs(self) -> list[ModelSpec]:
-        """Base models (when evaluated) and every fine-tuned run that finished training."""
-        from training.grid import is_complete
+        """Base models (when evaluated) and every fine-tuned run that finished training from
+        this config's current inputs (a run trained from other inputs raises InputError)."""
+        from training.grid import current_runs
 
         specs = []
         if self.eval.include_base:  # one evaluation per base, even if trained with two methods
@@ -184,9 +207,8 @@ class StudyConfig:
             for m in self.models:
                 paths.setdefault(self.model_path(m), m.name)
             specs += [ModelSpec(f"{name}-base", _abs(path)) for path, name in paths.items()]
-        for run in self.runs():
-            run_dir = self.runs_dir / run.name
-            if is_complete(run_dir):
+        for train_config in self.train_configs():
+            for run, run_dir in current_runs(train_config):
                 specs.append(ModelSpec(run.name, str((run_dir / "merged").resolve())))
         return specs
 
