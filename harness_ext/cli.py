@@ -26,9 +26,9 @@ def _sizes(text: str) -> tuple[int, ...]:
         sizes = tuple(int(s) for s in text.split(",") if s.strip())
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"--sizes must be comma-separated integers, got {text!r}") from None
+            f"must be comma-separated integers, got {text!r}") from None
     if not sizes or min(sizes) <= 0:
-        raise argparse.ArgumentTypeError(f"--sizes must be positive integers, got {text!r}")
+        raise argparse.ArgumentTypeError(f"must be positive integers, got {text!r}")
     return sizes
 
 
@@ -39,8 +39,8 @@ def _test_size(text: str) -> float | int:
         return check_test_size(float(text))
     except (ValueError, InputError):
         raise argparse.ArgumentTypeError(
-            f"--test-size must be a fraction in (0, 1) or a whole number of test articles, "
-            f"got {text!r}") from None
+            f"must be a fraction in (0, 1) or a whole number of test articles, got {text!r}"
+        ) from None
 
 
 def _limit(text: str) -> int | float:
@@ -51,8 +51,8 @@ def _limit(text: str) -> int | float:
         return check_limit(float(text))
     except (ValueError, InputError):
         raise argparse.ArgumentTypeError(
-            f"--limit must be a whole number of examples (>= 1) or a fraction in (0, 1), "
-            f"got {text!r}") from None
+            f"must be a whole number of examples (>= 1) or a fraction in (0, 1), got {text!r}"
+        ) from None
 
 
 def _batch_size(text: str) -> int | str:
@@ -61,8 +61,8 @@ def _batch_size(text: str) -> int | str:
     head, _, tail = text.partition(":")
     if head == "auto" and (not tail or (tail.isdigit() and int(tail) > 0)):
         return text
-    raise argparse.ArgumentTypeError(f"--batch-size must be a positive integer, 'auto' or "
-                                     f"'auto:N', got {text!r}")
+    raise argparse.ArgumentTypeError(f"must be a positive integer, 'auto' or 'auto:N', "
+                                     f"got {text!r}")
 
 
 def cmd_tiny_model(out: Path, corpus: Path | None, steps: int, seed: int) -> None:

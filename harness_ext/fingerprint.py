@@ -25,7 +25,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from harness_ext.io import InputError, sha256_file
+from harness_ext.io import InputError, read_json, sha256_file
 from harness_ext.paths import PACKAGE_DIR, SAMPLE_CORPUS
 
 FULL_HASH_LIMIT = 64 * 1024**2
@@ -181,20 +181,31 @@ def _bmw_source(value: str | None, how: str) -> dict:
         return {"from": "bundled sample", "path": str(SAMPLE_CORPUS),
                 "sha256": digest({"corpus": sha256_file(SAMPLE_CORPUS),
                                   "prepare": SAMPLE_PREPARE})}
-    test = Path(value).expanduser() / "test.jsonl"
-    if not test.is_file():
-        raise InputError(f"{test}: not found; {how} must name a directory made by "
-                         "`ftbench data prepare`")
-    return {"from": how, "path": str(test.parent.resolve()), "sha256": sha256_file(test)}
+    root = Path(value).expanduser()
+    test = root / "test.jsonl"
+    manifest = root / "manifest.json"
+    if not test.is_file() or (not manifest.is_file() and (root / ".ftbench").is_dir()):
+        raise InputError(f"{test if not test.is_file() else manifest}: not found; {how} must name "
+                         "a directory made by `ftbench data prepare` (an interrupted one: run it "
+                         "again)")
+    sha = sha256_file(test)
+    if manifest.is_file():
+        expected = (read_json(manifest).get("files") or {}).get("test.jsonl")
+        if expected and expected != sha:
+            raise InputError(f"{test}: sha256 differs from {manifest}; the file was modified "
+                             "after `ftbench data prepare` — prepare it again")
+    return {"from": how, "path": str(root.resolve()), "sha256": sha}
 
 
-def _dir_source(value: str | None, how: str, sample_dir: Path, sample: str = "sample") -> dict:
+def _dir_source(value: str | None, how: str, sample_dir: Path | None = None) -> dict:
+    """A suite's local data directory (or its bundled `sample`), hashed; None = the hub."""
     if value is None:
         return {"from": "hub", "path": None, "sha256": None}
-    path = sample_dir if value == sample else Path(value).expanduser()
+    bundled = sample_dir is not None and value == "sample"
+    path = sample_dir if bundled else Path(value).expanduser()
     if not path.is_dir():
         return {"from": how, "path": value, "sha256": None}  # a hub name: the task decides
-    return {"from": "bundled sample" if value == sample else how, "path": str(path.resolve()),
+    return {"from": "bundled sample" if bundled else how, "path": str(path.resolve()),
             "sha256": digest(tree_files(path))}
 
 
@@ -221,7 +232,7 @@ def eval_data_fingerprint(metadata: dict | None, tasks: list[str]) -> dict:
         out["general_small"] = _dir_source(value, how, SAMPLE_DIR)
     if any(t.startswith("glue_small") for t in tasks):
         value, how = pick("glue_data", "FTBENCH_GLUE_DATA")
-        out["glue_small"] = _dir_source(value, how, Path("/nonexistent"), sample="\0")
+        out["glue_small"] = _dir_source(value, how)
     return out
 
 

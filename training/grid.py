@@ -168,7 +168,7 @@ def _failed_manifest(cfg: TrainConfig, run: PlannedRun, exc: BaseException, t0: 
     }
 
 
-def _legacy_runs(output_dir: Path) -> bool:
+def legacy_runs(output_dir: Path) -> bool:
     """An output directory of a grid run before ownership markers: it has grid_index.json."""
     return (output_dir / INDEX_NAME).is_file()
 
@@ -179,7 +179,7 @@ def run_grid(cfg: TrainConfig, console: Console | None = None,
     planned = plan(cfg)  # before the heavy imports: a bad config fails in a second
     fingerprints = {r.spec.name: run_fingerprint(cfg, r.spec, r.data_sha) for r in planned}
     output_dir = claim_dir(cfg.output_dir, RUNS_KIND, what="config key 'output_dir'",
-                           adopt=_legacy_runs)
+                           adopt=legacy_runs)
     with dir_lock(output_dir, f"ftbench train (output_dir {output_dir})"):
         stale = {r.spec.name: why for r in planned
                  if (why := stale_reason(r.run_dir, fingerprints[r.spec.name]))}

@@ -36,7 +36,7 @@ def package_versions() -> dict[str, str]:
     return versions(EVAL_PACKAGES)
 
 
-def _legacy_results_dir(root: Path) -> bool:
+def legacy_results_dir(root: Path) -> bool:
     """A results directory written before ownership markers: index.json with models."""
     try:
         data = json.loads((root / "index.json").read_text(encoding="utf-8"))
@@ -63,7 +63,7 @@ class ResultsStore:
         `settings["compare"]` must equal what the directory was made with; otherwise InputError
         says what changed, or with `force` every model's old results are moved aside first.
         """
-        claim_dir(root, KIND, adopt=_legacy_results_dir)
+        claim_dir(root, KIND, adopt=legacy_results_dir)
         store = cls(Path(root), settings)
         for d in store.model_dirs():
             clean_partials(d)

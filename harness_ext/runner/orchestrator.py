@@ -31,9 +31,10 @@ from harness_ext.fingerprint import (
 )
 from harness_ext.io import InputError
 from harness_ext.locking import dir_lock
+from harness_ext.outputs import check_claim
 from harness_ext.paths import TASKS_DIR
 from harness_ext.runner.display import EvalDisplay
-from harness_ext.runner.index import ResultsStore, package_versions
+from harness_ext.runner.index import KIND, ResultsStore, legacy_results_dir, package_versions
 from harness_ext.runner.results_files import completed_tasks
 from harness_ext.runner.specs import ModelSpec
 from harness_ext.runner.tasks import expand_tasks, task_manager
@@ -92,8 +93,7 @@ def evaluate_models(models: list[ModelSpec], settings: EvalSettings, out: Path,
     leaf = expand_tasks(settings.tasks, tm)
     record = settings.record(backend, leaf, tm)
     out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise InputError(f"--out {out}: is a file, not a directory (nothing was changed)")
+    check_claim(out, KIND, adopt=legacy_results_dir)  # a file or a foreign directory: exit 2
     out.mkdir(parents=True, exist_ok=True)
     with dir_lock(out, f"ftbench eval --out {out}"):
         store = ResultsStore.open(out, record, force=force)

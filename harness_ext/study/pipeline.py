@@ -23,7 +23,7 @@ from rich.rule import Rule
 from harness_ext.fingerprint import changes, digest
 from harness_ext.io import InputError, atomic_write_json, read_json, sha256_file
 from harness_ext.locking import dir_lock
-from harness_ext.outputs import claim_dir
+from harness_ext.outputs import check_claim, claim_dir
 from harness_ext.runner.index import package_versions
 from harness_ext.study.config import STAGES, TINY, StudyConfig
 
@@ -183,6 +183,26 @@ def check_tasks(cfg: StudyConfig) -> list[str]:
         raise InputError(f"config key 'eval.tasks': {exc}") from None
 
 
+def _check_stage_dirs(cfg: StudyConfig, stages: list[str]) -> None:
+    """Every stage's directory must be the project's (or absent) before the study writes a byte."""
+    from harness_ext.data.prepare import KIND as DATA_KIND
+    from harness_ext.data.prepare import legacy_prepared
+    from harness_ext.report.output_dir import KIND as REPORT_KIND
+    from harness_ext.report.output_dir import legacy_report
+    from harness_ext.runner.index import KIND as RESULTS_KIND
+    from harness_ext.runner.index import legacy_results_dir
+    from training.grid import RUNS_KIND, legacy_runs
+
+    check_claim(cfg.out, KIND, what="config key 'out_dir'", adopt=_legacy_study)
+    for stage, path, kind, adopt in (
+            ("data", cfg.data_dir, DATA_KIND, legacy_prepared),
+            ("train", cfg.runs_dir, RUNS_KIND, legacy_runs),
+            ("eval", cfg.results_dir, RESULTS_KIND, legacy_results_dir),
+            ("report", cfg.report_dir, REPORT_KIND, legacy_report)):
+        if stage in stages:
+            check_claim(path, kind, what=f"study {stage} directory", adopt=adopt)
+
+
 def _legacy_study(root: Path) -> bool:
     """A study directory made before ownership markers, or one laid out ahead by the user
     (e.g. a prebuilt model in models/): only the study's own entries are there."""
@@ -199,6 +219,7 @@ def run_study(cfg: StudyConfig, only: list[str] | None = None, console: Console 
         raise InputError(f"--only: unknown stage {unknown[0]!r}; stages: {', '.join(STAGES)}")
     if "eval" in stages or "train" in stages:
         check_tasks(cfg)
+    _check_stage_dirs(cfg, stages)
     claim_dir(cfg.out, KIND, what="config key 'out_dir'", adopt=_legacy_study)
     with dir_lock(cfg.out, f"ftbench study {config_path or cfg.name}"):
         return _run_stages(cfg, stages, console, config_path, force)

@@ -48,7 +48,10 @@ def in_process(capsys, *args: str) -> Outcome:
     from harness_ext.cli import main
 
     capsys.readouterr()
-    rc = main([str(a) for a in args])
+    try:
+        rc = main([str(a) for a in args])
+    except SystemExit as exc:  # argparse's own errors
+        rc = exc.code if isinstance(exc.code, int) else 1
     captured = capsys.readouterr()
     return Outcome(rc, captured.out, captured.err)
 

@@ -111,6 +111,7 @@ def test_the_data_source_is_part_of_the_settings(tmp_path, capsys, tiny_model, p
     (other / "test.jsonl").write_text("".join(
         json.dumps(r) + "\n" for r in read_jsonl(prepared / "test.jsonl")[5:]))
     (other / "manifest.json").unlink()  # a hand-made test file: allowed, hashed like any other
+    shutil.rmtree(other / ".ftbench")
     monkeypatch.setenv("FTBENCH_BMW_DATA", str(other))
     one_line_error(in_process(capsys, "eval", "--models", f"m2={tiny_model}", "--out", res,
                               *EVAL), "data_sha256.bmw")
