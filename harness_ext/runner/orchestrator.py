@@ -34,7 +34,13 @@ from harness_ext.locking import dir_lock
 from harness_ext.outputs import check_claim
 from harness_ext.paths import TASKS_DIR
 from harness_ext.runner.display import EvalDisplay
-from harness_ext.runner.index import KIND, ResultsStore, legacy_results_dir, package_versions
+from harness_ext.runner.index import (
+    KIND,
+    ResultsStore,
+    legacy_results_dir,
+    package_versions,
+    task_facts,
+)
 from harness_ext.runner.results_files import completed_tasks
 from harness_ext.runner.specs import ModelSpec
 from harness_ext.runner.tasks import expand_tasks, task_manager
@@ -137,7 +143,7 @@ def _run_all(models, settings, store: ResultsStore, backend, leaf, tm, fps, run_
                     entry.update(status="complete", error=None)
                     for t, path in completed_tasks(out / spec.name, run_fp[spec.name]).items():
                         entry["tasks"][t] = {**entry["tasks"].get(t, {}), "status": "complete",
-                                             "results_file": path.name}
+                                             "results_file": path.name, **task_facts(path, t)}
                     store.save(spec.name)
                     view.state[spec.name]["done"] = len(leaf)
                     view.mark(spec.name, "skipped")
