@@ -53,7 +53,7 @@ def _run_fingerprint_of(path: Path) -> str | None:
 class ResultsStore:
     root: Path
     settings: dict
-    notes: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # said once each, in order
     entries: dict[str, dict] = field(default_factory=dict)
 
     @classmethod
@@ -87,11 +87,15 @@ class ResultsStore:
             try:
                 return read_json(path)
             except InputError as exc:
-                self.notes.append(f"{exc}; settings taken from this run")
+                self.note(f"{exc}; settings taken from this run")
                 return None
         if (self.root / "index.json").is_file() and self.model_dirs():
             return {"compare": {"made by": "an ftbench version without fingerprints"}}
         return None
+
+    def note(self, text: str) -> None:
+        if text not in self.notes:
+            self.notes.append(text)
 
     # --- per-model status files ------------------------------------------------------------
     def model_dirs(self) -> list[Path]:
@@ -106,7 +110,7 @@ class ResultsStore:
         try:
             data = read_json(path)
         except InputError as exc:
-            self.notes.append(f"{exc}; rebuilt from the results files")
+            self.note(f"{exc}; rebuilt from the results files")
             return None
         return data if isinstance(data, dict) else None
 
@@ -170,7 +174,7 @@ class ResultsStore:
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.move(str(self.root / name), str(target))
         self.entries.pop(name, None)
-        self.notes.append(f"model {name}: old results moved to {target} ({why})")
+        self.note(f"model {name}: old results moved to {target} ({why})")
         return target
 
     def quarantine_corrupt(self, name: str) -> None:
@@ -180,7 +184,7 @@ class ResultsStore:
                 read_json(path)
             except InputError as exc:
                 path.rename(path.with_name(path.name + ".corrupt"))
-                self.notes.append(f"{exc}: renamed to {path.name}.corrupt; the task is recomputed")
+                self.note(f"{exc}: renamed to {path.name}.corrupt; the task is recomputed")
 
     # --- events --------------------------------------------------------------------------
     def apply(self, event: dict) -> None:

@@ -139,11 +139,9 @@ def _run_all(models, settings, store: ResultsStore, backend, leaf, tm, fps, run_
                 entry.update(spec=spec.to_dict(), backend=backend, dir=spec.name,
                              fingerprint=fps[spec.name], run_fingerprint=run_fp[spec.name])
                 (out / spec.name).mkdir(parents=True, exist_ok=True)
+                _sync_tasks(entry, completed_tasks(out / spec.name, run_fp[spec.name]))
                 if not pending[spec.name]:
                     entry.update(status="complete", error=None)
-                    for t, path in completed_tasks(out / spec.name, run_fp[spec.name]).items():
-                        entry["tasks"][t] = {**entry["tasks"].get(t, {}), "status": "complete",
-                                             "results_file": path.name, **task_facts(path, t)}
                     store.save(spec.name)
                     view.state[spec.name]["done"] = len(leaf)
                     view.mark(spec.name, "skipped")
@@ -173,6 +171,16 @@ def _run_all(models, settings, store: ResultsStore, backend, leaf, tm, fps, run_
                 store.interrupt(current, str(exc) or "SIGINT")
                 view.mark(current, "interrupted")
             raise
+
+
+def _sync_tasks(entry: dict, done: dict[str, Path]) -> None:
+    """The status file's tasks as the results files say (a rebuilt or stale status included)."""
+    for task, info in entry["tasks"].items():
+        if info.get("status") in ("complete", "running") and task not in done:
+            entry["tasks"][task] = {"status": "pending"}
+    for task, path in done.items():
+        entry["tasks"][task] = {**entry["tasks"].get(task, {}), "status": "complete",
+                                "results_file": path.name, **task_facts(path, task)}
 
 
 def run_in_subprocess(job: WorkerJob, emit) -> None:
