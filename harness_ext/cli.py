@@ -310,7 +310,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"ftbench: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as exc:
-        print(f"ftbench: interrupted ({exc or 'SIGINT'}); finished work is kept, run the same "
+        print(f"ftbench: interrupted ({str(exc) or 'SIGINT'}); finished work is kept, run the same "
               "command again to resume", file=sys.stderr)
         return 130
     except BrokenPipeError:  # `ftbench … | head`: the reader left early; not an error of ours

@@ -250,7 +250,7 @@ def _run_stages(cfg: StudyConfig, stages: list[str], console: Console,
             interrupted = isinstance(exc, KeyboardInterrupt)
             manifest["stages"][stage].update(
                 status="interrupted" if interrupted else "failed",
-                error=f"interrupted by {exc or 'SIGINT'}" if interrupted
+                error=f"interrupted by {str(exc) or 'SIGINT'}" if interrupted
                 else f"{type(exc).__name__}: {exc}",
                 seconds=round(time.time() - t0, 1))
             atomic_write_json(path, manifest)
