@@ -137,7 +137,7 @@ def test_sigterm_during_training_keeps_finished_runs(tmp_path, tiny_model, prepa
     config.write_text(yaml.safe_dump({
         "output_dir": str(runs), "data_dir": str(prepared), "method": "lora", "backend": "peft",
         "grid": {"models": [{"path": str(tiny_model), "name": "tiny"}], "sizes": [16, 32]},
-        "lora": {"r": 4, "alpha": 8}, "learning_rate": 3e-3, "max_steps": 40, "batch_size": 2,
+        "lora": {"r": 4, "alpha": 8}, "learning_rate": 3e-3, "max_steps": 12, "batch_size": 2,
         "max_seq_length": 256, "eval_fraction": 0.0, "logging_steps": 1}))
     proc = subprocess.Popen(ftbench_cmd("train", config), env=cli_env(),
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
