@@ -7,10 +7,18 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from pathlib import Path
 
 from harness_ext.io import InputError
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (exit 2) like every other input error."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def _sizes(text: str) -> tuple[int, ...]:
@@ -18,17 +26,43 @@ def _sizes(text: str) -> tuple[int, ...]:
         sizes = tuple(int(s) for s in text.split(",") if s.strip())
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"--sizes must be comma-separated integers, got {text!r}") from None
+            f"must be comma-separated integers, got {text!r}") from None
     if not sizes or min(sizes) <= 0:
-        raise argparse.ArgumentTypeError(f"--sizes must be positive integers, got {text!r}")
+        raise argparse.ArgumentTypeError(f"must be positive integers, got {text!r}")
     return sizes
 
 
 def _test_size(text: str) -> float | int:
-    value = float(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError("--test-size must be positive")
-    return int(value) if value >= 1 and value.is_integer() else value
+    from harness_ext.data.prepare import check_test_size
+
+    try:
+        return check_test_size(float(text))
+    except (ValueError, InputError):
+        raise argparse.ArgumentTypeError(
+            f"must be a fraction in (0, 1) or a whole number of test articles, got {text!r}"
+        ) from None
+
+
+def _limit(text: str) -> int | float:
+    """lm-eval's --limit: a whole number of examples per task, or a fraction in (0, 1)."""
+    from harness_ext.runner.tasks import check_limit
+
+    try:
+        return check_limit(float(text))
+    except (ValueError, InputError):
+        raise argparse.ArgumentTypeError(
+            f"must be a whole number of examples (>= 1) or a fraction in (0, 1), got {text!r}"
+        ) from None
+
+
+def _batch_size(text: str) -> int | str:
+    if text.isdigit() and int(text) > 0:
+        return int(text)
+    head, _, tail = text.partition(":")
+    if head == "auto" and (not tail or (tail.isdigit() and int(tail) > 0)):
+        return text
+    raise argparse.ArgumentTypeError(f"must be a positive integer, 'auto' or 'auto:N', "
+                                     f"got {text!r}")
 
 
 def _positive_int(text: str) -> int:
@@ -42,17 +76,31 @@ def _positive_int(text: str) -> int:
 
 
 def cmd_tiny_model(out: Path, corpus: Path | None, steps: int, seed: int) -> None:
+    from harness_ext.outputs import claim_dir
     from training.tiny_model import TinyModelConfig, build_tiny_model
 
+    if steps < 0:
+        raise InputError(f"--steps must be >= 0, got {steps}")
+    claim_dir(out, "ftbench-tiny-model",
+              adopt=lambda p: '"ftbench-tiny-model"' in _text_or_empty(p / "manifest.json"))
     path = build_tiny_model(out, corpus, TinyModelConfig(pretrain_steps=steps, seed=seed))
     print(f"tiny model written to {path}")
+
+
+def _text_or_empty(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return ""
 
 
 def cmd_data_prepare(raw: Path, out: Path, sizes: tuple[int, ...], test_size: float | int,
                      seed: int, max_input_words: int | None, skip_invalid: bool,
                      strip_reference: bool = False) -> None:
-    from harness_ext.data.prepare import prepare_file, write_prepared
+    from harness_ext.data.prepare import KIND, legacy_prepared, prepare_file, write_prepared
+    from harness_ext.outputs import check_claim
 
+    check_claim(out, KIND, adopt=legacy_prepared)  # before reading a large corpus
     result = prepare_file(raw, skip_invalid=skip_invalid, sizes=sizes, test_size=test_size,
                           seed=seed, max_input_words=max_input_words,
                           strip_reference_from_input=strip_reference)
@@ -72,8 +120,10 @@ def cmd_data_prepare(raw: Path, out: Path, sizes: tuple[int, ...], test_size: fl
 
 def cmd_data_import_chat(source: Path, out: Path, split: str | None) -> None:
     from harness_ext.data.chat_import import import_chat
-    from harness_ext.data.prepare import write_prepared
+    from harness_ext.data.prepare import KIND, legacy_prepared, write_prepared
+    from harness_ext.outputs import check_claim
 
+    check_claim(out, KIND, adopt=legacy_prepared)  # a file or a foreign directory: before reading
     result = import_chat(source, split)
     write_prepared(result, out)
     m = result.manifest
@@ -101,14 +151,15 @@ def _max_gen_toks(text: str) -> int | dict[str, int]:
 
 
 def cmd_eval(models: str | None, study: Path | None, tasks: str, out: Path, backend: str,
-             limit: float | None, batch_size: str | None, chat_template: bool,
+             limit: int | float | None, batch_size: int | str | None, chat_template: bool,
              metadata: str | None, context_length: int | None = None,
              threads: int | None = None, thinking: bool = False,
-             max_gen_toks: int | dict[str, int] | None = None) -> int:
+             max_gen_toks: int | dict[str, int] | None = None, force: bool = False) -> int:
     import json
 
     from rich.console import Console
 
+    from harness_ext.fingerprint import check_model_ref
     from harness_ext.runner.orchestrator import EvalSettings, evaluate_models
     from harness_ext.runner.specs import parse_model_list
     from harness_ext.runner.summary import print_summary
@@ -122,6 +173,10 @@ def cmd_eval(models: str | None, study: Path | None, tasks: str, out: Path, back
         specs = study_cfg.model_specs()
     else:
         specs = parse_model_list(models)
+    for spec in specs:  # before any work: a typo in a path is not a hub-id error later
+        check_model_ref(spec.pretrained, f"--models {spec.name}")
+        if spec.adapter:
+            check_model_ref(spec.adapter, f"--models {spec.name} (adapter)")
     try:
         meta = json.loads(metadata) if metadata else None
     except json.JSONDecodeError as exc:
@@ -132,19 +187,22 @@ def cmd_eval(models: str | None, study: Path | None, tasks: str, out: Path, back
         threads = threads or study_cfg.eval.threads
         thinking = thinking or study_cfg.eval.thinking
         max_gen_toks = max_gen_toks if max_gen_toks is not None else study_cfg.eval.max_gen_toks
-    lim = int(limit) if limit is not None and limit >= 1 else limit
-    bs = int(batch_size) if batch_size and batch_size.isdigit() else batch_size
-    settings = EvalSettings(tasks=[t for t in tasks.split(",") if t], backend=backend, limit=lim,
-                            batch_size=bs, apply_chat_template=chat_template, metadata=meta,
-                            context_length=context_length, threads=threads,
+    if meta is not None and not isinstance(meta, dict):
+        raise InputError(f"--metadata must be a JSON object, got {metadata!r}")
+    task_list = [t.strip() for t in tasks.split(",") if t.strip()]
+    if not task_list:
+        raise InputError("--tasks: give at least one task or group")
+    settings = EvalSettings(tasks=task_list, backend=backend, limit=limit,
+                            batch_size=batch_size, apply_chat_template=chat_template,
+                            metadata=meta, context_length=context_length, threads=threads,
                             enable_thinking=thinking, max_gen_toks=max_gen_toks)
     console = Console()
-    index = evaluate_models(specs, settings, out, console)
+    index = evaluate_models(specs, settings, out, console, force=force)
     print_summary(index.data, out, console)
     return 0 if all(m["status"] == "complete" for m in index.data["models"].values()) else 1
 
 
-def cmd_study(config: Path, only: str | None, overrides: list[str]) -> int:
+def cmd_study(config: Path, only: str | None, overrides: list[str], force: bool = False) -> int:
     from rich.console import Console
 
     from harness_ext.study.config import load_study_config
@@ -152,16 +210,16 @@ def cmd_study(config: Path, only: str | None, overrides: list[str]) -> int:
 
     cfg = load_study_config(config, overrides)
     stages = [s for s in only.split(",") if s] if only else None
-    manifest = run_study(cfg, stages, Console(), config_path=config)
+    manifest = run_study(cfg, stages, Console(), config_path=config, force=force)
     total = sum(s.get("seconds", 0) for s in manifest["stages"].values())
     print(f"study {cfg.name}: done in {total:.0f} s; outputs in {cfg.out}")
     return 0
 
 
-def cmd_train(config: Path, overrides: list[str]) -> int:
+def cmd_train(config: Path, overrides: list[str], force: bool = False) -> int:
     from training.cli import train_main
 
-    return train_main(config, overrides)
+    return train_main(config, overrides, force=force)
 
 
 def cmd_report(source: Path, out: Path, top_n: int, compare: str | None, baseline: str | None,
@@ -180,8 +238,19 @@ def cmd_report(source: Path, out: Path, top_n: int, compare: str | None, baselin
     return 0
 
 
+FORCE_HELP = ("recompute outputs whose inputs changed (config, data, model, versions) instead of "
+              "stopping; old training runs are replaced, old eval results moved to "
+              "RESULTS/.ftbench/superseded/")
+OVERRIDE_COMMANDS = ("study", "demo", "train", "glue")
+
+
+def _interrupt(signum: int, _frame) -> None:
+    """SIGTERM behaves like Ctrl-C: unwind (statuses set, locks released), then exit 130."""
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="ftbench", description=__doc__)
+    p = _Parser(prog="ftbench", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
 
     t = sub.add_parser("tiny-model", help="build the embedded tiny Llama model (offline, seconds)")
@@ -220,8 +289,10 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--tasks", default="bmw", help="lm-eval tasks/groups, comma-separated")
     e.add_argument("--out", type=Path, required=True, help="results directory of the study")
     e.add_argument("--backend", choices=("auto", "hf", "vllm"), default="auto")
-    e.add_argument("--limit", type=float, default=None, help="examples per task (testing)")
-    e.add_argument("--batch-size", default=None, help="default: 8 (hf), auto (vllm)")
+    e.add_argument("--limit", type=_limit, default=None,
+                   help="examples per task (a count, or a fraction in (0, 1))")
+    e.add_argument("--batch-size", type=_batch_size, default=None,
+                   help="default: 8 (hf), auto (vllm)")
     e.add_argument("--no-chat-template", dest="chat_template", action="store_false")
     e.add_argument("--metadata", default=None, help="JSON passed to the tasks (lm-eval --metadata)")
     e.add_argument("--context-length", type=_positive_int, default=None,
@@ -234,6 +305,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--max-gen-toks", type=_max_gen_toks, default=None,
                    help="token budget of the generative tasks: N, or TASK=N[,TASK=N] "
                         "(default: each task's own, sized for the real data)")
+    e.add_argument("--force", action="store_true", help=FORCE_HELP)
 
     st = sub.add_parser("study", help="data → training grid → evaluation → report, from one config")
     st.add_argument("config", type=Path)
@@ -241,6 +313,7 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--only", default=None, help="comma-separated stages: data,models,train,eval,report")
     st.add_argument("--resume", action="store_true",
                     help="(default behaviour) completed work is always reused")
+    st.add_argument("--force", action="store_true", help=FORCE_HELP)
 
     dm = sub.add_parser("demo", help="the offline CPU demo: ftbench study configs/demo.yaml")
     dm.add_argument("--real", action="store_true",
@@ -250,6 +323,7 @@ def build_parser() -> argparse.ArgumentParser:
     tr = sub.add_parser("train", help="LoRA / QLoRA / full fine-tuning, one run or a grid")
     tr.add_argument("config", type=Path)
     tr.add_argument("overrides", nargs="*", help="key=value overrides (dotted: lora.r=8)")
+    tr.add_argument("--force", action="store_true", help=FORCE_HELP)
 
     gl = sub.add_parser("glue", help="GLUE-small matrix: decoders zero/few-shot + LoRA, encoders")
     gl.add_argument("config", type=Path)
@@ -278,7 +352,15 @@ def main(argv: list[str] | None = None) -> int:
     if not sys.stdout.isatty():
         # rich falls back to 80 columns off a terminal, which wraps every table of a logged run
         os.environ.setdefault("COLUMNS", "140")
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # `study CONFIG --only eval key=value`: overrides may follow the options
+        if args.command in OVERRIDE_COMMANDS and all("=" in x and not x.startswith("-")
+                                                     for x in extra):
+            args.overrides = [*args.overrides, *extra]
+        else:
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         if args.command == "tiny-model":
             cmd_tiny_model(args.out, args.corpus, args.steps, args.seed)
@@ -288,14 +370,14 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "data" and args.data_command == "import-chat":
             cmd_data_import_chat(args.source, args.out, args.split)
         elif args.command == "study":
-            return cmd_study(args.config, args.only, args.overrides)
+            return cmd_study(args.config, args.only, args.overrides, args.force)
         elif args.command == "demo":
             from harness_ext.paths import REPO_DIR
 
             config = "demo_real.yaml" if args.real else "demo.yaml"
             return cmd_study(REPO_DIR / "configs" / config, None, args.overrides)
         elif args.command == "train":
-            return cmd_train(args.config, args.overrides)
+            return cmd_train(args.config, args.overrides, args.force)
         elif args.command == "glue":
             from harness_ext.glue.cli import glue_main
 
@@ -308,8 +390,20 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_eval(args.models, args.study, args.tasks, args.out, args.backend, args.limit,
                             args.batch_size, args.chat_template, args.metadata,
                             args.context_length, args.threads, args.thinking,
-                            args.max_gen_toks)
+                            args.max_gen_toks, args.force)
     except InputError as exc:
+        print(f"ftbench: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt as exc:
+        print(f"ftbench: interrupted ({str(exc) or 'SIGINT'}); finished work is kept, run the same "
+              "command again to resume", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # `ftbench … | head`: the reader left early; not an error of ours
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    except (PermissionError, FileExistsError, IsADirectoryError, NotADirectoryError) as exc:
+        if os.environ.get("FTBENCH_DEBUG"):
+            raise
         print(f"ftbench: error: {exc}", file=sys.stderr)
         return 2
     return 0

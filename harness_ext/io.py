@@ -25,6 +25,7 @@ def atomic_write_text(path: str | Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; outputs get the usual permissions
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
             fh.flush()
@@ -34,6 +35,12 @@ def atomic_write_text(path: str | Path, text: str) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def atomic_write_json(path: str | Path, obj: Any) -> Path:
@@ -53,13 +60,30 @@ def parse_json_line(path: str | Path, lineno: int, line: str) -> Any:
         raise InputError(f"{path}:{lineno}: invalid JSON ({exc.msg} at column {exc.colno})") from None
 
 
+def decode_line(path: str | Path, lineno: int, raw: bytes) -> str:
+    """UTF-8 text of one line (a BOM on line 1 is dropped); bad bytes name file, line and offset."""
+    try:
+        return raw.decode("utf-8-sig" if lineno == 1 else "utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}:{lineno}: not UTF-8 (byte 0x{raw[exc.start]:02x} at byte offset "
+                         f"{exc.start} of the line); re-save the file as UTF-8") from None
+
+
+def check_input_file(path: str | Path, what: str = "file") -> Path:
+    path = Path(path)
+    if path.is_dir():
+        raise InputError(f"{path}: is a directory, not a {what}")
+    if not path.is_file():
+        raise InputError(f"{path}: {what} not found")
+    return path
+
+
 def iter_jsonl_lines(path: str | Path) -> Iterator[tuple[int, str]]:
     """Yield (line_number, raw line) for each non-blank line of a JSONL file."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}: file not found")
-    with path.open(encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, start=1):
+    path = check_input_file(path, "JSONL file")
+    with path.open("rb") as fh:
+        for lineno, raw in enumerate(fh, start=1):
+            line = decode_line(path, lineno, raw)
             if line.strip():
                 yield lineno, line
 
@@ -72,6 +96,30 @@ def iter_jsonl(path: str | Path) -> Iterator[tuple[int, Any]]:
 
 def read_jsonl(path: str | Path) -> list[Any]:
     return [obj for _, obj in iter_jsonl(path)]
+
+
+def read_text(path: str | Path) -> str:
+    """A whole text file as UTF-8 (BOM accepted); a bad byte names file, line and offset."""
+    path = check_input_file(path)
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        start = data.rfind(b"\n", 0, exc.start) + 1
+        lineno = data.count(b"\n", 0, exc.start) + 1
+        raise InputError(f"{path}:{lineno}: not UTF-8 (byte 0x{data[exc.start]:02x} at byte "
+                         f"offset {exc.start - start} of the line); re-save the file as UTF-8"
+                         ) from None
+
+
+def read_json(path: str | Path) -> Any:
+    """A JSON file; truncated or invalid JSON names the file, line and column."""
+    text = read_text(path)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{path}:{exc.lineno}: invalid JSON ({exc.msg} at column {exc.colno})"
+                         ) from None
 
 
 def sha256_file(path: str | Path) -> str:

@@ -109,6 +109,12 @@ def resolve_model_path(path: str, log: Log = _stderr) -> str:
     return str(_resolve(path, log))
 
 
+def source_digest(path: str) -> str:
+    """Identity of an alias or `.gguf` path without converting it: the GGUF's content hash and
+    the conversion recipe (what the cached directory's name is made of)."""
+    return hashlib.sha256(f"{_source(path).sha256}:{RECIPE}".encode()).hexdigest()
+
+
 def converted_manifest(model_dir: str | Path) -> dict | None:
     """The conversion record of a directory made here, else None (for run and eval manifests)."""
     try:

@@ -48,7 +48,7 @@ def print_summary(index: dict, names: list[str], console: Console) -> None:
     console.print(table)
 
 
-def train_main(config_path: Path, overrides: list[str]) -> int:
+def train_main(config_path: Path, overrides: list[str], force: bool = False) -> int:
     """Load and validate the config, check every run's data, then train what is not done yet."""
     from training.grid import plan, run_grid
     from training.unsloth_backend import import_unsloth, resolve_backend
@@ -59,7 +59,7 @@ def train_main(config_path: Path, overrides: list[str]) -> int:
         import_unsloth()  # before transformers, so unsloth can patch it
     _quiet_libraries()
     console = Console()
-    index = run_grid(cfg, console)
+    index = run_grid(cfg, console, force=force)
     names = [r.name for r in cfg.runs()]
     print_summary(index, names, console)
     console.print(f"runs in {cfg.output_dir}/ (index: {cfg.output_dir}/grid_index.json)")
@@ -71,11 +71,17 @@ def main(argv: list[str] | None = None) -> int:
     if not args or args[0] in ("-h", "--help"):
         print("usage: python -m training.cli CONFIG.yaml [key=value ...]\n\n" + (__doc__ or ""))
         return 0 if args else 2
+    force = "--force" in args
+    args = [a for a in args if a != "--force"]
     try:
-        return train_main(Path(args[0]), args[1:])
+        return train_main(Path(args[0]), args[1:], force=force)
     except InputError as exc:
         print(f"ftbench train: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("ftbench train: interrupted; complete runs are kept, run again to resume",
+              file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

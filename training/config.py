@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from harness_ext.io import InputError
+from harness_ext.io import InputError, read_text
 
 METHODS = ("lora", "qlora", "full")
 BACKENDS = ("auto", "peft", "unsloth")
@@ -289,14 +289,36 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
     return data
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A safe loader that refuses a key given twice in one mapping (YAML keeps the last one
+    silently, so `name: a` … `name: b` would run a study nobody asked for)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen: dict = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if isinstance(key, (str, int, float, bool)) and key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key '{key}' (first given on line {seen[key] + 1})",
+                    key_node.start_mark)
+            seen[key] = key_node.start_mark.line
+        return super().construct_mapping(node, deep=deep)
+
+
 def read_config(path: Path | str, overrides: list[str] | None = None) -> dict:
     """A config YAML as a mapping, command-line overrides applied (every config file of the
-    project: training, study, GLUE matrix); errors name the file."""
+    project: training, study, GLUE matrix); errors name the file and line."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: config file not found")
+    text = read_text(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = yaml.load(text, Loader=_UniqueKeyLoader) or {}
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+        raise InputError(f"{where}: {exc.problem or 'not valid YAML'}"
+                         + (f" ({exc.context})" if exc.context else "")) from None
     except yaml.YAMLError as exc:
         raise InputError(f"{path}: not valid YAML ({exc})") from None
     if not isinstance(data, dict):

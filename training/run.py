@@ -31,7 +31,8 @@ def _load(backend: str, spec: RunSpec, model_path: str, cfg: TrainConfig):
 
 
 def train_run(cfg: TrainConfig, spec: RunSpec, backend: str, train_file: Path, data_sha: str,
-              run_dir: Path, callbacks: list | None = None, on_phase=None) -> dict[str, Any]:
+              run_dir: Path, callbacks: list | None = None, on_phase=None,
+              fingerprint: dict | None = None) -> dict[str, Any]:
     """Train `spec`, write its directory, return its manifest."""
     from transformers import set_seed
 
@@ -78,7 +79,7 @@ def train_run(cfg: TrainConfig, spec: RunSpec, backend: str, train_file: Path, d
             "base_model_dir": model_path,
             "base_model_source": (converted_manifest(model_path) or {}).get("source"),
             "train_size": spec.train_size, "method": cfg.method, "backend": backend,
-            "loss_mask": loss_mask, "config": cfg.to_dict(),
+            "loss_mask": loss_mask, "config": cfg.to_dict(), "fingerprint": fingerprint,
             "prompt_format": {"format": prompt_format, "reason": why,
                               "chat_template": spec.chat_template,
                               "add_bos_token": spec.add_bos_token},

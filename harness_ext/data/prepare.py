@@ -7,28 +7,53 @@ larger training size only adds data. Everything that shapes the output lands in 
 
 from __future__ import annotations
 
+import math
+import os
 import random
 import re
 import shutil
-import tempfile
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from harness_ext.data.leakage import leakage_audit, strip_leading_reference, summary_in_content
 from harness_ext.data.prompts import task_prompts
 from harness_ext.data.schema import ARTICLE_TYPES, Article, load_articles
+from harness_ext.fingerprint import code_digest, digest
 from harness_ext.io import (
     InputError,
     atomic_write_json,
     atomic_write_jsonl,
+    read_json,
     sha256_file,
     sha256_text,
 )
+from harness_ext.locking import dir_lock
+from harness_ext.outputs import (
+    MARK_DIR,
+    claim_dir,
+    clean_partials,
+    owned_files,
+    partial_dir,
+    record_files,
+)
+from harness_ext.paths import PACKAGE_DIR
 
 TASKS = ("summarization", "title", "tags", "type")
 DEFAULT_SIZES = (500, 1000, 1500, 2000)
+KIND = "ftbench-prepared-data"
+
+
+def check_test_size(value: float | int, key: str = "--test-size") -> float | int:
+    """A fraction in (0, 1) or a whole number of articles; anything else names `key`."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise InputError(f"{key}: must be a fraction in (0, 1) or a whole number of test "
+                         f"articles, got {value!r}")
+    if value <= 0 or (value >= 1 and not float(value).is_integer()):
+        raise InputError(f"{key}: must be a fraction in (0, 1) or a whole number of test "
+                         f"articles, got {value!r}")
+    return int(value) if value >= 1 else float(value)
 
 
 @dataclass
@@ -160,6 +185,7 @@ def prepare_articles(
     strip_reference_from_input: bool = False,
 ) -> PrepareResult:
     """Split, build task rows and the manifest, all in memory."""
+    test_size = check_test_size(test_size, "test_size")
     strip = strip_reference_from_input
     warnings: list[str] = []
     kept, duplicates = dedupe(articles)
@@ -220,39 +246,96 @@ def prepare_articles(
     return PrepareResult(test=test, train=train, manifest=manifest, warnings=warnings)
 
 
+@dataclass(frozen=True)
+class PrepareSettings:
+    sizes: tuple[int, ...] = DEFAULT_SIZES
+    test_size: float | int = 0.1
+    seed: int = 42
+    max_input_words: int | None = None
+    skip_invalid: bool = False
+    strip_reference_from_input: bool = False
+
+
+def prepare_fingerprint(source_sha256: str, settings: PrepareSettings) -> dict:
+    """What prepared data is made of: the raw file, the settings, the prompts of the task YAML and
+    the preparation code. Computable before preparing, so a stage can decide reuse cheaply."""
+    prompts = {t: asdict(p) for t, p in sorted(task_prompts().items())}
+    fp = {"source_sha256": source_sha256,
+          "settings": {**asdict(settings), "sizes": sorted(set(settings.sizes))},
+          "prompts": digest(prompts), "code": code_digest([PACKAGE_DIR / "data"])}
+    return {**fp, "digest": digest(fp)}
+
+
 def prepare_file(raw: Path | str, skip_invalid: bool = False, **kwargs) -> PrepareResult:
     articles, report = load_articles(raw, skip_invalid=skip_invalid)
     if not articles:
         raise InputError(f"{raw}: no valid articles")
+    if "test_size" in kwargs:
+        kwargs["test_size"] = check_test_size(kwargs["test_size"], "test_size")
     result = prepare_articles(articles, **kwargs)
-    result.manifest["source"] = {"path": str(raw), "sha256": sha256_file(raw),
+    source_sha = sha256_file(raw)
+    result.manifest["source"] = {"path": str(raw), "sha256": source_sha,
                                  "lines_read": report.lines_read,
                                  "invalid_skipped": {str(k): v for k, v in report.skipped.items()}}
+    result.manifest["fingerprint"] = prepare_fingerprint(
+        source_sha, PrepareSettings(skip_invalid=skip_invalid, **kwargs))
     if report.skipped:
         result.warnings.append(f"skipped {len(report.skipped)} invalid line(s)")
     return result
 
 
-def write_prepared(result: PrepareResult, out: Path | str) -> Path:
-    """Write test.jsonl, train_<size>.jsonl and manifest.json; the directory appears whole or not at all."""
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+def read_prepared_manifest(out: Path) -> dict | None:
+    """The manifest of a complete prepared directory, or None (absent, or unreadable)."""
     try:
-        files = {"test.jsonl": atomic_write_jsonl(tmp / "test.jsonl", result.test)}
-        for size, rows in result.train.items():
-            files[f"train_{size}.jsonl"] = atomic_write_jsonl(tmp / f"train_{size}.jsonl", rows)
-        result.manifest["files"] = {name: sha256_file(p) for name, p in files.items()}
-        atomic_write_json(tmp / "manifest.json", result.manifest)
-        if out.exists():
-            old = out.with_name(f".{out.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            out.rename(old)
-            tmp.rename(out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            tmp.rename(out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        data = read_json(Path(out) / "manifest.json")
+    except InputError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def legacy_prepared(out: Path) -> bool:
+    """A directory written by `ftbench data prepare` before ownership markers existed."""
+    m = read_prepared_manifest(out)
+    return bool(m) and "files" in m and "leak_check" in m
+
+
+def _owned(out: Path) -> set[str]:
+    """The files this directory holds that preparation wrote (marker list, or legacy manifest)."""
+    names = set(owned_files(out))
+    legacy = read_prepared_manifest(out) or {}
+    return names | set(legacy.get("files", {})) | {"manifest.json"}
+
+
+def write_prepared(result: PrepareResult, out: Path | str) -> Path:
+    """Write test.jsonl, train_<size>.jsonl and manifest.json into `out`.
+
+    `out` must be new, empty, or made by this command before; files there that preparation did
+    not write are never touched. manifest.json is removed first and written last, so a directory
+    without it is an interrupted preparation (consumers refuse it) and never a mix that looks
+    complete.
+    """
+    out = claim_dir(out, KIND, adopt=legacy_prepared)
+    with dir_lock(out, f"ftbench data prepare --out {out}"):
+        clean_partials(out)
+        stage = partial_dir(out, "prepare")
+        try:
+            files = {"test.jsonl": atomic_write_jsonl(stage / "test.jsonl", result.test)}
+            for size, rows in result.train.items():
+                files[f"train_{size}.jsonl"] = atomic_write_jsonl(stage / f"train_{size}.jsonl",
+                                                                  rows)
+            result.manifest["files"] = {name: sha256_file(p) for name, p in files.items()}
+            result.manifest["kind"] = KIND
+            atomic_write_json(stage / "manifest.json", result.manifest)
+            old = _owned(out)
+            (out / "manifest.json").unlink(missing_ok=True)
+            record_files(out, old | set(files) | {"manifest.json"})
+            for name in files:
+                os.replace(stage / name, out / name)
+            for name in old - set(files) - {"manifest.json"}:
+                if (out / name).is_file() and not name.startswith(MARK_DIR):
+                    (out / name).unlink()
+            os.replace(stage / "manifest.json", out / "manifest.json")
+            record_files(out, set(files) | {"manifest.json"})
+        finally:
+            shutil.rmtree(stage, ignore_errors=True)
     return out

@@ -7,6 +7,7 @@ from the source is listed as skipped, with the reason, in summary.md and the ret
 from __future__ import annotations
 
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 import pandas as pd
@@ -20,6 +21,7 @@ from harness_ext.report.findings import key_findings
 from harness_ext.report.forgetting import forgetting
 from harness_ext.report.forgetting_plots import change_vs_train_size, tradeoff
 from harness_ext.report.leakage import leakage
+from harness_ext.report.output_dir import check_report_dir, finish_report_dir
 from harness_ext.report.page import write_page
 from harness_ext.report.recommend import resolution_section
 from harness_ext.report.runs import match_run
@@ -95,14 +97,6 @@ def _add_plots(ctx: Context, secs: dict[str, Section], out: Path) -> dict[str, P
     return written
 
 
-def _clean_stale(folder: Path, keep: set[Path], suffix: str) -> None:
-    """Remove files of an earlier report that this run did not write (same --out reused)."""
-    if folder.is_dir():
-        for path in folder.glob(f"*{suffix}"):
-            if path not in keep:
-                path.unlink()
-
-
 def compute_sections(ctx: Context) -> list[Section]:
     """Every section for a loaded context, key findings first; nothing is written."""
     ctx.shared["base"] = comparisons.find_base(ctx)
@@ -129,8 +123,7 @@ def report_main(source: Path, out: Path, *, top_n: int = 5,
     if compare is not None and len(compare) != 2:
         raise InputError(f"compare needs exactly two model names, got {compare!r}")
     out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise InputError(f"--out {out} is a file; give a directory")
+    check_report_dir(out)  # a file or a foreign non-empty --out is refused before any work
     data = loading.load(Path(source), runs=runs, mapping=mapping)
     options = Options(top_n=top_n, compare=tuple(compare) if compare else None,
                       baseline=baseline, metric=metric, tie_threshold=tie_threshold,
@@ -145,8 +138,6 @@ def report_main(source: Path, out: Path, *, top_n: int = 5,
             path = out / "tables" / f"{name}.csv"
             atomic_write_text(path, frame.to_csv(index=False))
             written_tables[name] = path
-    _clean_stale(out / "tables", set(written_tables.values()), ".csv")
-    _clean_stale(out / "plots", set(written_plots.values()), ".png")
     skipped = [f"{s.title}: {reason}" for s in sections for reason in s.skipped]
     status = {s.key: "skipped" if s.empty else "partial" if s.skipped else "written"
               for s in sections}
@@ -156,6 +147,8 @@ def report_main(source: Path, out: Path, *, top_n: int = 5,
                            skipped, data.notes)
     atomic_write_text(summary, text)
     page = write_page(ctx, sections, out / "index.html", skipped, data.notes)
+    finish_report_dir(out, [*written_tables.values(), *written_plots.values(), summary, page],
+                      Path(source), asdict(options))
     result = {"out": out, "summary": summary, "page": page, "source": data.source,
               "kind": data.kind,
               "score": ctx.score, "models": data.table["model"].tolist(),

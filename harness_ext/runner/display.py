@@ -9,7 +9,7 @@ from rich.live import Live
 from rich.table import Table
 
 STATUS_STYLE = {"complete": "green", "failed": "bold red", "running": "yellow", "pending": "dim",
-                "skipped": "cyan"}
+                "skipped": "cyan", "interrupted": "magenta"}
 
 
 class EvalDisplay:

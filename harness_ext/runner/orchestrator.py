@@ -1,9 +1,12 @@
 """`ftbench eval`: every model of a study through lm-eval in one invocation.
 
 hf models are evaluated in this process (imports and the task index are paid once); each vLLM
-model runs in its own subprocess so that its engine's memory is released. A (model, task) pair
-whose results file exists is never recomputed, so an interrupted run (even kill -9) continues
-where it stopped, and adding a model to a finished study evaluates only that model.
+model runs in its own subprocess so that its engine's memory is released. A (model, task) pair is
+reused only when its results file carries the same run fingerprint (model files + evaluation
+settings + data + task code + versions), so an interrupted run (even kill -9) continues where it
+stopped, adding a model to a finished study evaluates only that model, and a model or setting
+that changed is never answered from old results. One process at a time writes a results
+directory (a lock); a second waits.
 """
 
 from __future__ import annotations
@@ -19,19 +22,36 @@ from pathlib import Path
 from rich.console import Console
 
 from harness_ext.backends import resolve_backend
+from harness_ext.fingerprint import (
+    digest,
+    eval_code_digest,
+    eval_data_fingerprint,
+    eval_env,
+    model_fingerprint,
+)
 from harness_ext.io import InputError
+from harness_ext.locking import dir_lock
+from harness_ext.outputs import check_claim
 from harness_ext.paths import TASKS_DIR
 from harness_ext.runner.display import EvalDisplay
-from harness_ext.runner.index import StudyIndex
+from harness_ext.runner.index import (
+    KIND,
+    ResultsStore,
+    legacy_results_dir,
+    package_versions,
+    task_facts,
+)
 from harness_ext.runner.results_files import completed_tasks
 from harness_ext.runner.specs import ModelSpec, prompt_settings
 from harness_ext.runner.tasks import expand_tasks, task_manager
 from harness_ext.runner.worker import EVENT_PREFIX, WorkerJob, run_job
 
+DATA_LOCATION_KEYS = ("bmw_data", "general_data", "glue_data")  # compared by content hash
+
 
 @dataclass
 class EvalSettings:
-    """Settings that must be identical for every model of a study (stored in index.json)."""
+    """Settings that must be identical for every model of a study (stored with the results)."""
 
     tasks: list[str]
     backend: str = "auto"
@@ -48,8 +68,26 @@ class EvalSettings:
     def for_index(self, backend: str) -> dict:
         return {"tasks": self.tasks, "backend": backend, "limit": self.limit,
                 "apply_chat_template": self.apply_chat_template, "metadata": self.metadata or {},
-                "context_length": self.context_length,
+                "context_length": self.context_length, "threads": self.threads,
                 "enable_thinking": self.enable_thinking, "max_gen_toks": self.max_gen_toks}
+
+    def record(self, backend: str, leaf: list[str], tm) -> dict:
+        """What the results are made of: `compare` must match for reuse; the rest is recorded."""
+        data = eval_data_fingerprint(self.metadata, leaf)
+        meta = {k: v for k, v in (self.metadata or {}).items() if k not in DATA_LOCATION_KEYS}
+        task_dirs = [tm.task_index[t].yaml_path.parent for t in leaf
+                     if getattr(tm.task_index.get(t), "yaml_path", None)]
+        compare = {"tasks": self.tasks, "backend": backend, "limit": self.limit,
+                   "apply_chat_template": self.apply_chat_template, "metadata": meta,
+                   "context_length": self.context_length, "enable_thinking": self.enable_thinking,
+                   "max_gen_toks": self.max_gen_toks,
+                   "data_sha256": {suite: src["sha256"] for suite, src in data.items()},
+                   "task_code": eval_code_digest(task_dirs), "env": eval_env(),
+                   "versions": package_versions()}
+        index = {**self.for_index(backend), "data": data, "task_code": compare["task_code"],
+                 "env": compare["env"]}
+        return {"compare": compare, "digest": digest(compare), "index": index,
+                "data_sources": data}
 
 
 def _on_cpu() -> bool:
@@ -59,61 +97,108 @@ def _on_cpu() -> bool:
 
 
 def evaluate_models(models: list[ModelSpec], settings: EvalSettings, out: Path,
-                    console: Console | None = None) -> StudyIndex:
-    """Evaluate all models; returns the study index (statuses, errors, files, timings)."""
+                    console: Console | None = None, force: bool = False) -> ResultsStore:
+    """Evaluate all models; returns the results store (`.data` is the derived index)."""
     console = console or Console()
     if not models:
         raise InputError("no models to evaluate")
     backend = resolve_backend(settings.backend)
     tm = task_manager(settings.include_path, settings.metadata, settings.tasks)
     leaf = expand_tasks(settings.tasks, tm)
+    record = settings.record(backend, leaf, tm)
+    out = Path(out)
+    check_claim(out, KIND, adopt=legacy_results_dir)  # a file or a foreign directory: exit 2
     out.mkdir(parents=True, exist_ok=True)
-    index = StudyIndex.open(out, settings.for_index(backend))
-    _refuse_changed_prompt_settings(index, models)
+    with dir_lock(out, f"ftbench eval --out {out}"):
+        store = ResultsStore.open(out, record, force=force)
+        for m in models:  # a truncated results file is named and recomputed, never trusted
+            store.quarantine_corrupt(m.name)
+        fps = {m.name: model_fingerprint(m.pretrained, m.adapter) for m in models}
+        run_fp = {m.name: run_fingerprint(m, fps[m.name], record) for m in models}
+        stale = {m.name: why for m in models
+                 if (why := store.stale_reason(m.name, fps[m.name], run_fp[m.name],
+                                                prompt_settings(m.to_dict())))}
+        if stale and not force:
+            raise InputError("; ".join(stale.values()) + "; re-run with --force to re-evaluate "
+                             "(old results are moved to .ftbench/superseded/), or give the model "
+                             "another name or use another --out")
+        for name, why in stale.items():
+            store.supersede(name, why)
+        for note in store.notes:
+            console.print(f"[yellow]note:[/] {note}")
+        _run_all(models, settings, store, backend, leaf, fps, run_fp, record, console)
+        store.write_index()
+    return store
+
+
+def run_fingerprint(spec: ModelSpec, model_fp: dict, record: dict) -> str:
+    """What a results file is reused for: the model's files, how prompts reach it (chat
+    template, BOS, dtype) and the shared settings (tasks, data, code, versions)."""
+    how = {"prompt": prompt_settings(spec.to_dict()), "dtype": spec.dtype}
+    return digest({"model": model_fp["digest"], "spec": how, "settings": record["digest"]})
+
+
+def _run_all(models, settings, store: ResultsStore, backend, leaf, fps, run_fp, record,
+             console) -> None:
+    out = store.root
     on_cpu = _on_cpu()
     batch = settings.batch_size or ("auto" if backend == "vllm" else 8)
-
-    pending = {m.name: [t for t in leaf if t not in completed_tasks(out / m.name)] for m in models}
+    pending = {m.name: [t for t in leaf if t not in completed_tasks(out / m.name, run_fp[m.name])]
+               for m in models}
+    current: str | None = None
     with EvalDisplay([m.name for m in models], {m.name: len(leaf) for m in models}, console) as view:
-        for spec in models:
-            entry = index.model(spec.name)
-            entry.update(spec=spec.to_dict(), backend=backend, dir=spec.name)
-            if not pending[spec.name]:
-                entry["status"] = "complete"
-                for t, path in completed_tasks(out / spec.name).items():
-                    entry["tasks"].setdefault(t, {"status": "complete", "results_file": path.name})
-                index.save()
-                view.state[spec.name]["done"] = len(leaf)
-                view.mark(spec.name, "skipped")
-                continue
-            job = WorkerJob(spec=spec, tasks=pending[spec.name], model_dir=out / spec.name,
-                            backend=backend, on_cpu=on_cpu, limit=settings.limit, batch_size=batch,
-                            apply_chat_template=settings.apply_chat_template,
-                            metadata=settings.metadata or {}, include_path=settings.include_path,
-                            context_length=settings.context_length, threads=settings.threads,
-                            enable_thinking=settings.enable_thinking,
-                            max_gen_toks=settings.max_gen_toks)
-            view.state[spec.name]["done"] = len(leaf) - len(pending[spec.name])
+        try:
+            for spec in models:
+                current = spec.name
+                entry = store.model(spec.name)
+                entry.update(spec=spec.to_dict(), backend=backend, dir=spec.name,
+                             fingerprint=fps[spec.name], run_fingerprint=run_fp[spec.name])
+                (out / spec.name).mkdir(parents=True, exist_ok=True)
+                _sync_tasks(entry, completed_tasks(out / spec.name, run_fp[spec.name]))
+                if not pending[spec.name]:
+                    entry.update(status="complete", error=None)
+                    store.save(spec.name)
+                    view.state[spec.name]["done"] = len(leaf)
+                    view.mark(spec.name, "skipped")
+                    continue
+                store.save(spec.name)
+                job = WorkerJob(spec=spec, tasks=pending[spec.name], model_dir=out / spec.name,
+                                backend=backend, on_cpu=on_cpu, limit=settings.limit,
+                                batch_size=batch, apply_chat_template=settings.apply_chat_template,
+                                metadata=settings.metadata or {},
+                                include_path=settings.include_path,
+                                context_length=settings.context_length, threads=settings.threads,
+                                enable_thinking=settings.enable_thinking,
+                                max_gen_toks=settings.max_gen_toks,
+                                model_fingerprint=fps[spec.name],
+                                data_fingerprint=record["data_sources"],
+                                run_fingerprint=run_fp[spec.name])
+                view.state[spec.name]["done"] = len(leaf) - len(pending[spec.name])
 
-            def emit(event: dict) -> None:
-                index.apply(event)
-                view.on_event(event)
+                def emit(event: dict) -> None:
+                    store.apply(event)
+                    view.on_event(event)
 
-            if backend == "vllm":
-                run_in_subprocess(job, emit)
-            else:
-                run_job(job, emit)
-    return index
+                if backend == "vllm":
+                    run_in_subprocess(job, emit)
+                else:
+                    run_job(job, emit)
+            current = None
+        except KeyboardInterrupt as exc:
+            if current is not None:
+                store.interrupt(current, str(exc) or "SIGINT")
+                view.mark(current, "interrupted")
+            raise
 
 
-def _refuse_changed_prompt_settings(index: StudyIndex, models: list[ModelSpec]) -> None:
-    """Per-model prompt settings are part of what made a model's results: never mix two."""
-    for spec in models:
-        old = index.data["models"].get(spec.name, {}).get("spec")
-        if old and prompt_settings(old) != prompt_settings(spec.to_dict()):
-            raise InputError(
-                f"{index.path}: model {spec.name!r} was evaluated with {prompt_settings(old)}, not "
-                f"{prompt_settings(spec.to_dict())}; use another --out directory or model name")
+def _sync_tasks(entry: dict, done: dict[str, Path]) -> None:
+    """The status file's tasks as the results files say (a rebuilt or stale status included)."""
+    for task, info in entry["tasks"].items():
+        if info.get("status") in ("complete", "running") and task not in done:
+            entry["tasks"][task] = {"status": "pending"}
+    for task, path in done.items():
+        entry["tasks"][task] = {**entry["tasks"].get(task, {}), "status": "complete",
+                                "results_file": path.name, **task_facts(path, task)}
 
 
 def run_in_subprocess(job: WorkerJob, emit) -> None:
@@ -124,6 +209,7 @@ def run_in_subprocess(job: WorkerJob, emit) -> None:
         job_file = fh.name
     log_path = job.model_dir / "eval.log"
     seen_done = False
+    proc = None
     try:
         with log_path.open("a") as log:
             proc = subprocess.Popen(
@@ -139,6 +225,14 @@ def run_in_subprocess(job: WorkerJob, emit) -> None:
                 else:
                     log.write(line)
             code = proc.wait()
+    except BaseException:  # interrupted: the worker must not outlive us (it holds no lock)
+        if proc is not None and proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        raise
     finally:
         os.unlink(job_file)
     if not seen_done:  # crashed (OOM kill, segfault): the model fails, the study goes on

@@ -11,13 +11,31 @@ def results_files(model_dir: Path) -> list[Path]:
     return sorted(model_dir.glob("results_*.json"))
 
 
-def completed_tasks(model_dir: Path) -> dict[str, Path]:
-    """task → the results file that holds it (a results file is only ever moved in complete)."""
+def _read(path: Path) -> dict | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def ftbench_block(path: Path) -> dict | None:
+    """The `ftbench` block the worker adds to a results file (fingerprints, counts), or None."""
+    data = _read(path)
+    return data.get("ftbench") if data else None
+
+
+def completed_tasks(model_dir: Path, fingerprint: str | None = None) -> dict[str, Path]:
+    """task → the results file that holds it (a results file is only ever moved in complete).
+
+    With `fingerprint`, only results made by that model under those settings count
+    (`ftbench.run_fingerprint`); an unreadable file never counts."""
     done: dict[str, Path] = {}
     for path in results_files(model_dir):
-        try:
-            data = json.loads(path.read_text())
-        except (OSError, json.JSONDecodeError):
+        data = _read(path)
+        if data is None:
+            continue
+        if fingerprint is not None and (data.get("ftbench") or {}).get("run_fingerprint") != fingerprint:
             continue
         for task in data.get("results", {}):
             done[task] = path

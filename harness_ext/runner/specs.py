@@ -21,6 +21,7 @@ from harness_ext.io import InputError
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 CHAT_TEMPLATES = ("auto", "none")
 _BOOLS = {"true": True, "false": False}
+RESERVED_NAMES = frozenset({"index.json"})  # files of the results directory itself
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,9 @@ class ModelSpec:
         if self.add_bos_token is not None and not isinstance(self.add_bos_token, bool):
             raise InputError(f"model {self.name!r}: add_bos_token must be true, false or null, "
                              f"got {self.add_bos_token!r}")
+        if self.name in RESERVED_NAMES:
+            raise InputError(f"model name {self.name!r} is reserved (a file of the results "
+                             "directory); choose another name")
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from functools import cache
 from pathlib import Path
 
@@ -62,3 +63,15 @@ def expand_tasks(names: list[str], tm) -> list[str]:
     for n in names:
         visit(n)
     return out
+
+
+def check_limit(value: int | float | None, key: str = "--limit") -> int | float | None:
+    """lm-eval's limit: a whole number of examples per task (>= 1) or a fraction in (0, 1)."""
+    if value is None:
+        return None
+    ok = (isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+          and value > 0 and (value < 1 or float(value).is_integer()))
+    if not ok:
+        raise InputError(f"{key}: must be a whole number of examples (>= 1) or a fraction in "
+                         f"(0, 1), got {value!r}")
+    return int(value) if value >= 1 else float(value)

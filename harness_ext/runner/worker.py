@@ -70,6 +70,9 @@ class WorkerJob:
         """The spec's model args at this context plus the chat template's thinking switch."""
         return {**self.spec.model_args(self.backend, self.on_cpu, context_length),
                 **thinking_model_args(self.backend, self.enable_thinking)}
+    model_fingerprint: dict = field(default_factory=dict)  # harness_ext.fingerprint
+    data_fingerprint: dict = field(default_factory=dict)
+    run_fingerprint: str | None = None  # model + settings: what a results file is reused for
 
     def to_json(self) -> str:
         d = asdict(self)
@@ -88,6 +91,11 @@ def build_lm(job: WorkerJob, context_length: int):
     """The lm-eval LM object for this model and backend (hf: the bounded-perplexity subclass)."""
     import lm_eval.api.registry
 
+    from harness_ext.fingerprint import check_model_ref
+
+    check_model_ref(job.spec.pretrained, f"model {job.spec.name}")
+    if job.spec.adapter:
+        check_model_ref(job.spec.adapter, f"model {job.spec.name} adapter")
     if job.backend == "vllm":
         from harness_ext.backends import prepare_vllm
 
@@ -116,8 +124,12 @@ class ModelRun:
 
 def open_model(job: WorkerJob) -> ModelRun:
     """Threads, context, LM and task index of one model, in the order each needs the last."""
+    from harness_ext.fingerprint import check_model_ref
     from harness_ext.runner.tasks import task_manager
 
+    check_model_ref(job.spec.pretrained, f"model {job.spec.name}")
+    if job.spec.adapter:
+        check_model_ref(job.spec.adapter, f"model {job.spec.name} adapter")
     threads = configure_threads(job.threads)
     if job.backend == "vllm" and threads["source"] in ("setting", "OMP_NUM_THREADS"):
         os.environ.setdefault("VLLM_CPU_OMP_THREADS_BIND",
@@ -164,7 +176,9 @@ def evaluate_task(run: ModelRun, job: WorkerJob, task: str) -> Path:
     tmp = Path(tempfile.mkdtemp(prefix=".partial-", dir=job.model_dir))
     try:
         tracker = EvaluationTracker(output_path=str(tmp / "results.json"))
-        cache = job.model_dir / "cache" / "requests"
+        # lm-eval keys its cache by request, not by model: one cache per model fingerprint
+        key = (job.model_fingerprint.get("digest") or "unknown")[:16]
+        cache = job.model_dir / "cache" / key / "requests"
         cache.parent.mkdir(parents=True, exist_ok=True)
         results = simple_evaluate(
             model=run.lm, model_args=job.model_args(run.context.tokens), tasks=[task],
@@ -187,6 +201,9 @@ def evaluate_task(run: ModelRun, job: WorkerJob, task: str) -> Path:
                                            getattr(run.lm, "max_gen_toks", 256)),
             "thinking": {"enable_thinking": job.enable_thinking,
                          "template_reads_thinking": template_reads_thinking(run.tokenizer)},
+            "model_fingerprint": job.model_fingerprint,
+            "data_fingerprint": job.data_fingerprint,
+            "run_fingerprint": job.run_fingerprint,
         }
         tracker.save_results_aggregated(results=results, samples=samples)
         for name in results["configs"]:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness_ext.fingerprint import check_model_ref
 from harness_ext.io import InputError
 from harness_ext.runner.specs import ModelSpec
 from training.config import METHODS, RunSpec, TrainConfig, build, read_config
@@ -33,10 +34,13 @@ class DataSettings:
     strip_reference_from_input: bool = False  # opt-in; off keeps the study's prompts byte-identical
 
     def __post_init__(self) -> None:
+        from harness_ext.data.prepare import check_test_size
+
         if not self.sizes or min(self.sizes) <= 0:
             raise InputError(f"config key 'data.sizes': positive integers required, got {self.sizes}")
-        if self.test_size <= 0:
-            raise InputError("config key 'data.test_size': must be positive")
+        self.test_size = check_test_size(self.test_size, "config key 'data.test_size'")
+        if self.max_input_words is not None and self.max_input_words <= 0:
+            raise InputError("config key 'data.max_input_words': must be positive or null")
 
 
 @dataclass
@@ -54,8 +58,12 @@ class StudyModel:
     add_bos_token: bool | None = None  # None: the tokenizer's default
 
     def __post_init__(self) -> None:
-        from harness_ext.model_sources import check_model_source
+        from harness_ext.model_sources import check_model_source, is_model_source
 
+        if self.path != TINY and not is_model_source(self.path):
+            # a path that does not exist is named now, not as a hub-id error later
+            check_model_ref(self.path, f"config key 'models.path' ({self.name})",
+                            paths_only=True)
         if self.method is not None and self.method not in METHODS:
             raise InputError(f"config key 'models.method': must be one of {', '.join(METHODS)}; "
                              f"got {self.method!r}")
@@ -84,6 +92,19 @@ class EvalStage:
     max_gen_toks: int | dict[str, int] | None = None  # budget override: N, or {task: N}
 
     def __post_init__(self) -> None:
+        from harness_ext.backends import BACKENDS
+        from harness_ext.runner.tasks import check_limit
+
+        if self.backend not in BACKENDS:
+            raise InputError(f"config key 'eval.backend': must be one of {', '.join(BACKENDS)}; "
+                             f"got {self.backend!r}")
+        if not self.tasks or not all(isinstance(t, str) and t.strip() for t in self.tasks):
+            raise InputError(f"config key 'eval.tasks': list task or group names, got {self.tasks!r}")
+        self.limit = check_limit(self.limit, "config key 'eval.limit'")
+        if self.batch_size is not None and self.batch_size <= 0:
+            raise InputError(f"config key 'eval.batch_size': must be positive, got {self.batch_size}")
+        if self.general_n is not None and self.general_n <= 0:
+            raise InputError(f"config key 'eval.general_n': must be positive, got {self.general_n}")
         budgets = ([self.max_gen_toks] if isinstance(self.max_gen_toks, int)
                    else list((self.max_gen_toks or {}).values()))
         if any(not isinstance(v, int) or isinstance(v, bool) or v <= 0 for v in budgets):
@@ -202,9 +223,10 @@ class StudyConfig:
         return {"bmw_data": str(self.data_dir.resolve()), **general_metadata(self.eval)}
 
     def model_specs(self) -> list[ModelSpec]:
-        """Base models (when evaluated) and every fine-tuned run that finished training."""
+        """Base models (when evaluated) and every fine-tuned run that finished training from
+        this config's current inputs (a run trained from other inputs raises InputError)."""
         from harness_ext.model_sources import resolve_model_path
-        from training.grid import is_complete
+        from training.grid import current_runs
 
         specs = []
         if self.eval.include_base:  # one evaluation per base, even if trained with two methods
@@ -214,9 +236,8 @@ class StudyConfig:
             specs += [ModelSpec(f"{m.name}-base", _abs(resolve_model_path(path)),
                                 chat_template=m.chat_template, add_bos_token=m.add_bos_token)
                       for path, m in bases.items()]
-        for run in self.runs():
-            run_dir = self.runs_dir / run.name
-            if is_complete(run_dir):
+        for train_config in self.train_configs():
+            for run, run_dir in current_runs(train_config):
                 specs.append(ModelSpec(run.name, str((run_dir / "merged").resolve()),
                                        chat_template=run.chat_template,
                                        add_bos_token=run.add_bos_token))

@@ -1,13 +1,17 @@
-"""Run a study's stages in order; each is skipped when its outputs are complete.
+"""Run a study's stages in order; each reuses its outputs only when they match the config now.
 
-The study directory's `manifest.json` records the config, package versions, data hashes and a
-status and wall time per stage, so an interrupted study says where it stopped and a re-run
-finishes without redoing completed work (each stage's own resume logic decides what is left).
+The study directory is owned by the project (`.ftbench/owner.json`; a foreign non-empty
+`out_dir` is refused) and locked while a study runs. Its `manifest.json` records the config (and
+its hash), package versions, and a status and wall time per stage, so an interrupted study says
+where it stopped and a re-run finishes without redoing completed work. Every stage checks the
+fingerprints of what it would reuse (data: raw file + settings + prompts + code; training runs:
+config + base model + train file + versions; results: model files + settings): when something
+changed and later outputs were made from the old state, the study stops before any work with a
+message naming the change, unless `force` (then the stale outputs are recomputed).
 """
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from dataclasses import asdict
@@ -16,34 +20,68 @@ from pathlib import Path
 from rich.console import Console
 from rich.rule import Rule
 
-from harness_ext.io import InputError, atomic_write_json, sha256_file
+from harness_ext.fingerprint import changes, digest
+from harness_ext.io import InputError, atomic_write_json, read_json, sha256_file
+from harness_ext.locking import dir_lock
+from harness_ext.outputs import check_claim, claim_dir
 from harness_ext.runner.index import package_versions
 from harness_ext.study.config import STAGES, TINY, StudyConfig
 
+KIND = "ftbench-study"
+LAYOUT = frozenset({"data", "models", "runs", "results", "report", "raw", "manifest.json"})
 
-def _stage_data(cfg: StudyConfig, console: Console) -> dict:
-    from harness_ext.data.prepare import prepare_file, write_prepared
+
+def _downstream(cfg: StudyConfig) -> list[str]:
+    """What later stages have made in the study (it would be stale if the data changed)."""
+    from harness_ext.runner.results_files import results_files
+    from training.grid import is_complete
+
+    runs = [p for p in cfg.runs_dir.iterdir() if is_complete(p)] if cfg.runs_dir.is_dir() else []
+    results = ([p for p in cfg.results_dir.iterdir() if p.is_dir() and results_files(p)]
+               if cfg.results_dir.is_dir() else [])
+    out = []
+    if runs:
+        out.append(f"{len(runs)} trained run(s) in {cfg.runs_dir}")
+    if results:
+        out.append(f"results of {len(results)} model(s) in {cfg.results_dir}")
+    return out
+
+
+def _stage_data(cfg: StudyConfig, console: Console, force: bool) -> dict:
+    from harness_ext.data.prepare import (
+        PrepareSettings,
+        prepare_file,
+        prepare_fingerprint,
+        read_prepared_manifest,
+        write_prepared,
+    )
 
     raw = resolve_source(cfg, console)
-    settings = {"sizes": tuple(cfg.data.sizes), "test_size": _test_size(cfg.data.test_size),
-                "seed": cfg.data.seed, "max_input_words": cfg.data.max_input_words,
-                "strip_reference_from_input": cfg.data.strip_reference_from_input}
-    marker = {"source_sha256": sha256_file(raw), **{k: list(v) if isinstance(v, tuple) else v
-                                                     for k, v in settings.items()}}
-    manifest = cfg.data_dir / "manifest.json"
-    if manifest.is_file() and json.loads(manifest.read_text()).get("study_marker") == marker:
-        return {"skipped": True, "dir": str(cfg.data_dir)}
-    result = prepare_file(raw, skip_invalid=cfg.data.skip_invalid, **settings)
-    result.manifest["study_marker"] = marker
+    settings = PrepareSettings(sizes=tuple(cfg.data.sizes), test_size=cfg.data.test_size,
+                               seed=cfg.data.seed, max_input_words=cfg.data.max_input_words,
+                               skip_invalid=cfg.data.skip_invalid,
+                               strip_reference_from_input=cfg.data.strip_reference_from_input)
+    expected = prepare_fingerprint(sha256_file(raw), settings)
+    old = read_prepared_manifest(cfg.data_dir)
+    old_fp = (old or {}).get("fingerprint")
+    if old_fp and old_fp.get("digest") == expected["digest"]:
+        return {"skipped": True, "dir": str(cfg.data_dir), "fingerprint": expected["digest"]}
+    later = _downstream(cfg)
+    if old is not None and later and not force:
+        what = changes(old_fp, expected) if old_fp else ["made before fingerprints were recorded"]
+        raise InputError(
+            f"{cfg.data_dir}: the study's data changed ({'; '.join(what)}) and "
+            f"{' and '.join(later)} were made from the old data; re-run with --force to "
+            "re-prepare it and recompute what depends on it, or set out_dir to a new directory")
+    result = prepare_file(raw, skip_invalid=cfg.data.skip_invalid, sizes=settings.sizes,
+                          test_size=settings.test_size, seed=settings.seed,
+                          max_input_words=settings.max_input_words,
+                          strip_reference_from_input=settings.strip_reference_from_input)
     write_prepared(result, cfg.data_dir)
     for w in result.warnings:
         console.print(f"  note: {w}")
     return {"skipped": False, "dir": str(cfg.data_dir), "warnings": result.warnings,
-            "test_rows": result.manifest["test_rows_per_task"]}
-
-
-def _test_size(value: float) -> float | int:
-    return int(value) if value >= 1 else value
+            "test_rows": result.manifest["test_rows_per_task"], "fingerprint": expected["digest"]}
 
 
 def resolve_source(cfg: StudyConfig, console: Console) -> Path:
@@ -65,7 +103,7 @@ def resolve_source(cfg: StudyConfig, console: Console) -> Path:
     return target
 
 
-def _stage_models(cfg: StudyConfig, console: Console) -> dict:
+def _stage_models(cfg: StudyConfig, console: Console, force: bool) -> dict:
     from harness_ext.model_sources import is_model_source, resolve_model_path
     from training.tiny_model import TinyModelConfig, build_tiny_model
 
@@ -77,21 +115,32 @@ def _stage_models(cfg: StudyConfig, console: Console) -> dict:
         if m.path != TINY:
             continue
         out = Path(cfg.model_path(m))
-        if (out / "manifest.json").is_file():
+        wanted = asdict(TinyModelConfig(pretrain_steps=m.tiny_pretrain_steps))
+        try:
+            have = read_json(out / "manifest.json").get("config") if (out / "manifest.json").is_file() else None
+        except InputError:
+            have = None
+        if have == wanted:
             built[m.name] = "skipped"
             continue
+        later = _downstream(cfg)
+        if have is not None and later and not force:
+            raise InputError(f"{out}: the tiny model's settings changed "
+                             f"({'; '.join(changes(have, wanted))}) and {' and '.join(later)} "
+                             "were made from the old model; re-run with --force to rebuild it "
+                             "and recompute what depends on it, or set out_dir to a new directory")
         console.print(f"  building the embedded tiny model → {out}")
         build_tiny_model(out, config=TinyModelConfig(pretrain_steps=m.tiny_pretrain_steps))
         built[m.name] = "built"
     return built
 
 
-def _stage_train(cfg: StudyConfig, console: Console) -> dict:
+def _stage_train(cfg: StudyConfig, console: Console, force: bool) -> dict:
     from training.grid import run_grid
 
     failed = []
     for train_config in cfg.train_configs():  # one grid per training method
-        index = run_grid(train_config, console)
+        index = run_grid(train_config, console, force=force)
         runs = index.get("runs", index)
         failed += [n for n, r in runs.items()
                    if isinstance(r, dict) and r.get("status") == "failed" and n not in failed]
@@ -100,7 +149,7 @@ def _stage_train(cfg: StudyConfig, console: Console) -> dict:
     return {"failed": failed}
 
 
-def _stage_eval(cfg: StudyConfig, console: Console) -> dict:
+def _stage_eval(cfg: StudyConfig, console: Console, force: bool) -> dict:
     from harness_ext.runner.orchestrator import EvalSettings, evaluate_models
     from harness_ext.runner.summary import print_summary
 
@@ -110,12 +159,12 @@ def _stage_eval(cfg: StudyConfig, console: Console) -> dict:
         metadata=cfg.eval_metadata(), context_length=cfg.eval.context_length,
         threads=cfg.eval.threads, enable_thinking=cfg.eval.thinking,
         max_gen_toks=cfg.eval.max_gen_toks)
-    index = evaluate_models(cfg.model_specs(), settings, cfg.results_dir, console)
+    index = evaluate_models(cfg.model_specs(), settings, cfg.results_dir, console, force=force)
     print_summary(index.data, cfg.results_dir, console)
     return {m: v["status"] for m, v in index.data["models"].items()}
 
 
-def _stage_report(cfg: StudyConfig, console: Console) -> dict:
+def _stage_report(cfg: StudyConfig, console: Console, force: bool) -> dict:
     from harness_ext.report.build import report_main
 
     base = f"{cfg.models[0].name}-base" if cfg.eval.include_base else None
@@ -124,35 +173,94 @@ def _stage_report(cfg: StudyConfig, console: Console) -> dict:
                        n_samples=cfg.report.n_samples, runs=cfg.runs_dir, console=console)
 
 
-STAGE_FUNCS: dict[str, Callable[[StudyConfig, Console], dict]] = {
+STAGE_FUNCS: dict[str, Callable[[StudyConfig, Console, bool], dict]] = {
     "data": _stage_data, "models": _stage_models, "train": _stage_train, "eval": _stage_eval,
     "report": _stage_report,
 }
 
 
+def check_tasks(cfg: StudyConfig) -> list[str]:
+    """The study's eval tasks expanded now (unknown names fail before any training)."""
+    from harness_ext.paths import TASKS_DIR
+    from harness_ext.runner.tasks import expand_tasks, task_manager
+
+    try:
+        # task names do not depend on the metadata: the index built here is reused by eval
+        return expand_tasks(cfg.eval.tasks, task_manager(TASKS_DIR, None, cfg.eval.tasks))
+    except InputError as exc:
+        raise InputError(f"config key 'eval.tasks': {exc}") from None
+
+
+def _check_stage_dirs(cfg: StudyConfig, stages: list[str]) -> None:
+    """Every stage's directory must be the project's (or absent) before the study writes a byte."""
+    from harness_ext.data.prepare import KIND as DATA_KIND
+    from harness_ext.data.prepare import legacy_prepared
+    from harness_ext.report.output_dir import KIND as REPORT_KIND
+    from harness_ext.report.output_dir import legacy_report
+    from harness_ext.runner.index import KIND as RESULTS_KIND
+    from harness_ext.runner.index import legacy_results_dir
+    from training.grid import RUNS_KIND, legacy_runs
+
+    check_claim(cfg.out, KIND, what="config key 'out_dir'", adopt=_legacy_study)
+    for stage, path, kind, adopt in (
+            ("data", cfg.data_dir, DATA_KIND, legacy_prepared),
+            ("train", cfg.runs_dir, RUNS_KIND, legacy_runs),
+            ("eval", cfg.results_dir, RESULTS_KIND, legacy_results_dir),
+            ("report", cfg.report_dir, REPORT_KIND, legacy_report)):
+        if stage in stages:
+            check_claim(path, kind, what=f"study {stage} directory", adopt=adopt)
+
+
+def _legacy_study(root: Path) -> bool:
+    """A study directory made before ownership markers, or one laid out ahead by the user
+    (e.g. a prebuilt model in models/): only the study's own entries are there."""
+    return all(p.name in LAYOUT for p in root.iterdir() if p.name != ".ftbench")
+
+
 def run_study(cfg: StudyConfig, only: list[str] | None = None, console: Console | None = None,
-              config_path: Path | None = None) -> dict:
+              config_path: Path | None = None, force: bool = False) -> dict:
     """Run the stages (all, or `only`), recording each in the study manifest."""
     console = console or Console()
     stages = only or list(STAGES)
     unknown = [s for s in stages if s not in STAGES]
     if unknown:
         raise InputError(f"--only: unknown stage {unknown[0]!r}; stages: {', '.join(STAGES)}")
-    cfg.out.mkdir(parents=True, exist_ok=True)
+    if "eval" in stages or "train" in stages:
+        check_tasks(cfg)
+    _check_stage_dirs(cfg, stages)
+    claim_dir(cfg.out, KIND, what="config key 'out_dir'", adopt=_legacy_study)
+    with dir_lock(cfg.out, f"ftbench study {config_path or cfg.name}"):
+        return _run_stages(cfg, stages, console, config_path, force)
+
+
+def _run_stages(cfg: StudyConfig, stages: list[str], console: Console,
+                config_path: Path | None, force: bool) -> dict:
     path = cfg.out / "manifest.json"
-    manifest = json.loads(path.read_text()) if path.is_file() else {"stages": {}}
-    manifest.update(config=_config_dict(cfg), versions=package_versions(),
+    manifest = {"stages": {}}
+    if path.is_file():
+        try:
+            manifest = read_json(path)
+        except InputError as exc:  # it only records; rebuilt as the stages run
+            console.print(f"[yellow]note:[/] {exc}; the study manifest is rewritten")
+    config = _config_dict(cfg)
+    manifest.update(kind=KIND, config=config, config_sha256=digest(config),
+                    versions=package_versions(),
                     config_file=str(config_path) if config_path else None)
+    manifest.setdefault("stages", {})
     for stage in stages:
         console.print(Rule(f"[bold]{cfg.name}: {stage}"))
         t0 = time.time()
         manifest["stages"][stage] = {"status": "running", "started": time.strftime("%H:%M:%S")}
         atomic_write_json(path, manifest)
         try:
-            info = STAGE_FUNCS[stage](cfg, console)
+            info = STAGE_FUNCS[stage](cfg, console, force)
         except BaseException as exc:
-            manifest["stages"][stage].update(status="failed", error=f"{type(exc).__name__}: {exc}",
-                                             seconds=round(time.time() - t0, 1))
+            interrupted = isinstance(exc, KeyboardInterrupt)
+            manifest["stages"][stage].update(
+                status="interrupted" if interrupted else "failed",
+                error=f"interrupted by {str(exc) or 'SIGINT'}" if interrupted
+                else f"{type(exc).__name__}: {exc}",
+                seconds=round(time.time() - t0, 1))
             atomic_write_json(path, manifest)
             raise
         manifest["stages"][stage] = {"status": "complete", "seconds": round(time.time() - t0, 1),

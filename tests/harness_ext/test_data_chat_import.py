@@ -137,5 +137,5 @@ def test_split_from_name_or_flag(tmp_path):
     result = import_chat(other, split="train")
     assert not result.test and list(result.train) == [2]
     out = write_prepared(result, tmp_path / "prepared")
-    assert sorted(p.name for p in out.iterdir()) == ["manifest.json", "test.jsonl",
-                                                    "train_2.jsonl"]
+    assert sorted(p.name for p in out.iterdir()) == [".ftbench", "manifest.json", "test.jsonl",
+                                                    "train_2.jsonl"]  # .ftbench: ownership

@@ -127,8 +127,10 @@ def test_cli_prepare_writes_atomically_and_reports_errors(tmp_path, capsys):
     assert cli_main(["data", "prepare", str(raw), "--out", str(out), "--sizes", "4,8",
                      "--test-size", "3"]) == 0
     assert sorted(p.name for p in out.iterdir()) == [
-        "manifest.json", "test.jsonl", "train_4.jsonl", "train_8.jsonl"]
+        ".ftbench", "manifest.json", "test.jsonl", "train_4.jsonl", "train_8.jsonl"]
     assert not list(tmp_path.glob(".prepared*")), "no temp directories left behind"
+    assert json.loads((out / ".ftbench" / "owner.json").read_text())["files"] == [
+        "manifest.json", "test.jsonl", "train_4.jsonl", "train_8.jsonl"]
     bad = _write(tmp_path / "bad.jsonl", [_article(1), '{"title": 1}'])
     assert cli_main(["data", "prepare", str(bad), "--out", str(out)]) == 2
     err = capsys.readouterr().err

@@ -44,7 +44,8 @@ def test_study_models_carry_prompt_settings_to_their_runs(tmp_path):
     cfg_path.write_text(
         "name: s\nout_dir: " + str(tmp_path / "w") + "\n"
         "data: {source: x.jsonl, sizes: [16]}\n"
-        "models:\n  - {name: m, path: /some/dir, chat_template: none, add_bos_token: true}\n")
+        "models:\n  - {name: m, path: " + str(tmp_path) + ", chat_template: none, "
+        "add_bos_token: true}\n")
     cfg = load_study_config(cfg_path)
     (run,) = cfg.runs()
     assert (run.chat_template, run.add_bos_token) == ("none", True)
@@ -83,5 +84,5 @@ def test_chat_template_none_gives_plain_prompts_and_is_never_mixed(tiny_model, t
         assert ("<|im_start|>" in prompt) is applied
         assert prompt.startswith("You are an expert") is not applied
     changed = [ModelSpec("plain", str(tiny_model), chat_template="none", add_bos_token=True)]
-    with pytest.raises(InputError, match="'plain' was evaluated with"):
+    with pytest.raises(InputError, match="model plain: .* made with prompt settings .*--force"):
         evaluate_models(changed, settings, out, _quiet())

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from harness_ext.io import InputError
 from training.cli import train_main
 
 REPO = Path(__file__).resolve().parents[2]
@@ -64,15 +65,22 @@ def test_two_models_by_two_sizes_then_rerun_skips_everything(
 def test_a_failing_run_is_recorded_and_the_others_finish(
         tmp_path, make_config, tiny_model, sample_prepared):
     out = tmp_path / "runs"
+    models = [{"path": str(tmp_path / "no-such-model"), "name": "broken"},
+              {"path": str(tiny_model), "name": "tiny"}]
     path = make_config(tmp_path / "grid.yaml", output_dir=str(out), data_dir=str(sample_prepared),
-                       max_steps=2, grid={"models": [
-                           {"path": str(tmp_path / "no-such-model"), "name": "broken"},
-                           {"path": str(tiny_model), "name": "tiny"}], "sizes": [16]})
+                       max_steps=2, grid={"models": models, "sizes": [16]})
+    # a model path that does not exist is bad input: named before anything is written
+    with pytest.raises(InputError, match="no-such-model' not found"):
+        train_main(path, [])
+    assert not out.exists()
+    broken_dir = tmp_path / "no-such-model"  # now it exists, but is no model: the run fails
+    broken_dir.mkdir()
+    (broken_dir / "config.json").write_text('{"model_type": "not-a-model"}')
     assert train_main(path, []) == 1
     index = json.loads((out / "grid_index.json").read_text())
     assert index["runs"]["tiny-16"]["status"] == "complete"
     broken = index["runs"]["broken-16"]
-    assert broken["status"] == "failed" and "no-such-model" in broken["error"]
+    assert broken["status"] == "failed" and "Error" in broken["error"]
     m = _manifest(out / "broken-16")
     assert m["status"] == "failed" and m["traceback"] and sorted(os.listdir(out / "broken-16")) == [
         "manifest.json"]

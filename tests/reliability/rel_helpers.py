@@ -1,0 +1,83 @@
+"""Fault-injection helpers: real `ftbench` processes, real files, real signals."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+SAMPLE = REPO / "harness_ext" / "sample_data" / "bmw_sample.jsonl"
+
+
+@dataclass
+class Outcome:
+    rc: int
+    out: str
+    err: str
+
+    @property
+    def err_lines(self) -> list[str]:
+        return [line for line in self.err.splitlines() if line.strip()]
+
+
+def cli_env(**extra: str) -> dict[str, str]:
+    """The environment of a child `ftbench`: this worktree's code first, offline, quiet."""
+    env = {**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "140",
+           "TOKENIZERS_PARALLELISM": "false"}
+    env.update(extra)
+    return env
+
+
+def ftbench_cmd(*args: str) -> list[str]:
+    return [sys.executable, "-m", "harness_ext.cli", *map(str, args)]
+
+
+def run_cli(*args: str, timeout: float = 600, env: dict | None = None) -> Outcome:
+    """`ftbench ARGS` in a child process (its own imports, exit code and stderr)."""
+    proc = subprocess.run(ftbench_cmd(*args), capture_output=True, text=True, timeout=timeout,
+                          env=env or cli_env(), cwd=REPO)
+    return Outcome(proc.returncode, proc.stdout, proc.stderr)
+
+
+def in_process(capsys, *args: str) -> Outcome:
+    """`ftbench ARGS` through `harness_ext.cli.main` in this process (no import cost)."""
+    from harness_ext.cli import main
+
+    capsys.readouterr()
+    try:
+        rc = main([str(a) for a in args])
+    except SystemExit as exc:  # argparse's own errors
+        rc = exc.code if isinstance(exc.code, int) else 1
+    captured = capsys.readouterr()
+    return Outcome(rc, captured.out, captured.err)
+
+
+def one_line_error(outcome: Outcome, *needles: str) -> str:
+    """Exit 2, exactly one stderr line, no traceback, and the line names every `needle`."""
+    assert outcome.rc == 2, (outcome.rc, outcome.err[-2000:])
+    assert "Traceback" not in outcome.err, outcome.err[-2000:]
+    assert len(outcome.err_lines) == 1, outcome.err
+    line = outcome.err_lines[0]
+    for needle in needles:
+        assert needle in line, (needle, line)
+    return line
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    """Every file under root (relative path → bytes): 'nothing was changed' is checkable."""
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file()}
+
+
+def metrics(results_dir: Path, model: str) -> dict:
+    from harness_ext.runner.results_files import task_metrics
+
+    return task_metrics(results_dir / model)
+
+
+def index(results_dir: Path) -> dict:
+    return json.loads((results_dir / "index.json").read_text())
