@@ -16,6 +16,7 @@ from rich.console import Console
 from harness_ext.io import InputError, atomic_write_text
 from harness_ext.report import compare as comparisons
 from harness_ext.report import loading, markdown, plots, significance, tables, terminal
+from harness_ext.report.answers import answers_section
 from harness_ext.report.baselines import baselines_section
 from harness_ext.report.findings import key_findings
 from harness_ext.report.forgetting import forgetting
@@ -30,9 +31,9 @@ from harness_ext.report.tables import headline_columns
 from harness_ext.report.vocab import OVERALL, perplexity_column
 
 SECTIONS = (tables.ranking, resolution_section, tables.by_train_size, tables.by_family,
-            tables.per_task, leakage, baselines_section, tables.perplexity, tables.descriptives,
-            comparisons.base_vs_finetuned, comparisons.paired, comparisons.qualitative,
-            significance.significance)
+            tables.per_task, leakage, baselines_section, answers_section, tables.perplexity,
+            tables.descriptives, comparisons.base_vs_finetuned, comparisons.paired,
+            comparisons.qualitative, significance.significance)
 
 
 def _score_column(data: loading.ReportData) -> str:

@@ -100,18 +100,37 @@ def reconcile_overall(table: pd.DataFrame, notes: list[str]) -> None:
                      f"{', '.join(missing)}")
 
 
-def generation_info(model_dir: Path) -> dict[str, dict]:
-    """task -> ftbench.generation[task] of the model's results files (latest file wins)."""
+def ftbench_info(model_dir: Path, key: str) -> dict[str, dict]:
+    """task -> ftbench.<key>[task] of the model's results files (latest file wins); `key` is
+    `generation` (budget, budget hits) or `prompts` (context, truncated prompts)."""
     out: dict[str, dict] = {}
     for path in sorted(Path(model_dir).glob("results_*.json")):
         try:
             block = json.loads(path.read_text(encoding="utf-8")).get("ftbench") or {}
         except (OSError, json.JSONDecodeError, AttributeError):
             continue
-        generation = block.get("generation") if isinstance(block, dict) else None
-        if isinstance(generation, dict):
-            out.update({t: g for t, g in generation.items() if isinstance(g, dict)})
+        per_task = block.get(key) if isinstance(block, dict) else None
+        if isinstance(per_task, dict):
+            out.update({t: g for t, g in per_task.items() if isinstance(g, dict)})
     return out
+
+
+def answer_rates(model: str, metrics: dict[str, dict], generation: dict[str, dict],
+                 prompts: dict[str, dict]) -> list[dict]:
+    """Per generative task of one model: format failures, budget hits and truncated prompts —
+    the three ways a score can measure something other than the task."""
+    rows = []
+    for task in sorted(set(generation) | {t for t, v in metrics.items() if "unparseable" in v}):
+        gen, prm = generation.get(task, {}), prompts.get(task, {})
+        rate = metrics.get(task, {}).get("unparseable")
+        rows.append({"model": model, "task": task, "n": gen.get("n", prm.get("n")),
+                     "unparseable": float(rate) if isinstance(rate, (int, float)) else None,
+                     "budget_hit_rate": gen.get("budget_hit_rate"),
+                     "max_gen_toks": gen.get("max_gen_toks"),
+                     "prompts_truncated": prm.get("truncated"),
+                     "truncated_rate": prm.get("truncated_rate"),
+                     "context_length": prm.get("context_length")})
+    return rows
 
 
 def answer_flags(model: str, metrics: dict[str, dict], generation: dict[str, dict]) -> list[dict]:

@@ -42,6 +42,8 @@ class ReportData:
     model_dirs: dict[str, Path] = field(default_factory=dict)  # study: model -> its results dir
     # answers mostly unparseable / at the generation budget: {model, task, problem, rate, ...}
     flags: list[dict] = field(default_factory=list)
+    # study: per model x generative task, unparseable / budget-hit / truncated-prompt rates
+    answer_rates: list[dict] = field(default_factory=list)
 
     @property
     def metrics(self) -> list[str]:
@@ -136,7 +138,7 @@ def _study_models(root: Path, notes: list[str]) -> tuple[dict[str, dict], dict]:
 def load_study(root: Path, runs_dir: Path | None = None) -> ReportData:
     notes: list[str] = []
     models, settings = _study_models(root, notes)
-    rows, samples, specs, model_dirs, flags = [], {}, {}, {}, []
+    rows, samples, specs, model_dirs, flags, answer_rates = [], {}, {}, {}, [], []
     for name, entry in models.items():
         model_dir = model_dirs[name] = root / str(entry.get("dir") or name)
         specs[name] = entry.get("spec") or {}
@@ -171,7 +173,10 @@ def load_study(root: Path, runs_dir: Path | None = None) -> ReportData:
                                  f"{values[key]!r} {why}; refused (treated as missing)")
                     continue
                 row[col] = float(values[key])
-        flags += checks.answer_flags(name, metrics, checks.generation_info(model_dir))
+        generation = checks.ftbench_info(model_dir, "generation")
+        flags += checks.answer_flags(name, metrics, generation)
+        answer_rates += checks.answer_rates(name, metrics, generation,
+                                            checks.ftbench_info(model_dir, "prompts"))
         row["_params_eval"] = _results_params(model_dir)
         rows.append(row)
         model_samples = read_model_samples(model_dir, metrics, notes)
@@ -186,7 +191,8 @@ def load_study(root: Path, runs_dir: Path | None = None) -> ReportData:
     runs, run_notes = load_runs(runs_root)
     table = pd.DataFrame(rows)
     return ReportData(source=root, kind="study", table=table, samples=samples, runs=runs,
-                      specs=specs, notes=notes + run_notes, model_dirs=model_dirs, flags=flags)
+                      specs=specs, notes=notes + run_notes, model_dirs=model_dirs, flags=flags,
+                      answer_rates=answer_rates)
 
 
 def _runs_dir(root: Path, settings: dict) -> Path | None:

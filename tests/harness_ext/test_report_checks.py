@@ -125,3 +125,26 @@ def test_flat_table_unparseable_column_is_flagged(tmp_path):
     result = report_main(csv, tmp_path / "out", console=_quiet())
     assert any(n.startswith("model a: bmw_type — 95% of answers unparseable")
                for n in result["notes"])
+
+
+def test_answer_rates_table_from_results_files(tmp_path):
+    """Section 4c reads unparseable (lm-eval), budget hits and truncated prompts (ftbench) per
+    model and task; a task without an unparseable metric still shows its budget hits."""
+    results = {"bmw_type": {"acc,none": 0.5, "unparseable,none": 0.25},
+               "bmw_summarization": {"rougeL,none": 0.12}}
+    ftbench = {"generation": {"bmw_summarization": {"max_gen_toks": 512, "n": 4,
+                                                    "budget_hit_rate": 0.75}},
+               "prompts": {"bmw_summarization": {"context_length": 2048, "n": 4, "truncated": 1,
+                                                 "truncated_rate": 0.25},
+                           "bmw_type": {"context_length": 2048, "n": 4, "truncated": 0,
+                                        "truncated_rate": 0.0}}}
+    _study(tmp_path, results, ftbench)
+    result = report_main(tmp_path, tmp_path / "out", console=_quiet())
+    table = pd.read_csv(result["tables"]["answer_format"]).set_index("task")
+    assert table.loc["bmw_summarization", "budget_hit_rate"] == 0.75
+    assert table.loc["bmw_summarization", "prompts_truncated"] == 1
+    assert pd.isna(table.loc["bmw_summarization", "unparseable"])
+    assert table.loc["bmw_type", "unparseable"] == 0.25
+    assert pd.isna(table.loc["bmw_type", "budget_hit_rate"])
+    summary = (tmp_path / "out" / "summary.md").read_text()
+    assert "answers stopped at the generation budget: up to 75% (m1, bmw_summarization)" in summary

@@ -16,7 +16,7 @@ from rich.console import Console
 
 from harness_ext.io import InputError
 from harness_ext.report.build import report_main
-from harness_ext.runner.results_files import samples_file, task_metrics
+from harness_ext.runner.results_files import completed_tasks, samples_file, task_metrics
 
 pytest_plugins = ["report_fixtures"]  # report_study, report_runs
 pytestmark = pytest.mark.slow
@@ -257,3 +257,23 @@ def test_findings_baselines_and_notes_on_a_finished_study(study_report, report_s
     assert page.count("data:image/png;base64,") == len(result["plots"])
     cis = _table(result, "metric_ci")
     assert set(cis[cis["metric"] == "type_accuracy"]["ci_method"]) == {"Wilson"}
+
+
+def test_answer_format_budgets_and_truncation_per_model_and_task(study_report, report_study):
+    """The 4c table carries, per model and generative task, the runner's recorded budget hits
+    and truncated prompts and lm-eval's unparseable rate, exactly as the results files hold them."""
+    result, text = study_report
+    table = _table(result, "answer_format")
+    assert "Answer format, generation budgets" in text
+    generative = {"bmw_summarization", "bmw_title", "bmw_tags", "bmw_type"}
+    assert set(zip(table["model"], table["task"])) == {
+        (m, t) for m in ("tiny-base", "tiny-lora-16", "tiny-lora-48") for t in generative}
+    for row in table.itertuples():
+        block = json.loads(completed_tasks(report_study / row.model)[row.task].read_text())
+        gen = block["ftbench"]["generation"][row.task]
+        prompts = block["ftbench"]["prompts"][row.task]
+        assert (row.n, row.max_gen_toks) == (gen["n"], gen["max_gen_toks"])
+        assert row.n == LIMIT
+        assert row.budget_hit_rate == pytest.approx(gen["budget_hit_rate"])
+        assert row.prompts_truncated == prompts["truncated"]
+        assert row.unparseable == pytest.approx(block["results"][row.task]["unparseable,none"])
