@@ -81,3 +81,24 @@ def metrics(results_dir: Path, model: str) -> dict:
 
 def index(results_dir: Path) -> dict:
     return json.loads((results_dir / "index.json").read_text())
+
+
+def tiny_study(root: Path, tiny_model: Path, name: str, sizes: list[int], max_steps: int,
+               eval_stage: dict, **extra) -> Path:
+    """A study config over the bundled sample (16 test articles) whose `tiny` model is the test
+    session's (linked where `path: tiny` would build it); LoRA r=4 for `max_steps` steps."""
+    import yaml
+
+    out = root / "study"
+    (out / "models").mkdir(parents=True)
+    (out / "models" / "tiny").symlink_to(tiny_model)
+    config = root / f"{name}.yaml"
+    config.write_text(yaml.safe_dump({
+        "name": name, "out_dir": str(out),
+        "data": {"source": str(SAMPLE), "sizes": sizes, "test_size": 16, "seed": 42},
+        "models": [{"name": "tiny", "path": "tiny"}],
+        "train": {"method": "lora", "backend": "peft", "lora": {"r": 4, "alpha": 8},
+                  "learning_rate": 3e-3, "max_steps": max_steps, "batch_size": 4,
+                  "max_seq_length": 256, "eval_fraction": 0.0, "seed": 0},
+        "eval": eval_stage, **extra}))
+    return config

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from rel_helpers import SAMPLE, cli_env, ftbench_cmd, index, metrics
+from rel_helpers import cli_env, ftbench_cmd, index, metrics, tiny_study
 
 from harness_ext.io import sha256_file
 
@@ -25,21 +25,10 @@ pytestmark = pytest.mark.slow
 
 
 def _study(root: Path, tiny_model: Path) -> Path:
-    out = root / "study"
-    (out / "models").mkdir(parents=True)
-    (out / "models" / "tiny").symlink_to(tiny_model)  # the session's model, as `path: tiny` builds
-    config = root / "study.yaml"
-    config.write_text(yaml.safe_dump({
-        "name": "kill9", "out_dir": str(out),
-        "data": {"source": str(SAMPLE), "sizes": [16, 32], "test_size": 16, "seed": 42},
-        "models": [{"name": "tiny", "path": "tiny"}],
-        "train": {"method": "lora", "backend": "peft", "lora": {"r": 4, "alpha": 8},
-                  "learning_rate": 3e-3, "max_steps": 4, "batch_size": 4, "max_seq_length": 256,
-                  "eval_fraction": 0.0, "seed": 0},
-        "eval": {"tasks": ["bmw_type", "bmw_perplexity"], "backend": "hf", "limit": 4},
-        "report": {"n_samples": 1},
-    }))
-    return config
+    return tiny_study(root, tiny_model, "kill9", sizes=[16, 32], max_steps=4,
+                      eval_stage={"tasks": ["bmw_type", "bmw_perplexity"], "backend": "hf",
+                                  "limit": 4},
+                      report={"n_samples": 1})
 
 
 def _run(config: Path) -> subprocess.CompletedProcess:

@@ -8,7 +8,15 @@ from pathlib import Path
 
 import pytest
 import yaml
-from rel_helpers import SAMPLE, in_process, index, metrics, one_line_error, snapshot
+from rel_helpers import (
+    SAMPLE,
+    in_process,
+    index,
+    metrics,
+    one_line_error,
+    snapshot,
+    tiny_study,
+)
 
 from harness_ext.io import read_jsonl, sha256_file
 
@@ -131,19 +139,10 @@ def test_the_data_source_is_part_of_the_settings(tmp_path, capsys, tiny_model, p
 
 @pytest.mark.slow
 def test_study_with_a_new_data_seed_keeps_no_old_model_or_result(tmp_path, capsys, tiny_model):
+    config = tiny_study(tmp_path, tiny_model, "s", sizes=[32], max_steps=2,
+                        eval_stage={"tasks": ["bmw_type"], "backend": "hf", "limit": 4,
+                                    "include_base": False})
     out = tmp_path / "study"
-    (out / "models").mkdir(parents=True)
-    (out / "models" / "tiny").symlink_to(tiny_model)  # the session's model, as `path: tiny` builds
-    config = tmp_path / "s.yaml"
-    config.write_text(yaml.safe_dump({
-        "name": "s", "out_dir": str(out),
-        "data": {"source": str(SAMPLE), "sizes": [32], "test_size": 16, "seed": 42},
-        "models": [{"name": "tiny", "path": "tiny"}],
-        "train": {"method": "lora", "backend": "peft", "lora": {"r": 4, "alpha": 8},
-                  "learning_rate": 3e-3, "max_steps": 2, "batch_size": 4,
-                  "max_seq_length": 256, "eval_fraction": 0.0},
-        "eval": {"tasks": ["bmw_type"], "backend": "hf", "limit": 4, "include_base": False},
-    }))
     assert in_process(capsys, "study", config, "--only", "data,models,train,eval").rc == 0
     before = snapshot(out / "runs") | snapshot(out / "results")
     one_line_error(in_process(capsys, "study", config, "data.seed=7"), "settings.seed: 42 → 7",
