@@ -3,8 +3,8 @@
 ftbench extends lm-evaluation-harness through its public API (tasks, `simple_evaluate`, the
 model registry, `HFLM`, `ConfigurableTask`) but also relies on things lm-eval does not promise:
 the task index (`lm_eval.tasks._index`), its YAML loader (`lm_eval.tasks._yaml_loader`), the
-names of the files `EvaluationTracker` writes, the text of a log message, and how its vllm
-backend asks for vLLM's version. Upstream renames such things between releases, so lm-eval is
+names of the files `EvaluationTracker` writes, the text of a log message, the environment
+variable its bootstrap reads, and how its vllm backend asks for vLLM's version. Upstream renames such things between releases, so lm-eval is
 pinned exactly (`LM_EVAL_VERSION`, the same pin as `pyproject.toml`) and
 `tests/harness_ext/test_lm_eval_contract.py` checks each assumption against the installed
 version; `tests/harness_ext/test_lm_eval_boundary.py` checks that no other module imports
@@ -21,6 +21,7 @@ import copy
 import importlib
 import importlib.metadata as md
 import logging
+import os
 import re
 import sys
 from collections.abc import Callable
@@ -233,6 +234,9 @@ def upstream_task_yaml(task: str, folder: str) -> dict:
 
 
 # --- models and evaluation --------------------------------------------------------------------
+# lm_eval.api.metrics.bootstrap_stderr forks a process pool (of the process holding the model)
+# unless this variable is set; 1000 draws of a mean take well under a second in-process.
+IN_PROCESS_BOOTSTRAP_ENV = "DISABLE_MULTIPROC"
 
 
 def create_lm(name: str, model_args: dict, extra: dict):
@@ -251,6 +255,7 @@ def evaluate_to_files(lm, task: str, directory: Path,
     from lm_eval.loggers import EvaluationTracker
 
     quiet_custom_dataset_hint()
+    os.environ.setdefault(IN_PROCESS_BOOTSTRAP_ENV, "1")
     tracker = EvaluationTracker(output_path=str(Path(directory) / "results.json"))
     results = simple_evaluate(model=lm, tasks=[task], log_samples=True,
                               evaluation_tracker=tracker, **kwargs)

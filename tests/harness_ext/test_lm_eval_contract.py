@@ -178,6 +178,20 @@ def test_custom_dataset_hint_is_still_logged_and_is_what_the_filter_drops(own_tm
     assert not glue.DropCustomDatasetHint().filter(hints[0])
 
 
+def test_bootstrap_stderr_runs_in_process_under_the_variable_the_glue_sets():
+    import lm_eval.api.metrics as metrics
+
+    tree = ast.parse(Path(metrics.__file__).read_text())
+    fn = next(n for n in ast.walk(tree)
+              if isinstance(n, ast.FunctionDef) and n.name == "bootstrap_stderr")
+    reads = [n.args[0].value for n in ast.walk(fn) if isinstance(n, ast.Call)
+             and getattr(n.func, "attr", "") == "getenv" and n.args
+             and isinstance(n.args[0], ast.Constant)]
+    assert reads == [glue.IN_PROCESS_BOOTSTRAP_ENV], (
+        f"{UPGRADE}::IN_PROCESS_BOOTSTRAP_ENV: bootstrap_stderr now reads {reads}; without it "
+        "every stderr forks a pool of the process that holds the model")
+
+
 # --- the model registry and the vLLM shim -----------------------------------------------------
 
 
