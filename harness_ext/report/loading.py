@@ -262,14 +262,17 @@ def _apply_meta(data: ReportData, mapping: dict[str, dict]) -> None:
     for col in facts.columns:
         table[col] = facts[col]
     data.table = table.drop(columns=["_params_eval"], errors="ignore")
+    def which(models: list[str]) -> str:
+        return "every model" if len(models) == len(table) else ", ".join(models)
+
     for field_name, models in guessed.items():
-        data.notes.append(f"{field_name} guessed from the model name for {', '.join(models)} "
+        data.notes.append(f"{field_name} guessed from the model name for {which(models)} "
                           "(no run manifest: a flat table or a study from elsewhere); check it, "
                           "or give a column or a mapping file")
     untyped = [m for m in table["model"] if m not in data.manifests]
     if untyped:
         data.notes.append("base models and base/fine-tuned pairs chosen by name ('base' in it) "
-                          f"and training-run directories for {', '.join(untyped)} (no run "
+                          f"and training-run directories for {which(untyped)} (no run "
                           "manifest); pass baseline=NAME to choose the base")
     for field_name in meta.FIELDS:
         if field_name not in data.table or data.table[field_name].isna().all():
