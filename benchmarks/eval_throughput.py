@@ -88,7 +88,7 @@ def main() -> None:
     ap.add_argument("--skip-vllm", action="store_true")
     args = ap.parse_args()
     model = str(Path(args.model).resolve())
-    import lm_eval.models.huggingface  # noqa: F401  (imports are paid once, before any timing)
+    from harness_ext.lm_eval_glue import HFLM  # noqa: F401  (imports paid before any timing)
     work = Path(tempfile.mkdtemp(prefix="ftbench-bench-"))
     rows = []
     try:

@@ -41,12 +41,9 @@ def longest_articles_dir(raw: Path, n: int, out: Path) -> Path:
 
 def child(mode: str, model: str, data: str, context: int | None, batch_size: int) -> None:
     """Runs in its own process: one lm-eval bmw_perplexity evaluation; prints one JSON line."""
-    from lm_eval import simple_evaluate
-    from lm_eval.models.huggingface import HFLM
-    from lm_eval.tasks import TaskManager
-
     from harness_ext.bounded_hf import BoundedHFLM
     from harness_ext.context import resolve_context
+    from harness_ext.lm_eval_glue import HFLM, new_task_manager, simple_evaluate
     from harness_ext.threads import configure_threads
 
     threads = configure_threads()
@@ -55,8 +52,7 @@ def child(mode: str, model: str, data: str, context: int | None, batch_size: int
     # the same windows for both: ours are ctx - 2 tokens, upstream's are max_length
     lm = cls(pretrained=model, max_length=ctx if mode == "bounded" else ctx - 2,
              batch_size=batch_size, device="cpu", dtype="float32")
-    tm = TaskManager(include_path=str(REPO / "tasks"), include_defaults=False,
-                     metadata={"bmw_data": data})
+    tm = new_task_manager(REPO / "tasks", {"bmw_data": data}, include_defaults=False)
     t0 = time.perf_counter()
     res = simple_evaluate(model=lm, tasks=["bmw_perplexity"], task_manager=tm,
                           verbosity="ERROR", bootstrap_iters=0)

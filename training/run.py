@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from harness_ext.model_sources import converted_manifest, resolve_model_path
+from harness_ext.run_manifest import MANIFEST_KEY, RunManifest, model_family, safetensors_params
 from harness_ext.threads import configure_threads
 from training import data as data_mod
 from training.artifacts import history_from_log, staged_dir, write_run_files
@@ -104,10 +105,27 @@ def train_run(cfg: TrainConfig, spec: RunSpec, backend: str, train_file: Path, d
                         "history": "history.json", "loss_curve": "loss_curve.png"},
         }
         manifest["timing"]["wall_s"] = round(time.perf_counter() - t0, 3)
+        manifest[MANIFEST_KEY] = typed_manifest(spec, cfg, model_path, tmp / "merged",
+                                                manifest).to_dict()
         write_run_files(tmp, manifest, history, tmp / "merged")
     del loaded, outcome
     release_memory()
     return manifest
+
+
+def typed_manifest(spec: RunSpec, cfg: TrainConfig, model_path: str, merged: Path,
+                   manifest: dict) -> RunManifest:
+    """The typed block the study and the report read (harness_ext.run_manifest)."""
+    local = Path(model_path)
+    return RunManifest(
+        role="fine-tuned", base_model=spec.model_name,
+        base_model_path=str(local.resolve()) if local.exists() else model_path,
+        family=model_family(merged), params=safetensors_params(merged), method=cfg.method,
+        train_size=spec.train_size, run=spec.name,
+        trainable_params=manifest["parameters"]["trainable"],
+        final_train_loss=manifest["final_train_loss"],
+        eval_loss_before=manifest["eval_loss"]["before"],
+        eval_loss_after=manifest["eval_loss"]["after"])
 
 
 def _timing(outcome) -> dict[str, float | int]:

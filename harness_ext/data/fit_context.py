@@ -44,7 +44,7 @@ class PromptShape:
 
 
 def _field(value) -> Callable[[dict], str]:
-    from lm_eval.utils import apply_template
+    from harness_ext.lm_eval_glue import apply_template
 
     if value is None:
         return lambda doc: ""
@@ -55,9 +55,9 @@ def _field(value) -> Callable[[dict], str]:
 
 def task_shape(config_source: str) -> PromptShape | None:
     """The prompt shape of a task YAML (includes merged); None for tasks with nothing to fit."""
-    from lm_eval.tasks._yaml_loader import load_yaml
+    from harness_ext.lm_eval_glue import load_task_yaml
 
-    cfg = load_yaml(Path(config_source), resolve_func=True)
+    cfg = load_task_yaml(config_source)
     kind = cfg.get("output_type", "generate_until")
     if kind == "generate_until":
         gen_toks = int((cfg.get("generation_kwargs") or {}).get("max_gen_toks", 256))

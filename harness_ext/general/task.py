@@ -16,35 +16,18 @@ numbers are comparable with `lm_eval --tasks hellaswag` on the same items.
 
 from __future__ import annotations
 
-import copy
-from functools import cache, partial
-from pathlib import Path
-
-from lm_eval.api.task import ConfigurableTask
+from functools import partial
 
 from harness_ext.general.data import load_benchmark
 from harness_ext.io import InputError
+from harness_ext.lm_eval_glue import ConfigurableTask, upstream_task_yaml
 
 _OWN_KEYS = ("class", "upstream_task", "upstream_dir")
 
 
-@cache
-def _upstream_yaml(task: str, folder: str) -> dict:
-    import lm_eval.tasks
-    from lm_eval.tasks._index import Kind, TaskIndex
-    from lm_eval.tasks._yaml_loader import load_yaml
-
-    root = Path(lm_eval.tasks.__file__).parent / folder
-    entry = TaskIndex.build([root]).get(task) if root.is_dir() else None
-    if entry is None or entry.kind != Kind.TASK or entry.yaml_path is None:
-        raise InputError(f"lm-eval has no YAML task {task!r} under {root} "
-                         f"(upstream_task / upstream_dir of a general_small task)")
-    return load_yaml(entry.yaml_path, resolve_func=True)
-
-
 def upstream_config(task: str, folder: str) -> dict:
     """The built-in task's full config (a fresh copy: callers may change it)."""
-    return copy.deepcopy(_upstream_yaml(task, folder))
+    return upstream_task_yaml(task, folder)
 
 
 def eval_split(cfg: dict) -> str:

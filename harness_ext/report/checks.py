@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from harness_ext.lm_eval_glue import results_files
 from harness_ext.metrics import overall_score
 from harness_ext.report.vocab import COMPONENTS, OVERALL
 
@@ -104,7 +105,7 @@ def ftbench_info(model_dir: Path, key: str) -> dict[str, dict]:
     """task -> ftbench.<key>[task] of the model's results files (latest file wins); `key` is
     `generation` (budget, budget hits) or `prompts` (context, truncated prompts)."""
     out: dict[str, dict] = {}
-    for path in sorted(Path(model_dir).glob("results_*.json")):
+    for path in results_files(Path(model_dir)):
         try:
             block = json.loads(path.read_text(encoding="utf-8")).get("ftbench") or {}
         except (OSError, json.JSONDecodeError, AttributeError):

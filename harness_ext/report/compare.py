@@ -1,7 +1,7 @@
 """Sections 7-9: base vs fine-tuned, a paired per-sample comparison, qualitative examples.
 
 These answer "what did fine-tuning change, item by item?". The base is the `baseline` option,
-else a model named like `*base*`, else a study model without adapter and train size.
+else the base the run manifests name (`pairing.default_base`; name patterns only without them).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from harness_ext.io import InputError
 from harness_ext.metrics import confusion_matrix, per_class_accuracy
 from harness_ext.report.baselines import majority_columns
 from harness_ext.report.intervals import wilson
+from harness_ext.report.pairing import default_base
 from harness_ext.report.section import Context, Section
 from harness_ext.report.significance import compare_items, item_scores, sample_metrics
 from harness_ext.report.tables import headline_columns
@@ -52,19 +53,7 @@ def find_base(ctx: Context) -> str | None:
             return None
         _check_models(ctx, name)
         return name
-    names = ctx.table["model"].tolist()
-    named = [n for n in names if "base" in n.lower()]
-    if named:
-        return named[0]
-    # the section's single base must be known to be untrained: a spec says there is no adapter
-    return next((n for n in names if ctx.data.specs.get(n) and is_untrained(ctx, n)), None)
-
-
-def is_untrained(ctx: Context, name: str) -> bool:
-    """A model evaluated as it came: no adapter in its spec, no train size."""
-    spec = ctx.data.specs.get(name) or {}
-    row = ctx.table[ctx.table["model"] == name].iloc[0]
-    return not spec.get("adapter") and pd.isna(row.get("train_size"))
+    return default_base(ctx)
 
 
 def focus_pair(ctx: Context) -> tuple[str, str] | None:

@@ -12,13 +12,11 @@ several training sizes, a second table asks whether forgetting grows with data.
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from harness_ext.report import stats
-from harness_ext.report.compare import is_untrained
 from harness_ext.report.general_results import (
     GeneralResults,
     benchmark_name,
@@ -26,50 +24,8 @@ from harness_ext.report.general_results import (
     item_values,
     read_general,
 )
-from harness_ext.report.runs import match_run
+from harness_ext.report.pairing import pair_bases
 from harness_ext.report.section import Context, Section
-
-
-def _same_model(a: str | None, b: str | None) -> bool:
-    if not a or not b:
-        return False
-    pa, pb = Path(a), Path(b)
-    if pa.exists() and pb.exists():
-        return pa.resolve() == pb.resolve()
-    return a.rstrip("/") == b.rstrip("/")
-
-
-def pair_bases(ctx: Context) -> tuple[dict[str, str], list[str]]:
-    """fine-tuned model -> its base model, and the fine-tuned models no base could be found for.
-
-    One base: everyone's. Several (e.g. Llama and TinyLlama in one study): the base whose weights
-    the model's training run started from, else the base named `<series>-base` / `<series>`,
-    else the report's base model.
-    """
-    t = ctx.table.set_index("model")
-    bases = [m for m in t.index if "base" in m.lower() or is_untrained(ctx, m)]
-    if ctx.shared.get("base") and ctx.shared["base"] not in bases:
-        bases.insert(0, ctx.shared["base"])
-    tuned = [m for m in t.index if m not in bases]
-    if not bases:
-        return {}, tuned
-    pairs, unmatched = {}, []
-    for model in tuned:
-        if len(bases) == 1:
-            pairs[model] = bases[0]
-            continue
-        run = match_run(model, ctx.data.specs.get(model), ctx.data.runs)
-        started = run.manifest.get("base_model") if run is not None else None
-        by_path = [b for b in bases
-                   if _same_model(started, (ctx.data.specs.get(b) or {}).get("pretrained"))]
-        series = str(t.at[model, "base_model"]) if "base_model" in t else ""
-        by_name = [b for b in bases if b in (series, f"{series}-base")]
-        match = (by_path or by_name or [ctx.shared.get("base")])[0]
-        if match:
-            pairs[model] = match
-        else:
-            unmatched.append(model)
-    return pairs, unmatched
 
 
 def _paired(base_items, tuned_items, key, ctx: Context) -> dict:

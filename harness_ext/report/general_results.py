@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from harness_ext.io import InputError, read_jsonl
+from harness_ext.lm_eval_glue import split_metric_key, stderr_key
 from harness_ext.report.stats import as_float
 from harness_ext.runner.results_files import results_files, samples_file
 
@@ -41,12 +42,11 @@ def parse_task_results(values: dict) -> dict[Key, tuple[float, float]]:
     """lm-eval's `{"acc,none": 0.5, "acc_stderr,none": 0.1, ...}` -> {(acc, none): (0.5, 0.1)}."""
     out: dict[Key, tuple[float, float]] = {}
     for key, value in values.items():
-        metric, sep, filt = key.partition(",")
-        if not sep or metric.endswith("_stderr") or isinstance(value, (bool, str)):
+        parts = split_metric_key(key)
+        if parts is None or isinstance(value, bool) or not isinstance(value, (int, float)):
             continue
-        if not isinstance(value, (int, float)):
-            continue
-        stderr = as_float(values.get(f"{metric}_stderr,{filt}"))
+        metric, filt = parts
+        stderr = as_float(values.get(stderr_key(metric, filt)))
         out[(metric, filt)] = (float(value), stderr)
     return out
 

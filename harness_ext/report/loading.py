@@ -25,7 +25,8 @@ from harness_ext.report.vocab import (
     TASK_COLUMNS,
     metric_columns,
 )
-from harness_ext.runner.results_files import task_metrics
+from harness_ext.run_manifest import RunManifest
+from harness_ext.runner.results_files import ftbench_block, results_files, task_metrics
 
 _NAME_COLUMNS = ("model_name", "model", "name")
 
@@ -38,6 +39,7 @@ class ReportData:
     samples: dict[str, dict[str, pd.DataFrame]] = field(default_factory=dict)
     runs: list[Run] = field(default_factory=list)
     specs: dict[str, dict] = field(default_factory=dict)
+    manifests: dict[str, RunManifest] = field(default_factory=dict)  # model -> what it is
     notes: list[str] = field(default_factory=list)
     model_dirs: dict[str, Path] = field(default_factory=dict)  # study: model -> its results dir
     # answers mostly unparseable / at the generation budget: {model, task, problem, rate, ...}
@@ -127,7 +129,7 @@ def _study_models(root: Path, notes: list[str]) -> tuple[dict[str, dict], dict]:
         if not models:
             raise InputError(f"{index_path}: lists no models")
         return models, index.get("settings") or {}
-    dirs = [p for p in sorted(root.iterdir()) if p.is_dir() and any(p.glob("results_*.json"))]
+    dirs = [p for p in sorted(root.iterdir()) if p.is_dir() and results_files(p)]
     if not dirs:
         raise InputError(f"{root}: not a study directory (no index.json, no <model>/results_*.json)"
                          " and not a CSV file")
@@ -141,7 +143,7 @@ def load_study(root: Path, runs_dir: Path | None = None) -> ReportData:
     rows, samples, specs, model_dirs, flags, answer_rates = [], {}, {}, {}, [], []
     for name, entry in models.items():
         model_dir = model_dirs[name] = root / str(entry.get("dir") or name)
-        specs[name] = entry.get("spec") or {}
+        specs[name] = entry.get("spec") or _results_spec(model_dir)
         try:
             metrics = task_metrics(model_dir) if model_dir.is_dir() else {}
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -190,9 +192,20 @@ def load_study(root: Path, runs_dir: Path | None = None) -> ReportData:
     runs_root = runs_dir or _runs_dir(root, settings)
     runs, run_notes = load_runs(runs_root)
     table = pd.DataFrame(rows)
+    manifests = {name: RunManifest.from_dict(specs[name]["run"], f"{root}: model {name}: spec.run")
+                 for name in table["model"] if (specs.get(name) or {}).get("run") is not None}
     return ReportData(source=root, kind="study", table=table, samples=samples, runs=runs,
-                      specs=specs, notes=notes + run_notes, model_dirs=model_dirs, flags=flags,
-                      answer_rates=answer_rates)
+                      specs=specs, manifests=manifests, notes=notes + run_notes,
+                      model_dirs=model_dirs, flags=flags, answer_rates=answer_rates)
+
+
+def _results_spec(model_dir: Path) -> dict:
+    """A model's spec from its newest results file (`ftbench.model`) when index.json lacks it."""
+    for path in reversed(results_files(model_dir) if model_dir.is_dir() else []):
+        spec = (ftbench_block(path) or {}).get("model")
+        if isinstance(spec, dict):
+            return spec
+    return {}
 
 
 def _runs_dir(root: Path, settings: dict) -> Path | None:
@@ -204,7 +217,7 @@ def _runs_dir(root: Path, settings: dict) -> Path | None:
 
 def _results_params(model_dir: Path) -> float | None:
     """`model_num_parameters` that lm-eval records in its results config."""
-    for path in sorted(model_dir.glob("results_*.json"), reverse=True):
+    for path in reversed(results_files(model_dir)):
         try:
             value = json.loads(path.read_text()).get("config", {}).get("model_num_parameters")
         except (OSError, json.JSONDecodeError):
@@ -215,32 +228,57 @@ def _results_params(model_dir: Path) -> float | None:
 
 
 def _apply_meta(data: ReportData, mapping: dict[str, dict]) -> None:
-    """Fill family / params_b / train_size / base_model / method and note what stays unknown."""
+    """Fill family / params_b / train_size / base_model / method and note what stays unknown.
+
+    A model with a run manifest gets its facts from it (the user's columns and mapping still
+    win); only a model without one falls back to training-run directories and, last, to
+    patterns in its name — and the notes list every fact guessed that way."""
     table = data.table
     unknown = sorted(set(mapping) - set(table["model"]))
     if unknown:
         data.notes.append(f"mapping names model(s) not in the source: {', '.join(unknown)}")
-    resolved = []
+    resolved, guessed = [], {}
     for row in table.to_dict("records"):
         name = row["model"]
         columns = {k: row.get(k) for k in (*meta.FIELDS, "method")}
         if row.get("model_type") is not None:
             columns["base_model"] = row["model_type"]
         layers = [("column", columns), ("mapping", mapping.get(name, {}))]
-        run = match_run(name, data.specs.get(name), data.runs)
-        if run is not None:
-            layers.append(("manifest", run_facts(run)))
+        typed = data.manifests.get(name)
+        if typed is not None:
+            layers.append(("run manifest", meta.manifest_facts(typed)))
+        else:
+            run = match_run(name, data.specs.get(name), data.runs)
+            if run is not None:
+                layers.append(("manifest", run_facts(run)))
         params, how = meta.local_model_params((data.specs.get(name) or {}).get("pretrained"))
         if params is None and row.get("_params_eval"):
             params, how = row["_params_eval"], "lm-eval results"
         if params:
             layers.append((how, {"params_b": params / 1e9}))
-        layers.append(("name", meta.parse_name(name)))
-        resolved.append(meta.resolve(name, layers))
+        if typed is None:
+            layers.append(("name", meta.parse_name(name)))
+        facts = meta.resolve(name, layers)
+        for field_name in (*meta.FIELDS, "base_model"):
+            if f"{field_name}=name" in facts["meta_source"].split("; "):
+                guessed.setdefault(field_name, []).append(name)
+        resolved.append(facts)
     facts = pd.DataFrame(resolved, index=table.index)
     for col in facts.columns:
         table[col] = facts[col]
     data.table = table.drop(columns=["_params_eval"], errors="ignore")
+    def which(models: list[str]) -> str:
+        return "every model" if len(models) == len(table) else ", ".join(models)
+
+    for field_name, models in guessed.items():
+        data.notes.append(f"{field_name} guessed from the model name for {which(models)} "
+                          "(no run manifest: a flat table or a study from elsewhere); check it, "
+                          "or give a column or a mapping file")
+    untyped = [m for m in table["model"] if m not in data.manifests]
+    if untyped:
+        data.notes.append("base models and base/fine-tuned pairs chosen by name ('base' in it) "
+                          f"and training-run directories for {which(untyped)} (no run "
+                          "manifest); pass baseline=NAME to choose the base")
     for field_name in meta.FIELDS:
         if field_name not in data.table or data.table[field_name].isna().all():
             data.notes.append(f"{field_name} unknown for every model (no column, mapping, manifest"

@@ -1,9 +1,11 @@
 """Model family, parameter count and train size: from columns, a mapping, manifests, configs, names.
 
-The analysis groups by these three facts, but results files rarely state them. Explicit facts
-(table columns, the user's mapping file) win over inferred ones (training manifests, the model's
-own config / safetensors header, and last the name pattern, e.g. `qwen3-0.6b-2000`). Each model
-records where each fact came from, so a surprising grouping can be traced.
+The analysis groups by these three facts. A study states them in each model's run manifest
+(`harness_ext.run_manifest`); explicit facts (table columns, the user's mapping file) still win
+over it. Without a manifest (a flat table from elsewhere, an older study) they are inferred:
+training-run directories, the model's own config / safetensors header, and last the name
+pattern, e.g. `qwen3-0.6b-2000` — and the report notes every fact guessed from a name. Each
+model records where each fact came from, so a surprising grouping can be traced.
 """
 
 from __future__ import annotations
@@ -11,10 +13,10 @@ from __future__ import annotations
 import json
 import math
 import re
-import struct
 from pathlib import Path
 
 from harness_ext.io import InputError
+from harness_ext.run_manifest import RunManifest, safetensors_params
 
 FIELDS = ("family", "params_b", "train_size")
 _PARAMS_RE = re.compile(r"^(\d+(?:\.\d+)?)([bm])$", re.IGNORECASE)
@@ -48,6 +50,13 @@ def parse_name(name: str) -> dict:
     return out
 
 
+def manifest_facts(typed: RunManifest) -> dict:
+    """The meta facts a run manifest states (a base has no train size and method "base")."""
+    return {"family": typed.family, "params_b": typed.params_b, "train_size": typed.train_size,
+            "base_model": typed.base_model,
+            "method": typed.method or ("base" if typed.role == "base" else None)}
+
+
 def load_mapping(path: Path | None) -> dict[str, dict]:
     """The user's YAML/JSON mapping `model -> {family, params_b, train_size}`; InputError if bad."""
     if path is None:
@@ -72,22 +81,6 @@ def load_mapping(path: Path | None) -> dict[str, dict]:
                              f"allowed: {', '.join(FIELDS)}")
         out[str(model)] = dict(facts)
     return out
-
-
-def safetensors_params(model_dir: Path) -> int | None:
-    """Exact parameter count from the safetensors headers (no tensor is loaded)."""
-    files = sorted(Path(model_dir).glob("*.safetensors"))
-    if not files:
-        return None
-    total = 0
-    for f in files:
-        with f.open("rb") as fh:
-            (size,) = struct.unpack("<Q", fh.read(8))
-            header = json.loads(fh.read(size))
-        for name, info in header.items():
-            if name != "__metadata__":
-                total += math.prod(info.get("shape", []))
-    return total
 
 
 def config_params(config: dict) -> int | None:
@@ -135,7 +128,7 @@ def resolve(name: str, layers: list[tuple[str, dict]]) -> dict:
             if value is None or (isinstance(value, float) and math.isnan(value)) or value == "":
                 continue
             out[field] = value
-            if field in FIELDS:
+            if field in (*FIELDS, "base_model"):
                 sources.append(f"{field}={source}")
             break
     out.setdefault("base_model", name)

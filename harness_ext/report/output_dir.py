@@ -14,6 +14,7 @@ from pathlib import Path
 
 from harness_ext.fingerprint import digest, versions
 from harness_ext.io import atomic_write_json, sha256_file
+from harness_ext.lm_eval_glue import RESULTS_GLOB
 from harness_ext.outputs import claim_dir, replace_files
 
 KIND = "ftbench-report"
@@ -38,7 +39,7 @@ def source_files(source: Path) -> dict[str, str]:
     source = Path(source)
     if source.is_file():
         return {source.name: sha256_file(source)}
-    files = [source / "index.json", *sorted(source.glob("*/results_*.json"))]
+    files = [source / "index.json", *sorted(source.glob(f"*/{RESULTS_GLOB}"))]
     return {str(p.relative_to(source)): sha256_file(p) for p in files if p.is_file()}
 
 

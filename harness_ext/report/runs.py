@@ -1,8 +1,10 @@
 """Training run directories (`<runs>/<run>/manifest.json` + `history.json`): facts and loss curves.
 
-The training module writes these; the report only reads them. Their exact nesting may change as
-training evolves, so facts are found by key name anywhere in the manifest (`train_size`,
-`base_model`, `method`, trainable parameters, final losses) rather than by a fixed path.
+The training module writes these; the report only reads them. A run made by this version has a
+typed block (`run_manifest`, `harness_ext.run_manifest.RunManifest`): its facts are read from
+there. Only a run directory without one (an older or foreign training run) is searched for
+facts by key name anywhere in the manifest (`train_size`, `base_model`, `method`, trainable
+parameters, final losses); such runs are marked `facts_from: "key search"`.
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from harness_ext.report.meta import manifest_facts
 from harness_ext.report.stats import as_float
+from harness_ext.run_manifest import MANIFEST_KEY, RunManifest
 
 _KEYS = {
     "train_size": ("train_size", "num_train_articles", "train_articles"),
@@ -34,6 +38,7 @@ class Run:
     manifest: dict
     history: pd.DataFrame | None
     facts: dict = field(default_factory=dict)
+    typed: RunManifest | None = None
 
 
 def find_key(obj, keys: tuple[str, ...]):
@@ -115,8 +120,21 @@ def load_run(path: Path, notes: list[str]) -> Run | None:
         return None
     manifest = manifest if isinstance(manifest, dict) else {}
     history = parse_history(raw) if raw is not None else None
-    facts = {k: find_key(manifest, keys) for k, keys in _KEYS.items()}
-    facts.update(_known_facts(manifest))
+    typed = None
+    if manifest.get(MANIFEST_KEY) is not None:
+        typed = RunManifest.from_dict(manifest[MANIFEST_KEY],
+                                      f"{path / 'manifest.json'}: {MANIFEST_KEY}")
+        facts = {"train_size": typed.train_size, "base_model": typed.base_model,
+                 "method": typed.method, "trainable_params": typed.trainable_params,
+                 "params": typed.params, "final_train_loss": typed.final_train_loss,
+                 "eval_loss_before": typed.eval_loss_before,
+                 "final_eval_loss": typed.eval_loss_after, "facts_from": "run manifest"}
+        if manifest.get("status"):
+            facts["status"] = manifest["status"]
+    else:
+        facts = {k: find_key(manifest, keys) for k, keys in _KEYS.items()}
+        facts.update(_known_facts(manifest))
+        facts["facts_from"] = "key search"
     if history is not None and not history.empty:
         for col, key in (("train_loss", "final_train_loss"), ("eval_loss", "final_eval_loss")):
             series = history[col].dropna()
@@ -124,7 +142,8 @@ def load_run(path: Path, notes: list[str]) -> Run | None:
                 facts[key] = float(series.iloc[-1])
     name = str(manifest.get("run") or manifest.get("name") or manifest.get("run_name")
                or path.name)
-    return Run(name=name, path=path, manifest=manifest, history=history, facts=facts)
+    return Run(name=name, path=path, manifest=manifest, history=history, facts=facts,
+               typed=typed)
 
 
 def load_runs(root: Path | None) -> tuple[list[Run], list[str]]:
@@ -170,6 +189,8 @@ def run_facts(run: Run) -> dict:
     peft counts the adapter in its total; merging folds the adapter into the base weights, so
     the merged LoRA/QLoRA checkpoint that is evaluated has the base's count (total - trainable).
     """
+    if run.typed is not None:
+        return manifest_facts(run.typed)
     out = {"train_size": run.facts.get("train_size"), "method": run.facts.get("method")}
     total = as_float(run.facts.get("total_params"))
     if out["method"] in ("lora", "qlora"):

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
+from harness_ext.lm_eval_glue import results_files, samples_file, task_metric_values
 
-def results_files(model_dir: Path) -> list[Path]:
-    return sorted(model_dir.glob("results_*.json"))
+__all__ = ["completed_tasks", "ftbench_block", "results_files", "samples_file", "task_metrics"]
 
 
 def _read(path: Path) -> dict | None:
@@ -48,14 +47,6 @@ def task_metrics(model_dir: Path) -> dict[str, dict[str, float]]:
     for path in results_files(model_dir):
         data = json.loads(path.read_text())
         for task, values in data.get("results", {}).items():
-            # metric keys are "<metric>,<filter>"; "sample_len" and "alias" are not metrics
-            out[task] = {k.split(",")[0]: v for k, v in values.items()
-                         if "," in k and isinstance(v, (int, float)) and "_stderr" not in k}
+            out[task] = {metric: v for (metric, _), v in task_metric_values(values).items()}
     return out
 
-
-def samples_file(model_dir: Path, task: str) -> Path | None:
-    # lm-eval names them samples_<task>_<date>.jsonl; `bmw_type_*` must not match bmw_type_mc
-    pattern = re.compile(rf"samples_{re.escape(task)}_\d{{4}}-.*\.jsonl")
-    files = sorted(p for p in model_dir.glob(f"samples_{task}_*.jsonl") if pattern.fullmatch(p.name))
-    return files[-1] if files else None

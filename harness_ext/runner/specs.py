@@ -34,6 +34,9 @@ class ModelSpec:
     dtype: str = "auto"
     chat_template: str = "auto"        # "auto" | "none"
     add_bos_token: bool | None = None  # None: the tokenizer's own default
+    # what the model is (harness_ext.run_manifest.RunManifest as a dict), when a study knows it;
+    # recorded with the results for the report, no effect on how the model is evaluated
+    run: dict | None = None
 
     def __post_init__(self):
         if not _NAME_RE.match(self.name):

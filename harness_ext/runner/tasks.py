@@ -7,17 +7,15 @@ import math
 from functools import cache
 from pathlib import Path
 
+from harness_ext import lm_eval_glue
 from harness_ext.io import InputError
 from harness_ext.paths import TASKS_DIR
 
 
 @cache
 def _task_manager(include_path: str, metadata_json: str, include_defaults: bool):
-    from lm_eval.tasks import TaskManager
-
-    metadata = json.loads(metadata_json) or None
-    return TaskManager(include_path=include_path, metadata=metadata,
-                       include_defaults=include_defaults)
+    return lm_eval_glue.new_task_manager(include_path, json.loads(metadata_json),
+                                         include_defaults)
 
 
 def task_manager(include_path: Path | str = TASKS_DIR, metadata: dict | None = None,
@@ -41,28 +39,7 @@ def task_manager(include_path: Path | str = TASKS_DIR, metadata: dict | None = N
 
 def expand_tasks(names: list[str], tm) -> list[str]:
     """Groups and tags expanded to their leaf tasks, in order, without duplicates."""
-    from lm_eval.tasks._index import Kind
-
-    index = tm.task_index
-    out: list[str] = []
-
-    def visit(name: str) -> None:
-        entry = index.get(name)
-        if entry is None:
-            raise InputError(f"unknown task {name!r} (include path: {TASKS_DIR})")
-        if entry.kind == Kind.GROUP:
-            for child in (entry.cfg or {}).get("task", []):
-                visit(child if isinstance(child, str) else child["task"])
-        elif entry.kind == Kind.TAG:
-            for other, e in index.items():
-                if name in e.tags and e.kind in (Kind.TASK, Kind.PY_TASK):
-                    visit(other)
-        elif name not in out:
-            out.append(name)
-
-    for n in names:
-        visit(n)
-    return out
+    return lm_eval_glue.leaf_tasks(names, tm, f" (include path: {TASKS_DIR})")
 
 
 def check_limit(value: int | float | None, key: str = "--limit") -> int | float | None:

@@ -10,7 +10,6 @@ memory is released), reporting progress as JSON event lines on stdout.
 from __future__ import annotations
 
 import json
-import logging
 import os
 import shutil
 import sys
@@ -21,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from harness_ext import lm_eval_glue
 from harness_ext.context import ContextLength, load_tokenizer, perplexity_window, resolve_context
 from harness_ext.runner.generation import (
     gen_kwargs_for,
@@ -33,18 +33,6 @@ from harness_ext.runner.specs import ModelSpec
 from harness_ext.threads import configure_threads, vllm_cpu_binding
 
 EVENT_PREFIX = "FTBENCH_EVENT "
-_LM_EVAL_HINT = "Custom kwargs can be passed to `--metadata`"
-
-
-class _DropCustomDatasetHint(logging.Filter):
-    """lm-eval logs a usage hint (not a problem) for every task with a `custom_dataset` — all of
-    ours — on every call: 18 warnings per demo evaluation that bury the real ones."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return _LM_EVAL_HINT not in record.getMessage()
-
-
-logging.getLogger("lm_eval.api.task").addFilter(_DropCustomDatasetHint())
 Event = dict
 Emit = Callable[[Event], None]
 
@@ -89,8 +77,6 @@ class WorkerJob:
 
 def build_lm(job: WorkerJob, context_length: int):
     """The lm-eval LM object for this model and backend (hf: the bounded-perplexity subclass)."""
-    import lm_eval.api.registry
-
     from harness_ext.fingerprint import check_model_ref
 
     check_model_ref(job.spec.pretrained, f"model {job.spec.name}")
@@ -100,14 +86,12 @@ def build_lm(job: WorkerJob, context_length: int):
         from harness_ext.backends import prepare_vllm
 
         prepare_vllm()
-    import lm_eval.models
-
     import harness_ext.bounded_hf  # noqa: F401  (registers "ftbench-hf")
 
-    cls = lm_eval.api.registry.get_model("ftbench-hf" if job.backend == "hf" else job.backend)
     extra = {"batch_size": job.batch_size, "max_batch_size": None,
              "device": "cpu" if job.on_cpu and job.backend == "hf" else None}
-    return cls.create_from_arg_obj(job.model_args(context_length), extra)
+    return lm_eval_glue.create_lm("ftbench-hf" if job.backend == "hf" else job.backend,
+                                  job.model_args(context_length), extra)
 
 
 @dataclass
@@ -153,62 +137,54 @@ def uses_chat_template(lm, job: WorkerJob) -> bool:
     return bool(getattr(getattr(lm, "tokenizer", None), "chat_template", None))
 
 
-def _move_outputs(tmp: Path, model_dir: Path) -> Path:
+def _move_outputs(tmp: Path, results: Path, model_dir: Path) -> Path:
     """Samples first, results last: the results file is the completion marker."""
     model_dir.mkdir(parents=True, exist_ok=True)
-    results = None
     for f in sorted(tmp.iterdir()):
-        if f.name.startswith("results_"):
-            results = f
-        else:
+        if f != results:
             f.replace(model_dir / f.name)
-    if results is None:
-        raise RuntimeError("lm-eval wrote no results file")
     target = model_dir / results.name
     results.replace(target)
     return target
 
 
-def evaluate_task(run: ModelRun, job: WorkerJob, task: str) -> Path:
-    from lm_eval import simple_evaluate
-    from lm_eval.loggers import EvaluationTracker
+def add_ftbench_block(run: ModelRun, job: WorkerJob, results: dict, samples: dict) -> None:
+    """The `ftbench` block of a results file: what made it and what lm-eval does not count."""
+    window = perplexity_window(run.context.tokens)
+    results["ftbench"] = {
+        "model": job.spec.to_dict(), "backend": job.backend, "context": run.context.to_dict(),
+        "threads": run.threads,
+        "chat_template_applied": uses_chat_template(run.lm, job),
+        "prompts": {name: prompt_stats(samples[name], results["configs"][name],
+                                       run.context.tokens, run.tokenizer, window)
+                    for name in samples},
+        "generation": generation_block(results, samples, run.tokenizer,
+                                       getattr(run.lm, "max_gen_toks", 256)),
+        "thinking": {"enable_thinking": job.enable_thinking,
+                     "template_reads_thinking": template_reads_thinking(run.tokenizer)},
+        "model_fingerprint": job.model_fingerprint,
+        "data_fingerprint": job.data_fingerprint,
+        "run_fingerprint": job.run_fingerprint,
+    }
 
+
+def evaluate_task(run: ModelRun, job: WorkerJob, task: str) -> Path:
     tmp = Path(tempfile.mkdtemp(prefix=".partial-", dir=job.model_dir))
     try:
-        tracker = EvaluationTracker(output_path=str(tmp / "results.json"))
         # lm-eval keys its cache by request, not by model: one cache per model fingerprint
         key = (job.model_fingerprint.get("digest") or "unknown")[:16]
         cache = job.model_dir / "cache" / key / "requests"
         cache.parent.mkdir(parents=True, exist_ok=True)
-        results = simple_evaluate(
-            model=run.lm, model_args=job.model_args(run.context.tokens), tasks=[task],
+        written = lm_eval_glue.evaluate_to_files(
+            run.lm, task, tmp, lambda results, samples: add_ftbench_block(run, job, results, samples),
+            model_args=job.model_args(run.context.tokens),
             gen_kwargs=gen_kwargs_for(task, job.max_gen_toks),
-            limit=job.limit, use_cache=str(cache), log_samples=True,
-            evaluation_tracker=tracker, apply_chat_template=uses_chat_template(run.lm, job),
+            limit=job.limit, use_cache=str(cache),
+            apply_chat_template=uses_chat_template(run.lm, job),
             task_manager=run.tm, metadata=job.metadata or None, bootstrap_iters=1000,
             verbosity="WARNING",
         )
-        samples = results.pop("samples")
-        window = perplexity_window(run.context.tokens)
-        results["ftbench"] = {
-            "model": job.spec.to_dict(), "backend": job.backend, "context": run.context.to_dict(),
-            "threads": run.threads,
-            "chat_template_applied": uses_chat_template(run.lm, job),
-            "prompts": {name: prompt_stats(samples[name], results["configs"][name],
-                                           run.context.tokens, run.tokenizer, window)
-                        for name in samples},
-            "generation": generation_block(results, samples, run.tokenizer,
-                                           getattr(run.lm, "max_gen_toks", 256)),
-            "thinking": {"enable_thinking": job.enable_thinking,
-                         "template_reads_thinking": template_reads_thinking(run.tokenizer)},
-            "model_fingerprint": job.model_fingerprint,
-            "data_fingerprint": job.data_fingerprint,
-            "run_fingerprint": job.run_fingerprint,
-        }
-        tracker.save_results_aggregated(results=results, samples=samples)
-        for name in results["configs"]:
-            tracker.save_results_samples(task_name=name, samples=samples[name])
-        return _move_outputs(tmp, job.model_dir)
+        return _move_outputs(tmp, written, job.model_dir)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

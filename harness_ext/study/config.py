@@ -13,6 +13,7 @@ from typing import Any
 
 from harness_ext.fingerprint import check_model_ref
 from harness_ext.io import InputError
+from harness_ext.run_manifest import base_manifest, read_run_manifest
 from harness_ext.runner.specs import ModelSpec
 from training.config import METHODS, RunSpec, TrainConfig, build, read_config
 
@@ -229,18 +230,24 @@ class StudyConfig:
         from training.grid import current_runs
 
         specs = []
+        base_of: dict[str, str] = {}  # model path -> the evaluated base's name
         if self.eval.include_base:  # one evaluation per base, even if trained with two methods
             bases: dict[str, StudyModel] = {}
             for m in self.models:
                 bases.setdefault(self.model_path(m), m)
-            specs += [ModelSpec(f"{m.name}-base", _abs(resolve_model_path(path)),
-                                chat_template=m.chat_template, add_bos_token=m.add_bos_token)
-                      for path, m in bases.items()]
+            for path, m in bases.items():
+                weights = _abs(resolve_model_path(path))
+                base_of[path] = f"{m.name}-base"
+                specs.append(ModelSpec(f"{m.name}-base", weights, chat_template=m.chat_template,
+                                       add_bos_token=m.add_bos_token,
+                                       run=base_manifest(m.name, weights).to_dict()))
         for train_config in self.train_configs():
             for run, run_dir in current_runs(train_config):
-                specs.append(ModelSpec(run.name, str((run_dir / "merged").resolve()),
-                                       chat_template=run.chat_template,
-                                       add_bos_token=run.add_bos_token))
+                typed = read_run_manifest(run_dir)  # None: trained before typed manifests
+                specs.append(ModelSpec(
+                    run.name, str((run_dir / "merged").resolve()),
+                    chat_template=run.chat_template, add_bos_token=run.add_bos_token,
+                    run=typed.with_base(base_of.get(run.model_path)).to_dict() if typed else None))
         return specs
 
 

@@ -27,7 +27,9 @@ def test_a_builtin_task_brings_the_full_index():
 
 
 def test_lm_eval_custom_dataset_hint_is_dropped_and_real_warnings_kept(caplog):
-    import harness_ext.runner.worker  # noqa: F401  (installs the filter)
+    from harness_ext.lm_eval_glue import quiet_custom_dataset_hint
+
+    quiet_custom_dataset_hint()  # what every evaluation does first
 
     logger = logging.getLogger("lm_eval.api.task")
     with caplog.at_level(logging.WARNING, logger="lm_eval.api.task"):

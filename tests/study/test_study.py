@@ -9,6 +9,7 @@ import pytest
 from rich.console import Console
 
 from harness_ext.paths import REPO_DIR
+from harness_ext.run_manifest import RunManifest
 from harness_ext.runner.results_files import completed_tasks, task_metrics
 from harness_ext.study.config import load_study_config
 from harness_ext.study.pipeline import run_study
@@ -54,3 +55,11 @@ def test_demo_study_fine_tuning_beats_base_and_reruns_reuse_work(demo_cfg):
     assert before == after
     index = json.loads((res / "index.json").read_text())
     assert set(index["models"]) == {"tiny-llama-base", "tiny-llama-16", "tiny-llama-48"}
+    # what each model is travels with it: the run manifests, and the report reads them
+    runs = {m: RunManifest.from_dict(e["spec"]["run"], m) for m, e in index["models"].items()}
+    assert runs["tiny-llama-base"].role == "base" and runs["tiny-llama-base"].train_size is None
+    assert {m: (r.train_size, r.base_evaluated_as) for m, r in runs.items() if r.role != "base"} \
+        == {"tiny-llama-16": (16, "tiny-llama-base"), "tiny-llama-48": (48, "tiny-llama-base")}
+    assert len({r.params for r in runs.values()}) == 1  # a merged LoRA keeps the base's count
+    models = (demo_cfg.report_dir / "tables" / "models.csv").read_text()
+    assert "train_size=run manifest" in models and "=name" not in models

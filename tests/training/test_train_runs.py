@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from harness_ext.run_manifest import base_manifest, read_run_manifest
 from training.cli import train_main
 
 PROMPT = [{"role": "system", "content": "You classify BMW news articles."},
@@ -74,6 +75,14 @@ def test_lora_run_writes_every_artefact(lora_run, tiny_model, sample_prepared):
         (sample_prepared / "manifest.json").read_text())["files"]["train_16.jsonl"]
     p = m["parameters"]
     assert 0 < p["trainable"] < p["total"] and 0 < p["trainable_pct"] < 100
+    typed = read_run_manifest(lora_run)  # the typed block the study and the report read
+    assert (typed.role, typed.method, typed.train_size, typed.run) == ("fine-tuned", "lora", 16,
+                                                                       "lora-16")
+    assert typed.base_model == "lora" and typed.base_model_path == str(Path(tiny_model).resolve())
+    assert typed.family == "llama" and typed.trainable_params == p["trainable"]
+    # the merged checkpoint has the base's parameters: peft's total minus the adapter
+    assert typed.params == p["total"] - p["trainable"] == base_manifest("t", str(tiny_model)).params
+    assert typed.eval_loss_after == m["eval_loss"]["after"]
     assert m["timing"]["tokens_per_s"] > 0 and m["timing"]["wall_s"] > m["timing"]["train_s"]
     assert m["memory"]["peak_rss_mb"] > 100 and m["versions"]["trl"] and m["config"]["lora"]["r"] == 4
     card = (lora_run / "merged" / "README.md").read_text()
