@@ -44,8 +44,13 @@ def _paired_diff(a, b) -> np.ndarray:
     return b[keep] - a[keep]
 
 
+def _abs_mean(d: np.ndarray, axis: int = -1) -> np.ndarray:
+    return np.abs(np.mean(d, axis=axis))
+
+
 def permutation_test(a, b, *, n_perm: int = 10000, seed: int = 0) -> float:
-    """Two-sided paired sign-flip permutation p-value for mean(b - a) = 0.
+    """Two-sided paired sign-flip permutation p-value for mean(b - a) = 0 (`scipy.stats.
+    permutation_test` on the differences, statistic |mean|, so both tails count).
 
     Exact (all 2^n sign patterns) for n <= 16, Monte Carlo with the +1 correction above.
     """
@@ -53,22 +58,17 @@ def permutation_test(a, b, *, n_perm: int = 10000, seed: int = 0) -> float:
     n = len(d)
     if n == 0:
         return math.nan
-    observed = abs(d.mean())
-    if observed == 0:
-        return 1.0
-    if n <= _EXACT_SIGNFLIP_MAX_N:
-        signs = 1 - 2 * ((np.arange(2 ** n)[:, None] >> np.arange(n)) & 1)
-        means = np.abs((signs * d).mean(axis=1))
-        return float(np.mean(means >= observed - 1e-12))
-    rng = np.random.default_rng(seed)
-    signs = rng.choice([-1.0, 1.0], size=(n_perm, n))
-    means = np.abs((signs * d).mean(axis=1))
-    return float((np.sum(means >= observed - 1e-12) + 1) / (n_perm + 1))
+    res = sps.permutation_test((d,), _abs_mean, permutation_type="samples", vectorized=True,
+                               n_resamples=np.inf if n <= _EXACT_SIGNFLIP_MAX_N else n_perm,
+                               alternative="greater", rng=seed)
+    return float(res.pvalue)
 
 
 def mcnemar(a, b) -> dict:
-    """McNemar's test on paired 0/1 outcomes: exact binomial below 25 discordant pairs,
-    else chi-square with continuity correction. `a_only` = items only a got right."""
+    """McNemar's test on paired 0/1 outcomes: exact binomial below 25 discordant pairs
+    (`scipy.stats.binomtest`), else chi-square with continuity correction (scipy has no McNemar
+    function; the statistic is one line, its tail is `scipy.stats.chi2`). `a_only` = items only a
+    got right."""
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     keep = ~(np.isnan(a) | np.isnan(b))
     a, b = a[keep] > 0.5, b[keep] > 0.5
@@ -98,7 +98,10 @@ def paired_test(a, b, *, binary: bool, n_boot: int = N_BOOT, seed: int = 0) -> d
 
 
 def holm(pvalues: Sequence[float]) -> list[float]:
-    """Holm-Bonferroni adjusted p-values (NaN stays NaN): many models against one leader."""
+    """Holm-Bonferroni adjusted p-values (NaN stays NaN): many models against one leader.
+
+    Hand-written: scipy has only Benjamini-Hochberg/Yekutieli (`false_discovery_control`), and
+    statsmodels' `multipletests` is not a dependency for six lines."""
     order = [i for i in np.argsort(pvalues) if not math.isnan(pvalues[i])]
     m, running = len(order), 0.0
     out = [math.nan] * len(pvalues)

@@ -180,6 +180,9 @@ def evaluate_task(run: ModelRun, job: WorkerJob, task: str) -> Path:
         key = (job.model_fingerprint.get("digest") or "unknown")[:16]
         cache = job.model_dir / "cache" / key / "requests"
         cache.parent.mkdir(parents=True, exist_ok=True)
+        # lm-eval bootstraps stderrs (nanmean) in a process pool forked from this process, which
+        # holds the model: in-process instead (1000 draws of a mean take well under a second)
+        os.environ.setdefault("DISABLE_MULTIPROC", "1")
         results = simple_evaluate(
             model=run.lm, model_args=job.model_args(run.context.tokens), tasks=[task],
             gen_kwargs=gen_kwargs_for(task, job.max_gen_toks),
