@@ -19,9 +19,6 @@ import warnings
 from collections.abc import Sequence
 from functools import cache
 
-import numpy as np
-from sklearn import metrics as skm
-
 UNPARSEABLE = "unparseable"
 _NONE = "\x00unparseable"  # None as a class for scikit-learn: never equal to a real label
 
@@ -71,6 +68,14 @@ def _check(golds: Sequence, preds: Sequence) -> None:
         raise ValueError(f"{len(golds)} gold labels but {len(preds)} predictions")
 
 
+def _sklearn():
+    """sklearn.metrics, imported on first use (3-4 s on a loaded 2-core machine): the parsers and
+    lm-eval's task loading, which import this module, do not pay for it."""
+    from sklearn import metrics
+
+    return metrics
+
+
 def _filled(preds: Sequence[str | None]) -> list[str]:
     """Predictions with None as its own class (scikit-learn cannot sort None among strings)."""
     return [_NONE if p is None else p for p in preds]
@@ -81,7 +86,7 @@ def accuracy(golds: Sequence[str], preds: Sequence[str | None]) -> float:
     _check(golds, preds)
     if not golds:
         return math.nan
-    return float(skm.accuracy_score(list(golds), _filled(preds)))
+    return float(_sklearn().accuracy_score(list(golds), _filled(preds)))
 
 
 def per_class_accuracy(
@@ -97,9 +102,9 @@ def per_class_accuracy(
         return {label: {"accuracy": math.nan, "n": 0} for label in labels}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # "recall is ill-defined" for an absent class
-        _, recall, _, support = skm.precision_recall_fscore_support(
+        _, recall, _, support = _sklearn().precision_recall_fscore_support(
             list(golds), _filled(preds), labels=list(labels), average=None,
-            zero_division=np.nan)
+            zero_division=math.nan)
     return {label: {"accuracy": float(r), "n": int(n)}
             for label, r, n in zip(labels, recall, support)}
 
@@ -115,7 +120,7 @@ def macro_f1(golds: Sequence[str], preds: Sequence[str | None], labels: Sequence
     present = [c for c in dict.fromkeys(labels) if c in set(golds) or c in set(preds)]
     if not present:
         return math.nan
-    return float(skm.f1_score(list(golds), _filled(preds), labels=present, average="macro",
+    return float(_sklearn().f1_score(list(golds), _filled(preds), labels=present, average="macro",
                               zero_division=0))
 
 
@@ -139,7 +144,7 @@ def confusion_matrix(
     axis = [*labels, UNPARSEABLE]
     if not golds:
         return {"labels": axis, "matrix": [[0] * len(axis) for _ in axis]}
-    matrix = skm.confusion_matrix(list(golds), _filled(preds), labels=[*labels, _NONE])
+    matrix = _sklearn().confusion_matrix(list(golds), _filled(preds), labels=[*labels, _NONE])
     return {"labels": axis, "matrix": matrix.astype(int).tolist()}
 
 
@@ -157,4 +162,4 @@ def matthews_corrcoef(
         return math.nan
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # constant columns: sklearn warns, then returns 0.0
-        return float(skm.matthews_corrcoef(list(golds), _filled(preds)))
+        return float(_sklearn().matthews_corrcoef(list(golds), _filled(preds)))
