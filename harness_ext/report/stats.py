@@ -44,24 +44,30 @@ def _paired_diff(a, b) -> np.ndarray:
     return b[keep] - a[keep]
 
 
-def _abs_mean(d: np.ndarray, axis: int = -1) -> np.ndarray:
-    return np.abs(np.mean(d, axis=axis))
-
-
 def permutation_test(a, b, *, n_perm: int = 10000, seed: int = 0) -> float:
-    """Two-sided paired sign-flip permutation p-value for mean(b - a) = 0 (`scipy.stats.
-    permutation_test` on the differences, statistic |mean|, so both tails count).
+    """Two-sided paired sign-flip permutation p-value for mean(b - a) = 0.
 
     Exact (all 2^n sign patterns) for n <= 16, Monte Carlo with the +1 correction above.
+    Vectorised numpy rather than `scipy.stats.permutation_test`, which gives the same exact
+    p-values (tested) but enumerates sign patterns through its pairings machinery: 5.5 s
+    against 0.09 s at n = 16 and 0.53 s against 0.11 s at n = 49 (measured side by side at load
+    7 on 2 cores), and the report runs one test per model pair and metric.
     """
     d = _paired_diff(a, b)
     n = len(d)
     if n == 0:
         return math.nan
-    res = sps.permutation_test((d,), _abs_mean, permutation_type="samples", vectorized=True,
-                               n_resamples=np.inf if n <= _EXACT_SIGNFLIP_MAX_N else n_perm,
-                               alternative="greater", rng=seed)
-    return float(res.pvalue)
+    observed = abs(d.mean())
+    if observed == 0:
+        return 1.0
+    if n <= _EXACT_SIGNFLIP_MAX_N:
+        signs = 1 - 2 * ((np.arange(2 ** n)[:, None] >> np.arange(n)) & 1)
+        means = np.abs((signs * d).mean(axis=1))
+        return float(np.mean(means >= observed - 1e-12))
+    rng = np.random.default_rng(seed)
+    signs = rng.choice([-1.0, 1.0], size=(n_perm, n))
+    means = np.abs((signs * d).mean(axis=1))
+    return float((np.sum(means >= observed - 1e-12) + 1) / (n_perm + 1))
 
 
 def mcnemar(a, b) -> dict:
