@@ -20,7 +20,13 @@ from harness_ext.io import InputError, read_jsonl, sha256_file
 from harness_ext.paths import SAMPLE_CORPUS
 from harness_ext.study.config import load_study_config
 from harness_ext.study.pipeline import run_study
-from training.tiny_model import load_manifest, prepared_split_data, sample_split_data
+from training.tiny_model import (
+    TinyModelConfig,
+    build_tiny_model,
+    load_manifest,
+    prepared_split_data,
+    sample_split_data,
+)
 
 
 def _held_out(prepared: Path) -> list:
@@ -87,14 +93,29 @@ def _config(root: Path) -> Path:
     return path
 
 
+@pytest.mark.slow  # builds three 2-step tiny models: ~30 s of CPU
 def test_study_tiny_model_pretrains_on_the_studys_split_and_rebuilds_on_a_new_seed(tmp_path):
     console = Console(file=io.StringIO(), width=120)
     config = _config(tmp_path)
-    built = {}
-    for seed in (7, 42):
+    # a model built like the test fixture (bundled sample split, seed 42 / 16 test articles),
+    # linked into the study as the suite's tests do
+    prebuilt = build_tiny_model(tmp_path / "prebuilt", config=TinyModelConfig(pretrain_steps=2))
+    prebuilt_sha = sha256_file(prebuilt / "model.safetensors")
+    link = tmp_path / "study" / "models" / "tiny"
+    link.parent.mkdir(parents=True)
+    link.symlink_to(prebuilt)
+
+    def study(seed: int) -> tuple[dict, Path]:
         cfg = load_study_config(config, [f"data.seed={seed}"])
         info = run_study(cfg, ["data", "models"], console)["stages"]["models"]["info"]
-        assert info == {"tiny": "built"}  # the new seed's split made a new model
+        return info, cfg
+
+    info, cfg = study(42)  # same pre-training texts: the linked model is reused
+    assert info == {"tiny": "skipped"} and link.is_symlink()
+    built = {}
+    for seed in (7, 42):
+        info, cfg = study(seed)
+        assert info == {"tiny": "built"}  # the other seed's split made a new model
         model = Path(cfg.model_path(cfg.models[0]))
         record = load_manifest(model)["pretraining_data"]
         data = prepared_split_data(cfg.data_dir)  # the texts it was pre-trained on
@@ -102,8 +123,8 @@ def test_study_tiny_model_pretrains_on_the_studys_split_and_rebuilds_on_a_new_se
         assert record["test_file"]["sha256"] == sha256_file(cfg.data_dir / "test.jsonl")
         assert _overlap(_held_out(cfg.data_dir), data.texts) == 0
         built[seed] = sha256_file(model / "model.safetensors")
-        # the same study again reuses the model
-        again = run_study(cfg, ["data", "models"], console)["stages"]["models"]["info"]
-        assert again == {"tiny": "skipped"}
+        assert study(seed)[0] == {"tiny": "skipped"}  # the same study again reuses it
         assert sha256_file(model / "model.safetensors") == built[seed]
     assert built[7] != built[42]
+    # rebuilt in the study, never through the link into the other directory
+    assert not link.is_symlink() and sha256_file(prebuilt / "model.safetensors") == prebuilt_sha
