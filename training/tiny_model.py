@@ -2,9 +2,12 @@
 
 Why: CI, tests and a newcomer's laptop have no hub access and no GPU, yet every code path
 (tokenizer, chat template, LoRA, QLoRA, merging, lm-eval, vLLM) must run on a real model. We train
-a byte-level BPE tokenizer on the bundled sample corpus, give it a ChatML chat template, and
-pre-train a few transformer layers on the *train-split* articles only (the sample's test articles
-stay unseen, so perplexity and task scores on them are honest).
+a byte-level BPE tokenizer, give it a ChatML chat template, and pre-train a few transformer layers
+on the *train-split* articles only, so the test articles stay unseen and perplexity and task scores
+on them are honest. A study pre-trains on its own prepared split (`prepared_split_data`: every
+article not held out, whatever the seed and test size); the standalone builder and the test
+fixture use the bundled sample split (`sample_split_data`, seed 42 / 16 test articles). Which
+texts it saw is part of the model's identity (`model_identity`), so a changed split rebuilds it.
 """
 
 from __future__ import annotations
@@ -44,19 +47,103 @@ class TinyModelConfig:
     seed: int = 0
 
 
+@dataclass(frozen=True)
+class PretrainingData:
+    """The article texts the tiny model pre-trains on, and where they came from (for the manifest)."""
+
+    texts: list[str]
+    record: dict
+
+
+def article_text(article) -> str:
+    return f"{article.title}\n\n{article.summary}\n\n{article.content}"
+
+
+def _train_texts(source: Path, test_rows: list[dict], skip_invalid: bool) -> list[str]:
+    """Every article of `source` that preparation kept (same dedupe) and did not hold out."""
+    from harness_ext.data.prepare import article_id, dedupe
+    from harness_ext.data.schema import load_articles
+
+    test_ids = {r["article_id"] for r in test_rows}
+    test_urls = {r["url"] for r in test_rows if r.get("url")}
+    articles, _ = load_articles(source, skip_invalid=skip_invalid)
+    kept, _ = dedupe(articles)
+    train = [a for a in kept if article_id(a) not in test_ids]
+    if any(a.url and a.url in test_urls for a in train):  # cannot happen; a leak inflates scores
+        raise RuntimeError(f"{source}: a held-out article is among the pre-training texts")
+    return [article_text(a) for a in train]
+
+
+def sample_split_data(corpus: Path | str) -> PretrainingData:
+    """The train split of `corpus` made with the bundled sample's settings (seed 42, 16 test
+    articles): the standalone `ftbench tiny-model` and the test fixture use it."""
+    from harness_ext.data.prepare import prepare_file
+    from harness_ext.data.task_rows import SAMPLE_PREPARE
+    from harness_ext.fingerprint import digest
+
+    corpus = Path(corpus)
+    test = prepare_file(corpus, **SAMPLE_PREPARE).test
+    texts = _train_texts(corpus, test, skip_invalid=False)
+    split = {k: list(v) if isinstance(v, tuple) else v for k, v in SAMPLE_PREPARE.items()}
+    return PretrainingData(texts, {
+        "from": "corpus train split", "source": {"path": str(corpus), "sha256": sha256_file(corpus)},
+        "split": split, "articles": len(texts),
+        "held_out_articles": len({r["article_id"] for r in test}), "texts_sha256": digest(texts)})
+
+
+def prepared_split_data(prepared: Path | str) -> PretrainingData:
+    """All train-split articles of a prepared directory (`ftbench data prepare`, a study's data
+    stage): its raw source minus its held-out test articles. The source and test.jsonl must still
+    be what the manifest recorded, and the count must equal the manifest's train articles."""
+    from harness_ext.data.prepare import read_prepared_manifest
+    from harness_ext.fingerprint import digest
+    from harness_ext.io import InputError, read_jsonl
+
+    prepared = Path(prepared)
+    manifest = read_prepared_manifest(prepared)
+    if not manifest or "source" not in manifest:
+        raise InputError(f"{prepared / 'manifest.json'}: not found or not a prepared directory; "
+                         "the data stage must run before the tiny model is built")
+    test_path = prepared / "test.jsonl"
+    test_sha = sha256_file(test_path) if test_path.is_file() else None
+    if test_sha is None or test_sha != (manifest.get("files") or {}).get("test.jsonl"):
+        raise InputError(f"{test_path}: missing or differs from {prepared / 'manifest.json'}; "
+                         "re-run the data stage")
+    source = Path(manifest["source"]["path"])
+    if not source.is_file() or sha256_file(source) != manifest["source"]["sha256"]:
+        raise InputError(f"{source}: missing or changed since {prepared} was prepared from it; "
+                         "re-run the data stage")
+    skip_invalid = bool(((manifest.get("fingerprint") or {}).get("settings") or {})
+                        .get("skip_invalid", False))
+    test = read_jsonl(test_path)
+    texts = _train_texts(source, test, skip_invalid)
+    expected = (manifest.get("articles") or {}).get("train")
+    if expected is not None and expected != len(texts):
+        raise RuntimeError(f"{prepared}: rebuilt {len(texts)} train articles, the manifest "
+                           f"says {expected}")
+    return PretrainingData(texts, {
+        "from": "prepared train split", "prepared_dir": str(prepared),
+        "source": {"path": str(source), "sha256": manifest["source"]["sha256"]},
+        "test_file": {"path": str(test_path), "sha256": test_sha},
+        "articles": len(texts), "held_out_articles": len({r["article_id"] for r in test}),
+        "texts_sha256": digest(texts)})
+
+
 def pretraining_texts(corpus: Path) -> list[str]:
     """Article texts of the corpus's train split (same split as the prepared sample)."""
-    from harness_ext.data.prepare import prepare_file
-    from harness_ext.data.schema import load_articles
-    from harness_ext.data.task_rows import SAMPLE_PREPARE
+    return sample_split_data(corpus).texts
 
-    test_ids = {r["article_id"] for r in prepare_file(corpus, **SAMPLE_PREPARE).test}
-    from harness_ext.data.prepare import article_id
 
-    articles, _ = load_articles(corpus)
-    return [
-        f"{a.title}\n\n{a.summary}\n\n{a.content}" for a in articles if article_id(a) not in test_ids
-    ]
+def model_identity(config: TinyModelConfig | dict, texts_sha256: str | None) -> dict:
+    """What makes two tiny models the same: the build settings and the exact pre-training texts."""
+    return {"config": asdict(config) if isinstance(config, TinyModelConfig) else config,
+            "pretraining_texts_sha256": texts_sha256}
+
+
+def manifest_identity(manifest: dict) -> dict:
+    """`model_identity` of a built model, from its manifest (older ones lack the texts' hash)."""
+    return model_identity(manifest.get("config"),
+                          (manifest.get("pretraining_data") or {}).get("texts_sha256"))
 
 
 def build_tokenizer(texts: list[str], vocab_size: int):
@@ -86,19 +173,21 @@ def _blocks(tokenizer, texts: list[str], seq_len: int) -> list[list[int]]:
 
 
 def build_tiny_model(out: Path | str, corpus: Path | str | None = None,
-                     config: TinyModelConfig | None = None) -> Path:
-    """Build, pre-train and save the tiny model to `out` (HF format + manifest.json)."""
+                     config: TinyModelConfig | None = None,
+                     data: PretrainingData | None = None) -> Path:
+    """Build, pre-train and save the tiny model to `out` (HF format + manifest.json), on `data`
+    (default: the train split of `corpus`, or of the bundled sample, with the sample's settings)."""
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM, Trainer, TrainingArguments
 
     from harness_ext.paths import SAMPLE_CORPUS
 
     cfg = config or TinyModelConfig()
-    corpus = Path(corpus or SAMPLE_CORPUS)
+    data = data or sample_split_data(Path(corpus or SAMPLE_CORPUS))
+    texts = data.texts
     out = Path(out)
     t0 = time.time()
     torch.manual_seed(cfg.seed)
-    texts = pretraining_texts(corpus)
     tokenizer = build_tokenizer(texts, cfg.vocab_size)
     model_cfg = LlamaConfig(
         vocab_size=len(tokenizer), hidden_size=cfg.hidden_size,
@@ -131,7 +220,7 @@ def build_tiny_model(out: Path | str, corpus: Path | str | None = None,
     atomic_write_json(out / "manifest.json", {
         "kind": "ftbench-tiny-model",
         "config": asdict(cfg),
-        "corpus": {"path": str(corpus), "sha256": sha256_file(corpus), "documents": len(texts)},
+        "pretraining_data": data.record,
         "pretrain_blocks": len(blocks),
         "pretrain_loss": {"first": losses[0] if losses else None, "last": losses[-1] if losses else None},
         "parameters": sum(p.numel() for p in model.parameters()),

@@ -9,8 +9,8 @@ layer uses them directly. Modules:
 * `text`           - ROUGE-1/2/L F1 (rouge_score, stemmed), word counts, length ratio
 * `bertscore`      - batched, memoised BERTScore with an offline MiniLM default encoder
 * `tags`           - tag-list parser (any list shape; prose is no list) and set-overlap scores
-* `classification` - earliest-label parser (GLUE-small), accuracy, per-class accuracy, macro-F1,
-                     confusion matrix, MCC
+* `classification` - earliest-label parser (GLUE-small); accuracy, per-class accuracy, macro-F1,
+                     confusion matrix, MCC computed by scikit-learn (None = its own class)
 * `overall`        - the published study's weighted overall score
 * `label_scores`   - accuracy, macro-F1, MCC, per-class counts and confusion in one call
                      (GLUE-small; also the loglikelihood-choice argmax)

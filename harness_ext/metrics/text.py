@@ -39,7 +39,7 @@ def word_count(text: str) -> int:
 def length_ratio(reference: str, prediction: str) -> float:
     """Words in the prediction per word in the reference (1.0 = same length).
 
-    An empty reference has no meaningful ratio: NaN, so means can skip it (see `agg_nanmean`).
+    An empty reference has no meaningful ratio: NaN, so means can skip it (lm-eval's `nanmean` aggregation).
     """
     ref_words = word_count(reference)
     if ref_words == 0:

@@ -48,6 +48,10 @@ def permutation_test(a, b, *, n_perm: int = 10000, seed: int = 0) -> float:
     """Two-sided paired sign-flip permutation p-value for mean(b - a) = 0.
 
     Exact (all 2^n sign patterns) for n <= 16, Monte Carlo with the +1 correction above.
+    Vectorised numpy rather than `scipy.stats.permutation_test`, which gives the same exact
+    p-values (tested) but enumerates sign patterns through its pairings machinery: 5.5 s
+    against 0.09 s at n = 16 and 0.53 s against 0.11 s at n = 49 (measured side by side at load
+    7 on 2 cores), and the report runs one test per model pair and metric.
     """
     d = _paired_diff(a, b)
     n = len(d)
@@ -67,8 +71,10 @@ def permutation_test(a, b, *, n_perm: int = 10000, seed: int = 0) -> float:
 
 
 def mcnemar(a, b) -> dict:
-    """McNemar's test on paired 0/1 outcomes: exact binomial below 25 discordant pairs,
-    else chi-square with continuity correction. `a_only` = items only a got right."""
+    """McNemar's test on paired 0/1 outcomes: exact binomial below 25 discordant pairs
+    (`scipy.stats.binomtest`), else chi-square with continuity correction (scipy has no McNemar
+    function; the statistic is one line, its tail is `scipy.stats.chi2`). `a_only` = items only a
+    got right."""
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     keep = ~(np.isnan(a) | np.isnan(b))
     a, b = a[keep] > 0.5, b[keep] > 0.5
@@ -98,7 +104,10 @@ def paired_test(a, b, *, binary: bool, n_boot: int = N_BOOT, seed: int = 0) -> d
 
 
 def holm(pvalues: Sequence[float]) -> list[float]:
-    """Holm-Bonferroni adjusted p-values (NaN stays NaN): many models against one leader."""
+    """Holm-Bonferroni adjusted p-values (NaN stays NaN): many models against one leader.
+
+    Hand-written: scipy has only Benjamini-Hochberg/Yekutieli (`false_discovery_control`), and
+    statsmodels' `multipletests` is not a dependency for six lines."""
     order = [i for i in np.argsort(pvalues) if not math.isnan(pvalues[i])]
     m, running = len(order), 0.0
     out = [math.nan] * len(pvalues)

@@ -171,8 +171,9 @@ def add_ftbench_block(run: ModelRun, job: WorkerJob, results: dict, samples: dic
 def evaluate_task(run: ModelRun, job: WorkerJob, task: str) -> Path:
     tmp = Path(tempfile.mkdtemp(prefix=".partial-", dir=job.model_dir))
     try:
-        # lm-eval keys its cache by request, not by model: one cache per model fingerprint
-        key = (job.model_fingerprint.get("digest") or "unknown")[:16]
+        # lm-eval keys its cache by request, not by model: one cache per model and settings
+        # (the run fingerprint: weights, chat template / BOS, data, task code, versions)
+        key = (job.run_fingerprint or job.model_fingerprint.get("digest") or "unknown")[:16]
         cache = job.model_dir / "cache" / key / "requests"
         cache.parent.mkdir(parents=True, exist_ok=True)
         written = lm_eval_glue.evaluate_to_files(

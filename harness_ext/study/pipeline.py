@@ -105,9 +105,16 @@ def resolve_source(cfg: StudyConfig, console: Console) -> Path:
 
 def _stage_models(cfg: StudyConfig, console: Console, force: bool) -> dict:
     from harness_ext.model_sources import is_model_source, resolve_model_path
-    from training.tiny_model import TinyModelConfig, build_tiny_model
+    from training.tiny_model import (
+        TinyModelConfig,
+        build_tiny_model,
+        manifest_identity,
+        model_identity,
+        prepared_split_data,
+    )
 
     built = {}
+    data = None
     for m in cfg.models:
         if is_model_source(m.path):  # an alias or a .gguf file: converted once, cached
             built[m.name] = resolve_model_path(m.path, log=lambda s: console.print(f"  {s}"))
@@ -115,9 +122,13 @@ def _stage_models(cfg: StudyConfig, console: Console, force: bool) -> dict:
         if m.path != TINY:
             continue
         out = Path(cfg.model_path(m))
-        wanted = asdict(TinyModelConfig(pretrain_steps=m.tiny_pretrain_steps))
+        # the tiny model pre-trains on the study's own train split: no test article, any seed
+        data = data or prepared_split_data(cfg.data_dir)
+        tiny = TinyModelConfig(pretrain_steps=m.tiny_pretrain_steps)
+        wanted = model_identity(tiny, data.record["texts_sha256"])
         try:
-            have = read_json(out / "manifest.json").get("config") if (out / "manifest.json").is_file() else None
+            have = (manifest_identity(read_json(out / "manifest.json"))
+                    if (out / "manifest.json").is_file() else None)
         except InputError:
             have = None
         if have == wanted:
@@ -125,12 +136,15 @@ def _stage_models(cfg: StudyConfig, console: Console, force: bool) -> dict:
             continue
         later = _downstream(cfg)
         if have is not None and later and not force:
-            raise InputError(f"{out}: the tiny model's settings changed "
+            raise InputError(f"{out}: the tiny model's settings or pre-training data changed "
                              f"({'; '.join(changes(have, wanted))}) and {' and '.join(later)} "
                              "were made from the old model; re-run with --force to rebuild it "
                              "and recompute what depends on it, or set out_dir to a new directory")
-        console.print(f"  building the embedded tiny model → {out}")
-        build_tiny_model(out, config=TinyModelConfig(pretrain_steps=m.tiny_pretrain_steps))
+        if out.is_symlink():  # rebuilt here, never written through a link into another directory
+            out.unlink()
+        console.print(f"  building the embedded tiny model → {out} (pre-training on "
+                      f"{data.record['articles']} train articles of {cfg.data_dir})")
+        build_tiny_model(out, config=tiny, data=data)
         built[m.name] = "built"
     return built
 

@@ -1,15 +1,16 @@
 """lm-eval glue for the bmw_* tasks: dataset loading, per-sample results, corpus aggregations.
 
 All metric arithmetic lives in `harness_ext.metrics` (pure, unit-tested); this file only adapts
-it to lm-eval's process_results / aggregation interface. Every generative task first runs the
-answer-extraction stage (`extract_answer`: reasoning blocks and chat-template residue removed)
-on the raw response, then its parser; an answer that yields nothing scorable is a format
-failure and counts in the task's `unparseable` rate.
+it to lm-eval's process_results / aggregation interface. Plain means use lm-eval's own
+aggregations in the YAML (`mean`; `nanmean` for `length_ratio`, NaN for an empty reference,
+which also gives a bootstrap stderr); macro-F1 and per-class accuracy are scikit-learn's (through
+`harness_ext.metrics`). Every generative task first runs the answer-extraction stage
+(`extract_answer`: reasoning blocks and chat-template residue removed) on the raw response, then
+its parser; an answer that yields nothing scorable is a format failure and counts in the task's
+`unparseable` rate.
 """
 
 from __future__ import annotations
-
-import math
 
 import datasets
 
@@ -82,11 +83,6 @@ def agg_generation_score(items) -> float:
     """Task score = mean of ROUGE-L F1 and BERTScore F1 (the published study's two headline metrics)."""
     rouge_l = sum(i[2] for i in items) / len(items)
     return (rouge_l + _bertscore([(i[0], i[1]) for i in items])["f1"]) / 2
-
-
-def agg_nanmean(items) -> float:
-    values = [v for v in items if not math.isnan(v)]
-    return sum(values) / len(values) if values else float("nan")
 
 
 # --- tags ---------------------------------------------------------------------------------

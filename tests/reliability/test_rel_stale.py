@@ -19,6 +19,7 @@ from rel_helpers import (
 )
 
 from harness_ext.io import read_jsonl, sha256_file
+from training.tiny_model import load_manifest
 
 TASK = "bmw_perplexity"  # one loglikelihood task on 2 articles: seconds on the tiny model
 EVAL = ["--tasks", TASK, "--limit", "2", "--backend", "hf"]
@@ -162,3 +163,16 @@ def test_study_with_a_new_data_seed_keeps_no_old_model_or_result(tmp_path, capsy
         "sha256:" + sha256_file(out / "runs" / "tiny-32" / "merged" / "model.safetensors"))
     samples = read_jsonl(next((out / "results" / "tiny-32").glob("samples_bmw_type_*.jsonl")))
     assert {s["doc"]["article_id"] for s in samples} <= test_ids
+    # the tiny model was rebuilt in the study on the new split (not through the link: the
+    # session's model, pre-trained on the seed-42 split, is untouched)
+    model = out / "models" / "tiny"
+    assert not model.is_symlink()
+    assert load_manifest(tiny_model)["pretraining_data"]["split"]["seed"] == 42
+    assert load_manifest(model)["pretraining_data"]["test_file"]["sha256"] == sha256_file(
+        out / "data" / "test.jsonl")
+    # a model whose manifest predates the pre-training record is stale once runs depend on it
+    manifest = load_manifest(model)
+    del manifest["pretraining_data"]
+    (model / "manifest.json").write_text(json.dumps(manifest))
+    one_line_error(in_process(capsys, "study", config, "data.seed=7", "--only", "models"),
+                   "pretraining_texts_sha256", "--force")

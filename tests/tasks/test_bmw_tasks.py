@@ -70,6 +70,9 @@ def test_stock_lm_eval_cli_reports_every_metric_on_real_data(tiny_model, bmw500_
         reported = {k.split(",")[0] for k in results[task]}
         assert metrics <= reported, f"{task} misses {metrics - reported}"
     assert "score,none" in results["bmw"]  # the group's overall score
+    # length_ratio is lm-eval's own `nanmean` aggregation: it comes with a bootstrap stderr
+    for task in ("bmw_title", "bmw_summarization"):
+        assert isinstance(results[task]["length_ratio_stderr,none"], float)
     # documents come from the real prepared data, not the bundled sample
     samples = list((tmp_path / "out").rglob("samples_bmw_type_2*.jsonl"))
     urls = {json.loads(line)["doc"]["url"] for line in samples[0].open()}
