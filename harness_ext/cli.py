@@ -94,13 +94,30 @@ def _text_or_empty(path: Path) -> str:
         return ""
 
 
+def _claim_prepared_out(out: Path) -> None:
+    """A file or a foreign directory as --out: exit 2 before reading any input."""
+    from harness_ext.data.prepare import KIND, legacy_prepared
+    from harness_ext.outputs import check_claim
+
+    check_claim(out, KIND, adopt=legacy_prepared)
+
+
+def _print_train_files_and_notes(result, between: list[str] | None = None) -> None:
+    """The prepared train files, then `between` (prepare's leakage lines), then the notes."""
+    for name, info in result.manifest["sizes"].items():
+        print(f"  train_{name}.jsonl: {info['articles']} articles, {info['rows']} rows")
+    for line in between or []:
+        print(line)
+    for w in result.warnings:
+        print(f"  note: {w}")
+
+
 def cmd_data_prepare(raw: Path, out: Path, sizes: tuple[int, ...], test_size: float | int,
                      seed: int, max_input_words: int | None, skip_invalid: bool,
                      strip_reference: bool = False) -> None:
-    from harness_ext.data.prepare import KIND, legacy_prepared, prepare_file, write_prepared
-    from harness_ext.outputs import check_claim
+    from harness_ext.data.prepare import prepare_file, write_prepared
 
-    check_claim(out, KIND, adopt=legacy_prepared)  # before reading a large corpus
+    _claim_prepared_out(out)  # before reading a large corpus
     result = prepare_file(raw, skip_invalid=skip_invalid, sizes=sizes, test_size=test_size,
                           seed=seed, max_input_words=max_input_words,
                           strip_reference_from_input=strip_reference)
@@ -108,31 +125,24 @@ def cmd_data_prepare(raw: Path, out: Path, sizes: tuple[int, ...], test_size: fl
     m = result.manifest
     print(f"prepared {out}: {m['articles']['test']} test / {m['articles']['train']} train articles; "
           f"test rows per task {m['test_rows_per_task']}")
-    for name, info in m["sizes"].items():
-        print(f"  train_{name}.jsonl: {info['articles']} articles, {info['rows']} rows")
-    for task, leak in m["leakage"].items():
-        print(f"  leakage {task}: reference verbatim in {leak['reference_in_input']}/{leak['n']} "
-              f"test inputs ({leak['input_starts_with_reference']} start with it); copying the "
-              f"input's lead scores ROUGE-L {leak['copy_baseline'].get('rougeL', float('nan')):.3f}")
-    for w in result.warnings:
-        print(f"  note: {w}")
+    leakage = [f"  leakage {task}: reference verbatim in {leak['reference_in_input']}/{leak['n']} "
+               f"test inputs ({leak['input_starts_with_reference']} start with it); copying the "
+               f"input's lead scores ROUGE-L {leak['copy_baseline'].get('rougeL', float('nan')):.3f}"
+               for task, leak in m["leakage"].items()]
+    _print_train_files_and_notes(result, leakage)
 
 
 def cmd_data_import_chat(source: Path, out: Path, split: str | None) -> None:
     from harness_ext.data.chat_import import import_chat
-    from harness_ext.data.prepare import KIND, legacy_prepared, write_prepared
-    from harness_ext.outputs import check_claim
+    from harness_ext.data.prepare import write_prepared
 
-    check_claim(out, KIND, adopt=legacy_prepared)  # a file or a foreign directory: before reading
+    _claim_prepared_out(out)
     result = import_chat(source, split)
     write_prepared(result, out)
     m = result.manifest
     print(f"imported {source} into {out}: {m['articles']['test']} test articles "
           f"(rows per task {m['test_rows_per_task']})")
-    for name, info in m["sizes"].items():
-        print(f"  train_{name}.jsonl: {info['articles']} articles, {info['rows']} rows")
-    for w in result.warnings:
-        print(f"  note: {w}")
+    _print_train_files_and_notes(result)
 
 
 def _max_gen_toks(text: str) -> int | dict[str, int]:
