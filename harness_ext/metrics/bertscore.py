@@ -94,9 +94,34 @@ def resolve_encoder(name: str | None = None) -> Encoder:
 _cache: OrderedDict[tuple, dict] = OrderedDict()
 
 
+_scorers: dict = {}
+
+
 def clear_cache() -> None:
-    """Forget memoised scores (tests; or to free memory after a long run)."""
+    """Forget memoised scores and loaded encoders (tests; or to free memory after a long run)."""
     _cache.clear()
+    _scorers.clear()
+
+
+def _scorer(enc: Encoder, batch_size: int):
+    """One loaded `bert_score.BERTScorer` per encoder for the whole process.
+
+    `bert_score.score` loads the encoder from disk on every call; a study scores four generation
+    tasks per model over many models, so the load dominated the metric time (#12 (d)). The
+    scorer has no idf weighting and no rescaling, exactly what `bert_score.score` computed.
+    """
+    key = (enc, batch_size)
+    if key not in _scorers:
+        import bert_score
+
+        _scorers[key] = bert_score.BERTScorer(
+            model_type=enc.model_type,
+            num_layers=enc.num_layers,
+            batch_size=batch_size,
+            lang=None,
+            use_fast_tokenizer=True,
+        )
+    return _scorers[key]
 
 
 def _copy(result: dict) -> dict:
@@ -131,16 +156,8 @@ def bertscore(
     precision, recall, f1 = [0.0] * n, [0.0] * n, [0.0] * n
     keep = [i for i in range(n) if (refs[i] or "").strip() and (preds[i] or "").strip()]
     if keep:
-        import bert_score
-
-        p, r, f = bert_score.score(
-            [preds[i] for i in keep],
-            [refs[i] for i in keep],
-            model_type=enc.model_type,
-            num_layers=enc.num_layers,
-            use_fast_tokenizer=True,
-            batch_size=batch_size,
-            lang=None,
+        p, r, f = _scorer(enc, batch_size).score(
+            [preds[i] for i in keep], [refs[i] for i in keep], batch_size=batch_size
         )
         for j, i in enumerate(keep):
             precision[i], recall[i], f1[i] = float(p[j]), float(r[j]), float(f[j])

@@ -114,20 +114,60 @@ def test_garbage_predictions_are_finite(real_scores):
         assert real_scores[name]["f1"] < real_scores["paraphrase"]["f1"]
 
 
-# --- batching and memoisation (bert_score.score replaced by a counting fake) --------------
+def test_loaded_scorer_matches_bert_score_score_and_loads_once(real_scores, monkeypatch):
+    """The process-wide scorer gives bert_score.score's numbers; a second text set reuses it."""
+    import bert_score
+
+    refs = [ref for ref, _ in PAIRS.values() if ref.strip()]
+    preds = [PAIRS[n][1] for n, (ref, _) in PAIRS.items() if ref.strip()]
+    keep = [i for i in range(len(refs)) if preds[i].strip()]
+    enc = resolve_encoder()
+    p, r, f = bert_score.score([preds[i] for i in keep], [refs[i] for i in keep],
+                               model_type=enc.model_type, num_layers=enc.num_layers,
+                               use_fast_tokenizer=True, lang=None)
+    names = [n for n, (ref, _) in PAIRS.items() if ref.strip()]
+    for j, i in enumerate(keep):
+        assert real_scores[names[i]]["f1"] == pytest.approx(float(f[j]), abs=1e-6)
+        assert real_scores[names[i]]["precision"] == pytest.approx(float(p[j]), abs=1e-6)
+    loads: list[str] = []
+    real_init = bert_score.BERTScorer.__init__
+
+    def counting_init(self, *args, **kwargs):
+        loads.append(kwargs.get("model_type"))
+        real_init(self, *args, **kwargs)
+
+    monkeypatch.setattr(bert_score.BERTScorer, "__init__", counting_init)
+    bertscore(["The plant opens in May."], ["The factory opens in May."])
+    assert loads == []  # the encoder loaded by real_scores is reused, not read from disk again
+
+
+# --- batching and memoisation (bert_score.BERTScorer replaced by a counting fake) ---------
+
+class _Calls(list):
+    """The fake scorer's score calls; `.loads` counts how often an encoder was loaded."""
+
+    def __init__(self):
+        super().__init__()
+        self.loads: list[dict] = []
+
 
 @pytest.fixture
 def fake_score(monkeypatch):
     import bert_score
 
-    calls: list[dict] = []
+    calls = _Calls()
 
-    def score(cands, refs, **kwargs):
-        calls.append({"cands": list(cands), "refs": list(refs), **kwargs})
-        n = len(cands)
-        return [0.5] * n, [0.25] * n, [1 / 3] * n
+    class FakeScorer:
+        def __init__(self, **kwargs):
+            self.kwargs = kwargs
+            calls.loads.append(kwargs)
 
-    monkeypatch.setattr(bert_score, "score", score)
+        def score(self, cands, refs, **kwargs):
+            calls.append({"cands": list(cands), "refs": list(refs), **self.kwargs, **kwargs})
+            n = len(cands)
+            return [0.5] * n, [0.25] * n, [1 / 3] * n
+
+    monkeypatch.setattr(bert_score, "BERTScorer", FakeScorer)
     clear_cache()
     yield calls
     clear_cache()
@@ -159,9 +199,10 @@ def test_one_batched_call_and_cache(fake_score):
     again["f1"][0] = 99.0
     assert bertscore(refs, preds)["f1"][0] == pytest.approx(1 / 3)
 
-    # different texts -> a new call
+    # different texts -> a new call, but the encoder is loaded once per process
     bertscore(refs, ["p1", "p2", "p3"])
     assert len(fake_score) == 2
+    assert len(fake_score.loads) == 1
 
 
 def test_cache_is_keyed_by_encoder(fake_score, monkeypatch):
