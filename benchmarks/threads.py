@@ -1,7 +1,7 @@
 """What torch's intra-op thread count does to a fixed generation workload, side by side.
 
 Each measurement is a fresh process that loads the model, sets its threads with
-`harness_ext.threads.configure_threads(n)`, warms up, then times greedy generation of a fixed
+`ftbench.core.threads.configure_threads(n)`, warms up, then times greedy generation of a fixed
 number of tokens from a fixed real-article prompt. Thread counts are interleaved over rounds
 (so a change in the machine's load hits all of them alike) and the median is reported, with the
 ratio to torch's default (as many threads as CPUs, libgomp's spinning wait). `N:passive` runs
@@ -33,8 +33,8 @@ def child(model: str, threads: int, prompt_tokens: int, new_tokens: int, reps: i
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from harness_ext.data.schema import load_articles
-    from harness_ext.threads import configure_threads
+    from ftbench.core.threads import configure_threads
+    from ftbench.suites.bmw.schema import load_articles
 
     record = configure_threads(threads)
     tok = AutoTokenizer.from_pretrained(model)
@@ -89,7 +89,7 @@ def phase(model: str, counts: list[str], a, label: str) -> dict[str, float]:
 
 
 def main() -> None:
-    from harness_ext.threads import allowed_cpus
+    from ftbench.core.threads import allowed_cpus
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--model", required=True)

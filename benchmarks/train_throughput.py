@@ -1,6 +1,6 @@
 """Training throughput of LoRA vs QLoRA vs full fine-tuning (and peft vs unsloth on a GPU).
 
-Runs the real `ftbench train` code path (training.run.train_run) once per method on the same data
+Runs the real `ftbench train` code path (ftbench.train.run.train_run) once per method on the same data
 and prints tokens/s side by side as ratios to LoRA. The figure is the trainer's own: non-padding
 input tokens seen / train_runtime (what every run's manifest.json reports).
 
@@ -24,15 +24,15 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
 def _prepare(work: Path) -> Path:
-    from harness_ext.data.prepare import prepare_file, write_prepared
-    from harness_ext.data.task_rows import SAMPLE_PREPARE
-    from harness_ext.paths import SAMPLE_CORPUS
+    from ftbench.core.paths import SAMPLE_CORPUS
+    from ftbench.suites.bmw.prepare import prepare_file, write_prepared
+    from ftbench.suites.bmw.task_rows import SAMPLE_PREPARE
 
     return write_prepared(prepare_file(SAMPLE_CORPUS, **SAMPLE_PREPARE), work / "data")
 
 
 def _config(args, model: str, data: Path, out: Path, method: str, backend: str):
-    from training.config import TrainConfig, build
+    from ftbench.train.config import TrainConfig, build
 
     return build(TrainConfig, {
         "base_model": model, "model_name": f"{method}-{backend}", "train_size": 48,
@@ -44,8 +44,8 @@ def _config(args, model: str, data: Path, out: Path, method: str, backend: str):
 
 
 def _measure(args, model: str, data: Path, out: Path, method: str, backend: str) -> dict:
-    from training.grid import plan
-    from training.run import train_run
+    from ftbench.train.grid import plan
+    from ftbench.train.run import train_run
 
     cfg = _config(args, model, data, out, method, backend)
     (run,) = plan(cfg)
@@ -87,15 +87,15 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
 
-    from training.cli import _quiet_libraries
-    from training.unsloth_backend import unsloth_installed
+    from ftbench.cli.train import _quiet_libraries
+    from ftbench.train.unsloth_backend import unsloth_installed
 
     _quiet_libraries()
     with tempfile.TemporaryDirectory(prefix="ftbench-bench-") as tmp:
         work = Path(tmp)
         model = args.model
         if model is None:
-            from training.tiny_model import TinyModelConfig, build_tiny_model
+            from ftbench.train.tiny_model import TinyModelConfig, build_tiny_model
 
             inter = max(64, round(args.hidden * 2.75 / 64) * 64)  # bitsandbytes: multiple of 64
             tiny = TinyModelConfig(pretrain_steps=20, hidden_size=args.hidden, num_layers=args.layers,

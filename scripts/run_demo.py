@@ -6,7 +6,7 @@
 
 import sys
 
-from harness_ext.cli import main
+from ftbench.cli.main import main
 
 if __name__ == "__main__":
     sys.exit(main(["demo", *sys.argv[1:]]))

@@ -44,7 +44,7 @@ def glue_dir() -> Path:
 @pytest.fixture(scope="session")
 def bmw500_prepared(tmp_path_factory, bmw_raw) -> Path:
     """The real 500 articles prepared with a small test split (shared by the tests that need it)."""
-    from harness_ext.data.prepare import prepare_file, write_prepared
+    from ftbench.suites.bmw.prepare import prepare_file, write_prepared
 
     out = tmp_path_factory.mktemp("bmw500") / "prepared"
     write_prepared(prepare_file(bmw_raw, sizes=(100, 200, 400), test_size=0.1, seed=42), out)
@@ -54,6 +54,6 @@ def bmw500_prepared(tmp_path_factory, bmw_raw) -> Path:
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory) -> Path:
     """The embedded tiny model, built once per test session (~30 s on 2 cores)."""
-    from training.tiny_model import build_tiny_model
+    from ftbench.train.tiny_model import build_tiny_model
 
     return build_tiny_model(tmp_path_factory.mktemp("tiny") / "tiny-llama")

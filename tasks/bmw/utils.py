@@ -1,10 +1,10 @@
 """lm-eval glue for the bmw_* tasks: dataset loading, per-sample results, corpus aggregations.
 
-All metric arithmetic lives in `harness_ext.metrics` (pure, unit-tested); this file only adapts
+All metric arithmetic lives in `ftbench.metrics` (pure, unit-tested); this file only adapts
 it to lm-eval's process_results / aggregation interface. Plain means use lm-eval's own
 aggregations in the YAML (`mean`; `nanmean` for `length_ratio`, NaN for an empty reference,
 which also gives a bootstrap stderr); macro-F1 and per-class accuracy are scikit-learn's (through
-`harness_ext.metrics`). Every generative task first runs the answer-extraction stage
+`ftbench.metrics`). Every generative task first runs the answer-extraction stage
 (`extract_answer`: reasoning blocks and chat-template residue removed) on the raw response, then
 its parser; an answer that yields nothing scorable is a format failure and counts in the task's
 `unparseable` rate.
@@ -14,10 +14,7 @@ from __future__ import annotations
 
 import datasets
 
-from harness_ext.data.fit_context import fit_rows
-from harness_ext.data.schema import ARTICLE_TYPES
-from harness_ext.data.task_rows import test_rows
-from harness_ext.metrics import (
+from ftbench.metrics import (
     bertscore_corpus,
     committed_label,
     extract_answer,
@@ -29,6 +26,9 @@ from harness_ext.metrics import (
     tag_scores,
     word_count,
 )
+from ftbench.suites.bmw.schema import ARTICLE_TYPES
+from ftbench.suites.bmw.task_rows import test_rows
+from ftbench.suites.fit_context import fit_rows
 
 
 def load_bmw_split(bmw_task: str, bmw_data: str | None = None, **metadata) -> datasets.DatasetDict:

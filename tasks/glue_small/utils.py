@@ -1,6 +1,6 @@
 """lm-eval glue for the glue_small_* tasks: dataset loading, per-sample results, aggregations.
 
-Rows come from `harness_ext.glue.data` (local JSONL in the HF glue schema or the hub, seeded
+Rows come from `ftbench.suites.glue.data` (local JSONL in the HF glue schema or the hub, seeded
 stratified subsample); every doc carries `glue_task` and `label_name`, so one scoring function
 serves all tasks. The per-sample value of `macro_f1` and `mcc` is the {gold, pred} pair of the
 doc: the per-sample log (`--log_samples`) thereby holds what the confusion matrix is counted
@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import datasets
 
-from harness_ext.glue.data import GLUE_TASKS, eval_rows, train_rows
-from harness_ext.metrics import macro_f1, matthews_corrcoef, parse_label
-from harness_ext.metrics.label_scores import choice_prediction
+from ftbench.metrics import macro_f1, matthews_corrcoef, parse_label
+from ftbench.metrics.label_scores import choice_prediction
+from ftbench.suites.glue.data import GLUE_TASKS, eval_rows, train_rows
 
 
 def load_glue_split(glue_task: str, glue_split: str, glue_data: str | None = None,
@@ -61,7 +61,7 @@ def _pairs(items) -> tuple[list[str], list[str | None], list[str]]:
     return golds, preds, labels
 
 
-# Macro-F1 and MCC are scikit-learn's (`harness_ext.metrics`), over the labels that occur, with an
+# Macro-F1 and MCC are scikit-learn's (`ftbench.metrics`), over the labels that occur, with an
 # unparseable answer as a class of its own. Not lm-eval's `f1` aggregation (binary F1 only) nor
 # its `matthews_corrcoef`: that one takes (gold, pred) tuples without None, and lm-eval bootstraps
 # its stderr by calling it `bootstrap_iters` times (100,000 by default in `lm_eval`), ~20-50 ms

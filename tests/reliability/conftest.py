@@ -33,7 +33,7 @@ def tiny_other(tiny_model, tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def prepared(tmp_path_factory) -> Path:
     """The bundled sample prepared (16 test articles, train sizes 16 and 32)."""
-    from harness_ext.data.prepare import prepare_file, write_prepared
+    from ftbench.suites.bmw.prepare import prepare_file, write_prepared
 
     out = tmp_path_factory.mktemp("rel-data") / "prepared"
     return write_prepared(prepare_file(SAMPLE, sizes=(16, 32), test_size=16, seed=42), out)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-SAMPLE = REPO / "harness_ext" / "sample_data" / "bmw_sample.jsonl"
+SAMPLE = REPO / "ftbench" / "sample_data" / "bmw_sample.jsonl"
 
 
 @dataclass
@@ -33,7 +33,7 @@ def cli_env(**extra: str) -> dict[str, str]:
 
 
 def ftbench_cmd(*args: str) -> list[str]:
-    return [sys.executable, "-m", "harness_ext.cli", *map(str, args)]
+    return [sys.executable, "-m", "ftbench.cli.main", *map(str, args)]
 
 
 def run_cli(*args: str, timeout: float = 600, env: dict | None = None) -> Outcome:
@@ -44,8 +44,8 @@ def run_cli(*args: str, timeout: float = 600, env: dict | None = None) -> Outcom
 
 
 def in_process(capsys, *args: str) -> Outcome:
-    """`ftbench ARGS` through `harness_ext.cli.main` in this process (no import cost)."""
-    from harness_ext.cli import main
+    """`ftbench ARGS` through `ftbench.cli.main.main` in this process (no import cost)."""
+    from ftbench.cli.main import main
 
     capsys.readouterr()
     try:
@@ -74,7 +74,7 @@ def snapshot(root: Path) -> dict[str, bytes]:
 
 
 def metrics(results_dir: Path, model: str) -> dict:
-    from harness_ext.runner.results_files import task_metrics
+    from ftbench.eval.results_files import task_metrics
 
     return task_metrics(results_dir / model)
 

@@ -9,13 +9,13 @@ import time
 import pytest
 from rel_helpers import REPO, cli_env, ftbench_cmd, index, metrics
 
-from harness_ext.io import InputError
-from harness_ext.locking import dir_lock, holder
-from harness_ext.runner.results_files import results_files
+from ftbench.core.io import InputError
+from ftbench.core.locking import dir_lock, holder
+from ftbench.eval.results_files import results_files
 
 
 def test_a_held_lock_names_its_holder_and_is_released_by_a_kill(tmp_path):
-    code = ("import sys, time; from harness_ext.locking import dir_lock\n"
+    code = ("import sys, time; from ftbench.core.locking import dir_lock\n"
             f"with dir_lock({str(tmp_path)!r}, 'ftbench eval (test holder)'):\n"
             "    print('held', flush=True); time.sleep(600)\n")
     proc = subprocess.Popen([sys.executable, "-c", code], env=cli_env(), cwd=REPO,

@@ -14,7 +14,7 @@ import pytest
 import yaml
 from rel_helpers import SAMPLE, cli_env, ftbench_cmd, in_process, index, metrics
 
-from harness_ext.runner.results_files import completed_tasks
+from ftbench.eval.results_files import completed_tasks
 
 TASKS = ["bmw_perplexity", "bmw_type_mc"]
 EVAL = ["--tasks", ",".join(TASKS), "--limit", "2", "--backend", "hf"]

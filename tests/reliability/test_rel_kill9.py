@@ -19,7 +19,7 @@ import pytest
 import yaml
 from rel_helpers import cli_env, ftbench_cmd, index, metrics, tiny_study
 
-from harness_ext.io import sha256_file
+from ftbench.core.io import sha256_file
 
 pytestmark = pytest.mark.slow
 

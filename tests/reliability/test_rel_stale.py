@@ -18,8 +18,8 @@ from rel_helpers import (
     tiny_study,
 )
 
-from harness_ext.io import read_jsonl, sha256_file
-from training.tiny_model import load_manifest
+from ftbench.core.io import read_jsonl, sha256_file
+from ftbench.train.tiny_model import load_manifest
 
 TASK = "bmw_perplexity"  # one loglikelihood task on 2 articles: seconds on the tiny model
 EVAL = ["--tasks", TASK, "--limit", "2", "--backend", "hf"]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from rel_helpers import SAMPLE, in_process, one_line_error, snapshot
 
-from harness_ext.io import sha256_file
+from ftbench.core.io import sha256_file
 
 
 def _user_dir(path: Path) -> Path:

@@ -18,12 +18,12 @@ import pytest
 from lm_eval.api.model import LM
 from lm_eval.api.registry import register_model
 
-from harness_ext.data.prepare import PrepareResult, article_rows, write_prepared
-from harness_ext.data.prompts import task_prompts
-from harness_ext.data.schema import validate_article
-from harness_ext.io import read_jsonl
-from harness_ext.paths import TASKS_DIR
-from harness_ext.runner.results_files import samples_file
+from ftbench.core.io import read_jsonl
+from ftbench.core.paths import TASKS_DIR
+from ftbench.eval.results_files import samples_file
+from ftbench.suites.bmw.prepare import PrepareResult, article_rows, write_prepared
+from ftbench.suites.bmw.prompts import task_prompts
+from ftbench.suites.bmw.schema import validate_article
 
 TYPES = ["Press Release", "Press Release", "Press Release", "Speech", "Speech", "Press Kit",
          "Press Kit", "Fact & Figures"]
@@ -165,10 +165,10 @@ class CannedLM(LM):
 @pytest.fixture(scope="module")
 def canned_run(tmp_path_factory):
     """Every generative bmw task through the runner's lm-eval call, on the canned LM."""
-    from harness_ext.context import ContextLength
-    from harness_ext.runner.specs import ModelSpec
-    from harness_ext.runner.tasks import task_manager
-    from harness_ext.runner.worker import ModelRun, WorkerJob, evaluate_task
+    from ftbench.core.context import ContextLength
+    from ftbench.eval.specs import ModelSpec
+    from ftbench.eval.tasks import task_manager
+    from ftbench.eval.worker import ModelRun, WorkerJob, evaluate_task
 
     root = tmp_path_factory.mktemp("canned")
     rows = []
@@ -194,7 +194,7 @@ def _samples(model_dir: Path, task: str) -> list[dict]:
 
 def test_prompts_sent_are_the_training_rows(canned_run):
     lm, _, _, rows = canned_run
-    from harness_ext.data.prepare import to_chat
+    from ftbench.suites.bmw.prepare import to_chat
 
     expected = [to_chat(r)["messages"][:2] for r in rows if r["task"] != "perplexity"]
     assert sorted(map(json.dumps, lm.seen)) == sorted(map(json.dumps, expected))

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from harness_ext.data.prompts import task_prompts
-from harness_ext.io import read_jsonl
-from harness_ext.paths import TASKS_DIR
+from ftbench.core.io import read_jsonl
+from ftbench.core.paths import TASKS_DIR
+from ftbench.suites.bmw.prompts import task_prompts
 
 BMW_TASKS = ["bmw_summarization", "bmw_title", "bmw_tags", "bmw_type", "bmw_type_mc",
              "bmw_perplexity"]
@@ -83,15 +83,15 @@ def test_stock_lm_eval_cli_reports_every_metric_on_real_data(tiny_model, bmw500_
 
 
 def test_task_data_error_names_the_directory(tmp_path, monkeypatch):
-    from harness_ext.data.task_rows import test_rows
-    from harness_ext.io import InputError
+    from ftbench.core.io import InputError
+    from ftbench.suites.bmw.task_rows import test_rows
 
     with pytest.raises(InputError, match=str(tmp_path / "test.jsonl")):
         test_rows("tags", str(tmp_path))
 
 
 def test_bundled_sample_is_the_default_data(monkeypatch):
-    from harness_ext.data.task_rows import test_rows
+    from ftbench.suites.bmw.task_rows import test_rows
 
     monkeypatch.delenv("FTBENCH_BMW_DATA", raising=False)
     rows = test_rows("type")

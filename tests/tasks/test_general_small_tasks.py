@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from harness_ext.general.data import SAMPLE_DIR, read_split
-from harness_ext.paths import TASKS_DIR
-from harness_ext.runner.tasks import expand_tasks, task_manager
+from ftbench.core.paths import TASKS_DIR
+from ftbench.eval.tasks import expand_tasks, task_manager
+from ftbench.suites.general.data import SAMPLE_DIR, read_split
 
 UPSTREAM = {"general_small_mmlu_high_school_computer_science": "mmlu_high_school_computer_science",
             "general_small_hellaswag": "hellaswag", "general_small_gsm8k": "gsm8k"}

@@ -11,9 +11,9 @@ import sys
 
 import pytest
 
-from harness_ext.glue.prompts import gen_prompt, to_chat
-from harness_ext.metrics.label_scores import label_scores
-from harness_ext.paths import TASKS_DIR
+from ftbench.core.paths import TASKS_DIR
+from ftbench.metrics.label_scores import label_scores
+from ftbench.suites.glue.prompts import gen_prompt, to_chat
 
 GLUE_DIR = TASKS_DIR / "glue_small"
 BASES = ["sst2", "rte", "mnli", "mnli_mismatched"]

@@ -1,0 +1,423 @@
+"""`ftbench` command line: one subcommand per stage; each is a thin typed call into a package.
+
+Errors a user can fix (bad input, bad config) print one clear line and exit 2, no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+from pathlib import Path
+
+from ftbench.core.io import InputError
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (exit 2) like every other input error."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _sizes(text: str) -> tuple[int, ...]:
+    try:
+        sizes = tuple(int(s) for s in text.split(",") if s.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"must be comma-separated integers, got {text!r}") from None
+    if not sizes or min(sizes) <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive integers, got {text!r}")
+    return sizes
+
+
+def _test_size(text: str) -> float | int:
+    from ftbench.suites.bmw.prepare import check_test_size
+
+    try:
+        return check_test_size(float(text))
+    except (ValueError, InputError):
+        raise argparse.ArgumentTypeError(
+            f"must be a fraction in (0, 1) or a whole number of test articles, got {text!r}"
+        ) from None
+
+
+def _limit(text: str) -> int | float:
+    """lm-eval's --limit: a whole number of examples per task, or a fraction in (0, 1)."""
+    from ftbench.eval.tasks import check_limit
+
+    try:
+        return check_limit(float(text))
+    except (ValueError, InputError):
+        raise argparse.ArgumentTypeError(
+            f"must be a whole number of examples (>= 1) or a fraction in (0, 1), got {text!r}"
+        ) from None
+
+
+def _batch_size(text: str) -> int | str:
+    if text.isdigit() and int(text) > 0:
+        return int(text)
+    head, _, tail = text.partition(":")
+    if head == "auto" and (not tail or (tail.isdigit() and int(tail) > 0)):
+        return text
+    raise argparse.ArgumentTypeError(f"must be a positive integer, 'auto' or 'auto:N', "
+                                     f"got {text!r}")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
+    return value
+
+
+def cmd_tiny_model(out: Path, corpus: Path | None, steps: int, seed: int) -> None:
+    from ftbench.core.outputs import claim_dir
+    from ftbench.train.tiny_model import TinyModelConfig, build_tiny_model
+
+    if steps < 0:
+        raise InputError(f"--steps must be >= 0, got {steps}")
+    claim_dir(out, "ftbench-tiny-model",
+              adopt=lambda p: '"ftbench-tiny-model"' in _text_or_empty(p / "manifest.json"))
+    path = build_tiny_model(out, corpus, TinyModelConfig(pretrain_steps=steps, seed=seed))
+    print(f"tiny model written to {path}")
+
+
+def _text_or_empty(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return ""
+
+
+def _claim_prepared_out(out: Path) -> None:
+    """A file or a foreign directory as --out: exit 2 before reading any input."""
+    from ftbench.core.outputs import check_claim
+    from ftbench.suites.bmw.prepare import KIND, legacy_prepared
+
+    check_claim(out, KIND, adopt=legacy_prepared)
+
+
+def _print_train_files_and_notes(result, between: list[str] | None = None) -> None:
+    """The prepared train files, then `between` (prepare's leakage lines), then the notes."""
+    for name, info in result.manifest["sizes"].items():
+        print(f"  train_{name}.jsonl: {info['articles']} articles, {info['rows']} rows")
+    for line in between or []:
+        print(line)
+    for w in result.warnings:
+        print(f"  note: {w}")
+
+
+def cmd_data_prepare(raw: Path, out: Path, sizes: tuple[int, ...], test_size: float | int,
+                     seed: int, max_input_words: int | None, skip_invalid: bool,
+                     strip_reference: bool = False) -> None:
+    from ftbench.suites.bmw.prepare import prepare_file, write_prepared
+
+    _claim_prepared_out(out)  # before reading a large corpus
+    result = prepare_file(raw, skip_invalid=skip_invalid, sizes=sizes, test_size=test_size,
+                          seed=seed, max_input_words=max_input_words,
+                          strip_reference_from_input=strip_reference)
+    write_prepared(result, out)
+    m = result.manifest
+    print(f"prepared {out}: {m['articles']['test']} test / {m['articles']['train']} train articles; "
+          f"test rows per task {m['test_rows_per_task']}")
+    leakage = [f"  leakage {task}: reference verbatim in {leak['reference_in_input']}/{leak['n']} "
+               f"test inputs ({leak['input_starts_with_reference']} start with it); copying the "
+               f"input's lead scores ROUGE-L {leak['copy_baseline'].get('rougeL', float('nan')):.3f}"
+               for task, leak in m["leakage"].items()]
+    _print_train_files_and_notes(result, leakage)
+
+
+def cmd_data_import_chat(source: Path, out: Path, split: str | None) -> None:
+    from ftbench.suites.bmw.chat_import import import_chat
+    from ftbench.suites.bmw.prepare import write_prepared
+
+    _claim_prepared_out(out)
+    result = import_chat(source, split)
+    write_prepared(result, out)
+    m = result.manifest
+    print(f"imported {source} into {out}: {m['articles']['test']} test articles "
+          f"(rows per task {m['test_rows_per_task']})")
+    _print_train_files_and_notes(result)
+
+
+def _max_gen_toks(text: str) -> int | dict[str, int]:
+    """`--max-gen-toks 256` (every generative task) or `bmw_summarization=256,bmw_title=64`."""
+    try:
+        if "=" not in text:
+            value: int | dict[str, int] = int(text)
+        else:
+            value = {k.strip(): int(v) for k, v in (p.split("=", 1) for p in text.split(",") if p)}
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"--max-gen-toks takes N or TASK=N[,TASK=N]; got {text!r}") from None
+    if min([value] if isinstance(value, int) else value.values() or [0]) <= 0:
+        raise argparse.ArgumentTypeError(f"--max-gen-toks must be positive; got {text!r}")
+    return value
+
+
+def cmd_eval(models: str | None, study: Path | None, tasks: str, out: Path, backend: str,
+             limit: int | float | None, batch_size: int | str | None, chat_template: bool,
+             metadata: str | None, context_length: int | None = None,
+             threads: int | None = None, thinking: bool = False,
+             max_gen_toks: int | dict[str, int] | None = None, force: bool = False) -> int:
+    import json
+
+    from rich.console import Console
+
+    from ftbench.core.fingerprint import check_model_ref
+    from ftbench.eval.orchestrator import EvalSettings, evaluate_models
+    from ftbench.eval.specs import parse_model_list
+    from ftbench.eval.summary import print_summary
+
+    if bool(models) == bool(study):
+        raise InputError("give exactly one of --models NAME=PATH[,...] or --study CONFIG.yaml")
+    if study:
+        from ftbench.pipelines.study_config import load_study_config
+
+        study_cfg = load_study_config(study)
+        specs = study_cfg.model_specs()
+    else:
+        specs = parse_model_list(models)
+    for spec in specs:  # before any work: a typo in a path is not a hub-id error later
+        check_model_ref(spec.pretrained, f"--models {spec.name}")
+        if spec.adapter:
+            check_model_ref(spec.adapter, f"--models {spec.name} (adapter)")
+    try:
+        meta = json.loads(metadata) if metadata else None
+    except json.JSONDecodeError as exc:
+        raise InputError(f"--metadata is not valid JSON: {exc}") from None
+    if study:  # the study's own data, as `ftbench study` evaluates it; --metadata wins per key
+        meta = {**study_cfg.eval_metadata(), **(meta or {})}
+        context_length = context_length or study_cfg.eval.context_length
+        threads = threads or study_cfg.eval.threads
+        thinking = thinking or study_cfg.eval.thinking
+        max_gen_toks = max_gen_toks if max_gen_toks is not None else study_cfg.eval.max_gen_toks
+    if meta is not None and not isinstance(meta, dict):
+        raise InputError(f"--metadata must be a JSON object, got {metadata!r}")
+    task_list = [t.strip() for t in tasks.split(",") if t.strip()]
+    if not task_list:
+        raise InputError("--tasks: give at least one task or group")
+    settings = EvalSettings(tasks=task_list, backend=backend, limit=limit,
+                            batch_size=batch_size, apply_chat_template=chat_template,
+                            metadata=meta, context_length=context_length, threads=threads,
+                            enable_thinking=thinking, max_gen_toks=max_gen_toks)
+    console = Console()
+    index = evaluate_models(specs, settings, out, console, force=force)
+    print_summary(index.data, out, console)
+    return 0 if all(m["status"] == "complete" for m in index.data["models"].values()) else 1
+
+
+def cmd_study(config: Path, only: str | None, overrides: list[str], force: bool = False) -> int:
+    from rich.console import Console
+
+    from ftbench.pipelines.study import run_study
+    from ftbench.pipelines.study_config import load_study_config
+
+    cfg = load_study_config(config, overrides)
+    stages = [s for s in only.split(",") if s] if only else None
+    manifest = run_study(cfg, stages, Console(), config_path=config, force=force)
+    total = sum(s.get("seconds", 0) for s in manifest["stages"].values())
+    print(f"study {cfg.name}: done in {total:.0f} s; outputs in {cfg.out}")
+    return 0
+
+
+def cmd_train(config: Path, overrides: list[str], force: bool = False) -> int:
+    from ftbench.cli.train import train_main
+
+    return train_main(config, overrides, force=force)
+
+
+def cmd_report(source: Path, out: Path, top_n: int, compare: str | None, baseline: str | None,
+               metric: str | None, tie_threshold: float, n_samples: int, mapping: Path | None,
+               runs: Path | None) -> int:
+    from ftbench.report.build import report_main
+
+    pair = None
+    if compare:
+        parts = compare.split(",")
+        if len(parts) != 2:
+            raise InputError(f"--compare takes two model names A,B; got {compare!r}")
+        pair = (parts[0], parts[1])
+    report_main(source, out, top_n=top_n, compare=pair, baseline=baseline, metric=metric,
+                tie_threshold=tie_threshold, n_samples=n_samples, mapping=mapping, runs=runs)
+    return 0
+
+
+FORCE_HELP = ("recompute outputs whose inputs changed (config, data, model, versions) instead of "
+              "stopping; old training runs are replaced, old eval results moved to "
+              "RESULTS/.ftbench/superseded/")
+OVERRIDE_COMMANDS = ("study", "demo", "train", "glue")
+
+
+def _interrupt(signum: int, _frame) -> None:
+    """SIGTERM behaves like Ctrl-C: unwind (statuses set, locks released), then exit 130."""
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="ftbench", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    t = sub.add_parser("tiny-model", help="build the embedded tiny Llama model (offline, seconds)")
+    t.add_argument("--out", type=Path, required=True)
+    t.add_argument("--corpus", type=Path, default=None, help="raw JSONL (default: bundled sample)")
+    t.add_argument("--steps", type=int, default=300, help="pre-training steps")
+    t.add_argument("--seed", type=int, default=0)
+
+    d = sub.add_parser("data", help="data preparation")
+    dsub = d.add_subparsers(dest="data_command", required=True)
+    dp = dsub.add_parser("prepare", help="raw articles → test split + nested chat-format train splits")
+    dp.add_argument("raw", type=Path)
+    dp.add_argument("--out", type=Path, required=True)
+    dp.add_argument("--sizes", type=_sizes, default=(500, 1000, 1500, 2000))
+    dp.add_argument("--test-size", type=_test_size, default=0.1,
+                    help="test articles: a count (e.g. 50) or a fraction (e.g. 0.1)")
+    dp.add_argument("--seed", type=int, default=42)
+    dp.add_argument("--max-input-words", type=int, default=None,
+                    help="truncate article text in prompts to this many words")
+    dp.add_argument("--skip-invalid", action="store_true",
+                    help="skip (and count) invalid lines instead of stopping at the first")
+    dp.add_argument("--strip-reference-from-input", dest="strip_reference", action="store_true",
+                    help="remove a verbatim leading copy of the summary from the article text in "
+                         "prompts (off: the published study's prompts, byte for byte)")
+
+    di = dsub.add_parser("import-chat", help="chat JSONL splits ({messages: [system, user, "
+                         "assistant]} per row, the published study's format) → prepared layout")
+    di.add_argument("source", type=Path, help="a chat JSONL file or a directory of them")
+    di.add_argument("--out", type=Path, required=True)
+    di.add_argument("--split", choices=("test", "train"), default=None,
+                    help="for a single file whose name says neither test nor train")
+
+    e = sub.add_parser("eval", help="evaluate every model of a study in one invocation")
+    e.add_argument("--models", help="NAME=PATH or NAME=BASE::ADAPTER, comma-separated")
+    e.add_argument("--study", type=Path, help="study config listing the models")
+    e.add_argument("--tasks", default="bmw", help="lm-eval tasks/groups, comma-separated")
+    e.add_argument("--out", type=Path, required=True, help="results directory of the study")
+    e.add_argument("--backend", choices=("auto", "hf", "vllm"), default="auto")
+    e.add_argument("--limit", type=_limit, default=None,
+                   help="examples per task (a count, or a fraction in (0, 1))")
+    e.add_argument("--batch-size", type=_batch_size, default=None,
+                   help="default: 8 (hf), auto (vllm)")
+    e.add_argument("--no-chat-template", dest="chat_template", action="store_false")
+    e.add_argument("--metadata", default=None, help="JSON passed to the tasks (lm-eval --metadata)")
+    e.add_argument("--context-length", type=_positive_int, default=None,
+                   help="tokens per sequence, at most each model's own (default: the model's)")
+    e.add_argument("--threads", type=_positive_int, default=None,
+                   help="torch intra-op threads (default: OMP_NUM_THREADS, else the allowed CPUs)")
+    e.add_argument("--thinking", action="store_true",
+                   help="let reasoning models think (chat templates get enable_thinking; default "
+                        "off); raise --max-gen-toks to leave room for the reasoning")
+    e.add_argument("--max-gen-toks", type=_max_gen_toks, default=None,
+                   help="token budget of the generative tasks: N, or TASK=N[,TASK=N] "
+                        "(default: each task's own, sized for the real data)")
+    e.add_argument("--force", action="store_true", help=FORCE_HELP)
+
+    st = sub.add_parser("study", help="data → training grid → evaluation → report, from one config")
+    st.add_argument("config", type=Path)
+    st.add_argument("overrides", nargs="*", help="key=value overrides (dotted: eval.limit=4)")
+    st.add_argument("--only", default=None, help="comma-separated stages: data,models,train,eval,report")
+    st.add_argument("--resume", action="store_true",
+                    help="(default behaviour) completed work is always reused")
+    st.add_argument("--force", action="store_true", help=FORCE_HELP)
+
+    dm = sub.add_parser("demo", help="the offline CPU demo: ftbench study configs/demo.yaml")
+    dm.add_argument("--real", action="store_true",
+                    help="the real-model demo instead: configs/demo_real.yaml (SmolLM2-135M-Instruct)")
+    dm.add_argument("overrides", nargs="*")
+
+    tr = sub.add_parser("train", help="LoRA / QLoRA / full fine-tuning, one run or a grid")
+    tr.add_argument("config", type=Path)
+    tr.add_argument("overrides", nargs="*", help="key=value overrides (dotted: lora.r=8)")
+    tr.add_argument("--force", action="store_true", help=FORCE_HELP)
+
+    gl = sub.add_parser("glue", help="GLUE-small matrix: decoders zero/few-shot + LoRA, encoders")
+    gl.add_argument("config", type=Path)
+    gl.add_argument("overrides", nargs="*", help="key=value overrides (dotted: eval.limit=8)")
+
+    rp = sub.add_parser("report", help="tables, plots and statistics from result files")
+    rp.add_argument("source", type=Path, help="study results directory or a flat results CSV")
+    rp.add_argument("--out", type=Path, required=True)
+    rp.add_argument("--top-n", type=int, default=5)
+    rp.add_argument("--compare", default=None, help="two model names A,B for the paired comparison")
+    rp.add_argument("--baseline", default=None, help="the base model of the base-vs-fine-tuned table")
+    rp.add_argument("--metric", default=None, help="per-sample metric of the paired comparison")
+    rp.add_argument("--tie-threshold", type=float, default=0.01)
+    rp.add_argument("--samples", dest="n_samples", type=int, default=5)
+    rp.add_argument("--mapping", type=Path, default=None,
+                    help="YAML/JSON: model → {family, params_b, train_size}")
+    rp.add_argument("--runs", type=Path, default=None, help="training runs directory (loss curves)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    from ftbench.core.threads import prefer_passive_omp_wait
+
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    prefer_passive_omp_wait()  # before anything imports torch
+    if not sys.stdout.isatty():
+        # rich falls back to 80 columns off a terminal, which wraps every table of a logged run
+        os.environ.setdefault("COLUMNS", "140")
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # `study CONFIG --only eval key=value`: overrides may follow the options
+        if args.command in OVERRIDE_COMMANDS and all("=" in x and not x.startswith("-")
+                                                     for x in extra):
+            args.overrides = [*args.overrides, *extra]
+        else:
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        if args.command == "tiny-model":
+            cmd_tiny_model(args.out, args.corpus, args.steps, args.seed)
+        elif args.command == "data" and args.data_command == "prepare":
+            cmd_data_prepare(args.raw, args.out, args.sizes, args.test_size, args.seed,
+                             args.max_input_words, args.skip_invalid, args.strip_reference)
+        elif args.command == "data" and args.data_command == "import-chat":
+            cmd_data_import_chat(args.source, args.out, args.split)
+        elif args.command == "study":
+            return cmd_study(args.config, args.only, args.overrides, args.force)
+        elif args.command == "demo":
+            from ftbench.core.paths import CONFIGS_DIR
+
+            config = "demo_real.yaml" if args.real else "demo.yaml"
+            return cmd_study(CONFIGS_DIR / config, None, args.overrides)
+        elif args.command == "train":
+            return cmd_train(args.config, args.overrides, args.force)
+        elif args.command == "glue":
+            from ftbench.cli.glue import glue_main
+
+            return glue_main(args.config, args.overrides)
+        elif args.command == "report":
+            return cmd_report(args.source, args.out, args.top_n, args.compare, args.baseline,
+                              args.metric, args.tie_threshold, args.n_samples, args.mapping,
+                              args.runs)
+        elif args.command == "eval":
+            return cmd_eval(args.models, args.study, args.tasks, args.out, args.backend, args.limit,
+                            args.batch_size, args.chat_template, args.metadata,
+                            args.context_length, args.threads, args.thinking,
+                            args.max_gen_toks, args.force)
+    except InputError as exc:
+        print(f"ftbench: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt as exc:
+        print(f"ftbench: interrupted ({str(exc) or 'SIGINT'}); finished work is kept, run the same "
+              "command again to resume", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # `ftbench … | head`: the reader left early; not an error of ours
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    except (PermissionError, FileExistsError, IsADirectoryError, NotADirectoryError) as exc:
+        if os.environ.get("FTBENCH_DEBUG"):
+            raise
+        print(f"ftbench: error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

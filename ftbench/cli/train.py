@@ -1,0 +1,88 @@
+"""`ftbench train CONFIG.yaml [key=value ...]`: the typed entry point of the training package.
+
+`train_main` raises InputError for anything the user can fix (the ftbench CLI prints it as one
+line, exit 2) and returns 0 when every run of the config is complete, 1 when any failed.
+`python -m ftbench.cli.train CONFIG.yaml key=value` runs it without the ftbench CLI.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from ftbench.core.io import InputError
+from ftbench.train.config import load_config
+
+
+def _quiet_libraries() -> None:
+    """The rich display replaces per-map progress bars and per-step prints of the libraries."""
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    import datasets
+    import transformers
+
+    datasets.disable_progress_bars()
+    transformers.logging.set_verbosity_warning()
+    transformers.utils.logging.disable_progress_bar()
+
+
+def _fmt(value: float | None, spec: str = ".3f") -> str:
+    return "—" if value is None else format(value, spec)
+
+
+def print_summary(index: dict, names: list[str], console: Console) -> None:
+    table = Table(title="ftbench train")
+    for col in ("run", "status", "eval loss before → after", "tokens/s", "wall s"):
+        table.add_column(col)
+    for name in names:
+        r = index["runs"].get(name, {})
+        ev = r.get("eval_loss") or {}
+        status = r.get("status", "?") + (" (skipped)" if r.get("action") == "skipped" else "")
+        if r.get("status") == "failed":
+            status = f"[red]failed[/red]: {r.get('error', '')[:80]}"
+        table.add_row(name, status, f"{_fmt(ev.get('before'))} → {_fmt(ev.get('after'))}",
+                      _fmt(r.get("tokens_per_s"), ".0f"), _fmt(r.get("wall_s"), ".1f"))
+    console.print(table)
+
+
+def train_main(config_path: Path, overrides: list[str], force: bool = False) -> int:
+    """Load and validate the config, check every run's data, then train what is not done yet."""
+    from ftbench.train.grid import plan, run_grid
+    from ftbench.train.unsloth_backend import import_unsloth, resolve_backend
+
+    cfg = load_config(config_path, overrides)
+    plan(cfg)  # every run's data checked before anything heavy is imported
+    if resolve_backend(cfg.backend) == "unsloth":
+        import_unsloth()  # before transformers, so unsloth can patch it
+    _quiet_libraries()
+    console = Console()
+    index = run_grid(cfg, console, force=force)
+    names = [r.name for r in cfg.runs()]
+    print_summary(index, names, console)
+    console.print(f"runs in {cfg.output_dir}/ (index: {cfg.output_dir}/grid_index.json)")
+    return 0 if all(index["runs"][n]["status"] == "complete" for n in names) else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] in ("-h", "--help"):
+        print("usage: python -m ftbench.cli.train CONFIG.yaml [key=value ...]\n\n" + (__doc__ or ""))
+        return 0 if args else 2
+    force = "--force" in args
+    args = [a for a in args if a != "--force"]
+    try:
+        return train_main(Path(args[0]), args[1:], force=force)
+    except InputError as exc:
+        print(f"ftbench train: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("ftbench train: interrupted; complete runs are kept, run again to resume",
+              file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

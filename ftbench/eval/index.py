@@ -1,0 +1,251 @@
+"""The results directory: one status file per model; `index.json` is derived from them.
+
+    RESULTS/.ftbench/owner.json      kind "ftbench-results" (the project owns this directory)
+    RESULTS/.ftbench/lock            one writer at a time (ftbench.core.locking)
+    RESULTS/.ftbench/settings.json   the evaluation settings every model shares, with versions,
+                                     data hashes and the task-code hash
+    RESULTS/<model>/status.json      that model's status, spec, fingerprint, tasks and timings
+    RESULTS/<model>/results_*.json   lm-eval's files; `ftbench.run_fingerprint` ties each to
+                                     the model and the settings that made it
+    RESULTS/index.json               derived: settings, versions and every model's status
+
+Each status file is rewritten atomically after every event, by the one process that holds the
+lock, so a crash at any point loses at most the event in flight; `index.json` can always be
+rebuilt from the status files (a truncated one is simply rewritten).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ftbench.core.fingerprint import EVAL_PACKAGES, changes, short, versions
+from ftbench.core.io import InputError, atomic_write_json, read_json
+from ftbench.core.outputs import MARK_DIR, claim_dir, clean_partials
+from ftbench.eval.results_files import ftbench_block, results_files
+from ftbench.eval.specs import prompt_settings
+
+KIND = "ftbench-results"
+STATUS = "status.json"
+SETTINGS = "settings.json"
+
+
+def package_versions() -> dict[str, str]:
+    return versions(EVAL_PACKAGES)
+
+
+def legacy_results_dir(root: Path) -> bool:
+    """A results directory written before ownership markers: index.json with models."""
+    try:
+        data = json.loads((root / "index.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and "models" in data and "settings" in data
+
+
+def _run_fingerprint_of(path: Path) -> str | None:
+    return (ftbench_block(path) or {}).get("run_fingerprint")
+
+
+@dataclass
+class ResultsStore:
+    root: Path
+    settings: dict
+    notes: list[str] = field(default_factory=list)  # said once each, in order
+    entries: dict[str, dict] = field(default_factory=dict)
+
+    @classmethod
+    def open(cls, root: Path, settings: dict, force: bool = False) -> ResultsStore:
+        """Claim the directory, check its settings (the caller holds the lock).
+
+        `settings["compare"]` must equal what the directory was made with; otherwise InputError
+        says what changed, or with `force` every model's old results are moved aside first.
+        """
+        claim_dir(root, KIND, adopt=legacy_results_dir)
+        store = cls(Path(root), settings)
+        for d in store.model_dirs():
+            clean_partials(d)
+        stored = store._stored_settings()
+        if stored is not None and stored.get("compare") != settings["compare"]:
+            diff = changes(stored.get("compare"), settings["compare"])
+            if not force:
+                raise InputError(
+                    f"{root}: the results there were made with other evaluation settings "
+                    f"({'; '.join(diff)}); re-run with --force to re-evaluate every model "
+                    "(old results are moved to .ftbench/superseded/), or use another --out")
+            for d in store.model_dirs():
+                store.supersede(d.name, why="settings changed")
+        atomic_write_json(root / MARK_DIR / SETTINGS, settings)
+        store.write_index()
+        return store
+
+    def _stored_settings(self) -> dict | None:
+        path = self.root / MARK_DIR / SETTINGS
+        if path.is_file():
+            try:
+                return read_json(path)
+            except InputError as exc:
+                self.note(f"{exc}; settings taken from this run")
+                return None
+        if (self.root / "index.json").is_file() and self.model_dirs():
+            return {"compare": {"made by": "an ftbench version without fingerprints"}}
+        return None
+
+    def note(self, text: str) -> None:
+        if text not in self.notes:
+            self.notes.append(text)
+
+    # --- per-model status files ------------------------------------------------------------
+    def model_dirs(self) -> list[Path]:
+        return sorted(p for p in self.root.iterdir()
+                      if p.is_dir() and not p.name.startswith(".")
+                      and ((p / STATUS).exists() or results_files(p)))
+
+    def read_status(self, name: str) -> dict | None:
+        path = self.root / name / STATUS
+        if not path.is_file():
+            return None
+        try:
+            data = read_json(path)
+        except InputError as exc:
+            self.note(f"{exc}; rebuilt from the results files")
+            return None
+        return data if isinstance(data, dict) else None
+
+    def model(self, name: str) -> dict:
+        if name not in self.entries:
+            self.entries[name] = self.read_status(name) or {
+                "status": "pending", "tasks": {}, "created": time.time()}
+        return self.entries[name]
+
+    def save(self, name: str) -> None:
+        entry = self.model(name)
+        entry["updated"] = time.strftime("%Y-%m-%dT%H:%M:%S")
+        atomic_write_json(self.root / name / STATUS, entry)
+        self.write_index()
+
+    def write_index(self) -> None:
+        atomic_write_json(self.root / "index.json", self.data)
+
+    @property
+    def data(self) -> dict:
+        """The index: from the status files (models in the order they were first evaluated)."""
+        models = {}
+        for d in self.model_dirs():
+            entry = self.entries.get(d.name) or self.read_status(d.name)
+            if entry is None:
+                entry = {"status": "unknown", "tasks": {}, "created": 0.0}
+            models[d.name] = entry
+        order = sorted(models, key=lambda n: (models[n].get("created") or 0.0, n))
+        index = {"kind": KIND, "updated": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                 "settings": self.settings.get("index", {}),
+                 "versions": self.settings.get("compare", {}).get("versions", {}),
+                 "models": {n: _public(models[n]) for n in order}}
+        return index
+
+    # --- identity ------------------------------------------------------------------------
+    def stale_reason(self, name: str, model_fp: dict, run_fp: str,
+                     prompt: dict | None = None) -> str | None:
+        """Why the outputs under <name>/ cannot be reused for this model now, or None.
+        `prompt`: the model's prompt settings now (chat template, BOS), named when they differ."""
+        d = self.root / name
+        if not results_files(d):
+            return None  # nothing to protect: an old status file is simply rewritten
+        status = self.read_status(name) or {}
+        was = prompt_settings(status["spec"]) if status.get("spec") else None
+        if prompt is not None and was is not None and was != prompt:
+            return (f"model {name}: results in {d} were made with prompt settings {was}, "
+                    f"not {prompt}")
+        old = (status.get("fingerprint") or {})
+        if old.get("digest") not in (None, model_fp["digest"]):
+            was = (old.get("pretrained") or {}).get("ref")
+            now = model_fp["pretrained"]["ref"]
+            what = f"{was} → {now}" if was != now else f"the files of {now} changed"
+            return (f"model {name}: results in {d} were made from another model ({what}; "
+                    f"fingerprint {short(old.get('digest'))} → {short(model_fp['digest'])})")
+        for path in results_files(d):
+            got = _run_fingerprint_of(path)
+            if got != run_fp:
+                return (f"model {name}: {path.name} was made "
+                        + ("before fingerprints were recorded" if got is None
+                           else "with another model or other settings"))
+        return None
+
+    def supersede(self, name: str, why: str) -> Path:
+        """Move a model's old outputs aside (never deleted) so it can be evaluated afresh."""
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        target = self.root / MARK_DIR / "superseded" / stamp / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(str(self.root / name), str(target))
+        self.entries.pop(name, None)
+        self.note(f"model {name}: old results moved to {target} ({why})")
+        return target
+
+    def quarantine_corrupt(self, name: str) -> None:
+        """A truncated or invalid results file is renamed `*.corrupt` (so it is recomputed)."""
+        for path in results_files(self.root / name):
+            try:
+                read_json(path)
+            except InputError as exc:
+                path.rename(path.with_name(path.name + ".corrupt"))
+                self.note(f"{exc}: renamed to {path.name}.corrupt; the task is recomputed")
+
+    # --- events --------------------------------------------------------------------------
+    def apply(self, event: dict) -> None:
+        """Fold one worker event into the model's status file."""
+        name = event["model"]
+        m = self.model(name)
+        kind = event["event"]
+        if kind == "model_start":
+            m.update(status="running", error=None, started=time.strftime("%H:%M:%S"))
+        elif kind == "model_loaded":
+            m["load_seconds"] = round(event["seconds"], 2)
+        elif kind == "model_failed":
+            m.update(status="failed", error=event["error"])
+            for task in m["tasks"].values():
+                if task["status"] == "running":
+                    task.update(status="failed", error="worker died during this task")
+        elif kind == "task_start":
+            m["tasks"][event["task"]] = {"status": "running"}
+        elif kind == "task_done":
+            m["tasks"][event["task"]] = {
+                "status": "complete", "results_file": event["results_file"],
+                "seconds": round(event["seconds"], 2),
+                **task_facts(self.root / name / event["results_file"], event["task"])}
+        elif kind == "task_failed":
+            m["tasks"][event["task"]] = {"status": "failed", "error": event["error"],
+                                         "seconds": round(event["seconds"], 2)}
+        elif kind == "model_done":
+            failed = [t for t, v in m["tasks"].items() if v["status"] != "complete"]
+            m.update(status="failed" if failed else "complete",
+                     error=f"failed tasks: {', '.join(failed)}" if failed else None,
+                     seconds=round(event["seconds"], 2))
+        self.save(name)
+
+    def interrupt(self, name: str, signal_name: str) -> None:
+        m = self.model(name)
+        if m.get("status") in ("running", "pending"):
+            m.update(status="interrupted", error=f"interrupted by {signal_name}")
+        for task in m["tasks"].values():
+            if task["status"] == "running":
+                task.update(status="interrupted")
+        self.save(name)
+
+
+def task_facts(results_file: Path, task: str) -> dict:
+    """What the index carries from a task's results file: prompt truncation counts (context
+    length) and generation-budget hits, as the worker recorded them under `ftbench`."""
+    block = ftbench_block(results_file) or {}
+    out = {}
+    for key in ("prompts", "generation"):
+        value = (block.get(key) or {}).get(task)
+        if value is not None:
+            out[key] = value
+    return out
+
+
+def _public(entry: dict) -> dict:
+    return {k: v for k, v in entry.items() if k != "created"}

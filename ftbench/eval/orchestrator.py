@@ -1,0 +1,240 @@
+"""`ftbench eval`: every model of a study through lm-eval in one invocation.
+
+hf models are evaluated in this process (imports and the task index are paid once); each vLLM
+model runs in its own subprocess so that its engine's memory is released. A (model, task) pair is
+reused only when its results file carries the same run fingerprint (model files + evaluation
+settings + data + task code + versions), so an interrupted run (even kill -9) continues where it
+stopped, adding a model to a finished study evaluates only that model, and a model or setting
+that changed is never answered from old results. One process at a time writes a results
+directory (a lock); a second waits.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.console import Console
+
+from ftbench.core.fingerprint import (
+    digest,
+    eval_code_digest,
+    eval_env,
+    model_fingerprint,
+)
+from ftbench.core.io import InputError
+from ftbench.core.locking import dir_lock
+from ftbench.core.outputs import check_claim
+from ftbench.core.paths import TASKS_DIR
+from ftbench.eval.backends import resolve_backend
+from ftbench.eval.display import EvalDisplay
+from ftbench.eval.index import (
+    KIND,
+    ResultsStore,
+    legacy_results_dir,
+    package_versions,
+    task_facts,
+)
+from ftbench.eval.results_files import completed_tasks
+from ftbench.eval.specs import ModelSpec, prompt_settings
+from ftbench.eval.tasks import expand_tasks, task_manager
+from ftbench.eval.worker import EVENT_PREFIX, WorkerJob, run_job
+from ftbench.suites.sources import eval_data_fingerprint
+
+DATA_LOCATION_KEYS = ("bmw_data", "general_data", "glue_data")  # compared by content hash
+
+
+@dataclass
+class EvalSettings:
+    """Settings that must be identical for every model of a study (stored with the results)."""
+
+    tasks: list[str]
+    backend: str = "auto"
+    limit: int | float | None = None
+    batch_size: int | str | None = None
+    apply_chat_template: bool = True
+    metadata: dict | None = None
+    include_path: str = str(TASKS_DIR)
+    context_length: int | None = None  # override of every model's own context (memory)
+    threads: int | None = None  # torch intra-op threads (None: OMP_NUM_THREADS or allowed CPUs)
+    enable_thinking: bool = False
+    max_gen_toks: int | dict[str, int] | None = None
+
+    def for_index(self, backend: str) -> dict:
+        return {"tasks": self.tasks, "backend": backend, "limit": self.limit,
+                "apply_chat_template": self.apply_chat_template, "metadata": self.metadata or {},
+                "context_length": self.context_length, "threads": self.threads,
+                "enable_thinking": self.enable_thinking, "max_gen_toks": self.max_gen_toks}
+
+    def record(self, backend: str, leaf: list[str], tm) -> dict:
+        """What the results are made of: `compare` must match for reuse; the rest is recorded."""
+        data = eval_data_fingerprint(self.metadata, leaf)
+        meta = {k: v for k, v in (self.metadata or {}).items() if k not in DATA_LOCATION_KEYS}
+        task_dirs = [tm.task_index[t].yaml_path.parent for t in leaf
+                     if getattr(tm.task_index.get(t), "yaml_path", None)]
+        compare = {"tasks": self.tasks, "backend": backend, "limit": self.limit,
+                   "apply_chat_template": self.apply_chat_template, "metadata": meta,
+                   "context_length": self.context_length, "enable_thinking": self.enable_thinking,
+                   "max_gen_toks": self.max_gen_toks,
+                   "data_sha256": {suite: src["sha256"] for suite, src in data.items()},
+                   "task_code": eval_code_digest(task_dirs), "env": eval_env(),
+                   "versions": package_versions()}
+        index = {**self.for_index(backend), "data": data, "task_code": compare["task_code"],
+                 "env": compare["env"]}
+        return {"compare": compare, "digest": digest(compare), "index": index,
+                "data_sources": data}
+
+
+def _on_cpu() -> bool:
+    import torch
+
+    return not torch.cuda.is_available()
+
+
+def evaluate_models(models: list[ModelSpec], settings: EvalSettings, out: Path,
+                    console: Console | None = None, force: bool = False) -> ResultsStore:
+    """Evaluate all models; returns the results store (`.data` is the derived index)."""
+    console = console or Console()
+    if not models:
+        raise InputError("no models to evaluate")
+    backend = resolve_backend(settings.backend)
+    tm = task_manager(settings.include_path, settings.metadata, settings.tasks)
+    leaf = expand_tasks(settings.tasks, tm)
+    record = settings.record(backend, leaf, tm)
+    out = Path(out)
+    check_claim(out, KIND, adopt=legacy_results_dir)  # a file or a foreign directory: exit 2
+    out.mkdir(parents=True, exist_ok=True)
+    with dir_lock(out, f"ftbench eval --out {out}"):
+        store = ResultsStore.open(out, record, force=force)
+        for m in models:  # a truncated results file is named and recomputed, never trusted
+            store.quarantine_corrupt(m.name)
+        fps = {m.name: model_fingerprint(m.pretrained, m.adapter) for m in models}
+        run_fp = {m.name: run_fingerprint(m, fps[m.name], record) for m in models}
+        stale = {m.name: why for m in models
+                 if (why := store.stale_reason(m.name, fps[m.name], run_fp[m.name],
+                                                prompt_settings(m.to_dict())))}
+        if stale and not force:
+            raise InputError("; ".join(stale.values()) + "; re-run with --force to re-evaluate "
+                             "(old results are moved to .ftbench/superseded/), or give the model "
+                             "another name or use another --out")
+        for name, why in stale.items():
+            store.supersede(name, why)
+        for note in store.notes:
+            console.print(f"[yellow]note:[/] {note}")
+        _run_all(models, settings, store, backend, leaf, fps, run_fp, record, console)
+        store.write_index()
+    return store
+
+
+def run_fingerprint(spec: ModelSpec, model_fp: dict, record: dict) -> str:
+    """What a results file is reused for: the model's files, how prompts reach it (chat
+    template, BOS, dtype) and the shared settings (tasks, data, code, versions)."""
+    how = {"prompt": prompt_settings(spec.to_dict()), "dtype": spec.dtype}
+    return digest({"model": model_fp["digest"], "spec": how, "settings": record["digest"]})
+
+
+def _run_all(models, settings, store: ResultsStore, backend, leaf, fps, run_fp, record,
+             console) -> None:
+    out = store.root
+    on_cpu = _on_cpu()
+    batch = settings.batch_size or ("auto" if backend == "vllm" else 8)
+    pending = {m.name: [t for t in leaf if t not in completed_tasks(out / m.name, run_fp[m.name])]
+               for m in models}
+    current: str | None = None
+    with EvalDisplay([m.name for m in models], {m.name: len(leaf) for m in models}, console) as view:
+        try:
+            for spec in models:
+                current = spec.name
+                entry = store.model(spec.name)
+                entry.update(spec=spec.to_dict(), backend=backend, dir=spec.name,
+                             fingerprint=fps[spec.name], run_fingerprint=run_fp[spec.name])
+                (out / spec.name).mkdir(parents=True, exist_ok=True)
+                _sync_tasks(entry, completed_tasks(out / spec.name, run_fp[spec.name]))
+                if not pending[spec.name]:
+                    entry.update(status="complete", error=None)
+                    store.save(spec.name)
+                    view.state[spec.name]["done"] = len(leaf)
+                    view.mark(spec.name, "skipped")
+                    continue
+                store.save(spec.name)
+                job = WorkerJob(spec=spec, tasks=pending[spec.name], model_dir=out / spec.name,
+                                backend=backend, on_cpu=on_cpu, limit=settings.limit,
+                                batch_size=batch, apply_chat_template=settings.apply_chat_template,
+                                metadata=settings.metadata or {},
+                                include_path=settings.include_path,
+                                context_length=settings.context_length, threads=settings.threads,
+                                enable_thinking=settings.enable_thinking,
+                                max_gen_toks=settings.max_gen_toks,
+                                model_fingerprint=fps[spec.name],
+                                data_fingerprint=record["data_sources"],
+                                run_fingerprint=run_fp[spec.name])
+                view.state[spec.name]["done"] = len(leaf) - len(pending[spec.name])
+
+                def emit(event: dict) -> None:
+                    store.apply(event)
+                    view.on_event(event)
+
+                if backend == "vllm":
+                    run_in_subprocess(job, emit)
+                else:
+                    run_job(job, emit)
+            current = None
+        except KeyboardInterrupt as exc:
+            if current is not None:
+                store.interrupt(current, str(exc) or "SIGINT")
+                view.mark(current, "interrupted")
+            raise
+
+
+def _sync_tasks(entry: dict, done: dict[str, Path]) -> None:
+    """The status file's tasks as the results files say (a rebuilt or stale status included)."""
+    for task, info in entry["tasks"].items():
+        if info.get("status") in ("complete", "running") and task not in done:
+            entry["tasks"][task] = {"status": "pending"}
+    for task, path in done.items():
+        entry["tasks"][task] = {**entry["tasks"].get(task, {}), "status": "complete",
+                                "results_file": path.name, **task_facts(path, task)}
+
+
+def run_in_subprocess(job: WorkerJob, emit) -> None:
+    """Run one model's job in a fresh Python process; its log goes to <model_dir>/eval.log."""
+    job.model_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as fh:
+        fh.write(job.to_json())
+        job_file = fh.name
+    log_path = job.model_dir / "eval.log"
+    seen_done = False
+    proc = None
+    try:
+        with log_path.open("a") as log:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "ftbench.eval.worker", job_file],
+                stdout=subprocess.PIPE, stderr=log, text=True, env=os.environ.copy(),
+            )
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                if line.startswith(EVENT_PREFIX):
+                    event = json.loads(line[len(EVENT_PREFIX):])
+                    seen_done |= event["event"] in ("model_done", "model_failed")
+                    emit(event)
+                else:
+                    log.write(line)
+            code = proc.wait()
+    except BaseException:  # interrupted: the worker must not outlive us (it holds no lock)
+        if proc is not None and proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        raise
+    finally:
+        os.unlink(job_file)
+    if not seen_done:  # crashed (OOM kill, segfault): the model fails, the study goes on
+        emit({"event": "model_failed", "model": job.spec.name, "seconds": 0.0,
+              "error": f"worker exited with code {code}; see {log_path}"})

@@ -1,0 +1,52 @@
+"""Reading lm-eval's per-model output files: which tasks are complete, and their metrics."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ftbench.core.lm_eval_glue import results_files, samples_file, task_metric_values
+
+__all__ = ["completed_tasks", "ftbench_block", "results_files", "samples_file", "task_metrics"]
+
+
+def _read(path: Path) -> dict | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def ftbench_block(path: Path) -> dict | None:
+    """The `ftbench` block the worker adds to a results file (fingerprints, counts), or None."""
+    data = _read(path)
+    return data.get("ftbench") if data else None
+
+
+def completed_tasks(model_dir: Path, fingerprint: str | None = None) -> dict[str, Path]:
+    """task → the results file that holds it (a results file is only ever moved in complete).
+
+    With `fingerprint`, only results made by that model under those settings count
+    (`ftbench.run_fingerprint`); an unreadable file never counts."""
+    done: dict[str, Path] = {}
+    for path in results_files(model_dir):
+        data = _read(path)
+        if data is None:
+            continue
+        if fingerprint is not None and (data.get("ftbench") or {}).get("run_fingerprint") != fingerprint:
+            continue
+        for task in data.get("results", {}):
+            done[task] = path
+    return done
+
+
+def task_metrics(model_dir: Path) -> dict[str, dict[str, float]]:
+    """task → {metric: value} from every results file of a model (latest file wins)."""
+    out: dict[str, dict[str, float]] = {}
+    for path in results_files(model_dir):
+        data = json.loads(path.read_text())
+        for task, values in data.get("results", {}).items():
+            out[task] = {metric: v for (metric, _), v in task_metric_values(values).items()}
+    return out
+

@@ -1,0 +1,238 @@
+"""Evaluate one model on its pending tasks: the LM is built once, then one lm-eval call per task.
+
+One call per task makes a (model, task) pair the unit of resume; each call's files are written by
+lm-eval's EvaluationTracker into a temp dir and moved into the model directory (samples first,
+the results file last), so a results file on disk always means a finished task. Runs in-process
+(hf) or as `python -m ftbench.eval.worker JOB.json` (vLLM: one process per model, so its
+memory is released), reporting progress as JSON event lines on stdout.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from ftbench.core import lm_eval_glue
+from ftbench.core.context import ContextLength, load_tokenizer, perplexity_window, resolve_context
+from ftbench.core.threads import configure_threads, vllm_cpu_binding
+from ftbench.eval.generation import (
+    gen_kwargs_for,
+    generation_block,
+    template_reads_thinking,
+    thinking_model_args,
+)
+from ftbench.eval.prompt_stats import prompt_stats
+from ftbench.eval.specs import ModelSpec
+
+EVENT_PREFIX = "FTBENCH_EVENT "
+Event = dict
+Emit = Callable[[Event], None]
+
+
+@dataclass
+class WorkerJob:
+    spec: ModelSpec
+    tasks: list[str]
+    model_dir: Path
+    backend: str
+    on_cpu: bool = True
+    limit: int | float | None = None
+    batch_size: int | str = 8
+    apply_chat_template: bool = True
+    metadata: dict = field(default_factory=dict)
+    include_path: str = ""
+    context_length: int | None = None  # explicit override (memory); None = the model's own
+    threads: int | None = None  # torch intra-op threads; None = OMP_NUM_THREADS or allowed CPUs
+    enable_thinking: bool = False  # reasoning models: the chat template's thinking mode
+    max_gen_toks: int | dict[str, int] | None = None  # override of the tasks' budgets
+
+    def model_args(self, context_length: int | None = None) -> dict:
+        """The spec's model args at this context plus the chat template's thinking switch."""
+        return {**self.spec.model_args(self.backend, self.on_cpu, context_length),
+                **thinking_model_args(self.backend, self.enable_thinking)}
+    model_fingerprint: dict = field(default_factory=dict)  # ftbench.core.fingerprint
+    data_fingerprint: dict = field(default_factory=dict)
+    run_fingerprint: str | None = None  # model + settings: what a results file is reused for
+
+    def to_json(self) -> str:
+        d = asdict(self)
+        d["model_dir"] = str(self.model_dir)
+        return json.dumps(d)
+
+    @classmethod
+    def from_json(cls, text: str) -> WorkerJob:
+        d = json.loads(text)
+        d["spec"] = ModelSpec(**d["spec"])
+        d["model_dir"] = Path(d["model_dir"])
+        return cls(**d)
+
+
+def build_lm(job: WorkerJob, context_length: int):
+    """The lm-eval LM object for this model and backend (hf: the bounded-perplexity subclass)."""
+    from ftbench.core.fingerprint import check_model_ref
+
+    check_model_ref(job.spec.pretrained, f"model {job.spec.name}")
+    if job.spec.adapter:
+        check_model_ref(job.spec.adapter, f"model {job.spec.name} adapter")
+    if job.backend == "vllm":
+        from ftbench.eval.backends import prepare_vllm
+
+        prepare_vllm()
+    import ftbench.eval.bounded_hf  # noqa: F401  (registers "ftbench-hf")
+
+    extra = {"batch_size": job.batch_size, "max_batch_size": None,
+             "device": "cpu" if job.on_cpu and job.backend == "hf" else None}
+    return lm_eval_glue.create_lm("ftbench-hf" if job.backend == "hf" else job.backend,
+                                  job.model_args(context_length), extra)
+
+
+@dataclass
+class ModelRun:
+    """What every task of one model shares: the LM, its context, threads, task index and the
+    tokenizer lm-eval uses (to count prompts lm-eval would cut)."""
+
+    lm: object
+    context: ContextLength
+    threads: dict
+    tm: object
+    tokenizer: object
+
+
+def open_model(job: WorkerJob) -> ModelRun:
+    """Threads, context, LM and task index of one model, in the order each needs the last."""
+    from ftbench.core.fingerprint import check_model_ref
+    from ftbench.eval.tasks import task_manager
+
+    check_model_ref(job.spec.pretrained, f"model {job.spec.name}")
+    if job.spec.adapter:
+        check_model_ref(job.spec.adapter, f"model {job.spec.name} adapter")
+    threads = configure_threads(job.threads)
+    if job.backend == "vllm" and threads["source"] in ("setting", "OMP_NUM_THREADS"):
+        os.environ.setdefault("VLLM_CPU_OMP_THREADS_BIND",
+                              vllm_cpu_binding(threads["torch_intra_op"]))
+    context = resolve_context(job.spec.pretrained, job.context_length)
+    lm = build_lm(job, context.tokens)
+    if job.backend == "vllm":  # vLLM's CPU engine binds its own OpenMP threads
+        threads = {**threads, "torch_intra_op": torch_threads(), "source": "vllm engine"}
+    # the bmw loader fits prompts to this model's context: it needs the model in the metadata
+    tm = task_manager(job.include_path, {**job.metadata, "pretrained": job.spec.pretrained,
+                                         "max_length": context.tokens}, job.tasks)
+    return ModelRun(lm, context, threads, tm, load_tokenizer(job.spec.pretrained))
+
+
+def uses_chat_template(lm, job: WorkerJob) -> bool:
+    """The study's switch, the model's `chat_template` setting, and whether its tokenizer has a
+    template at all: a base model without one gets plain prompts under `auto` (lm-eval would
+    fail), and the results file records which it was."""
+    if not job.apply_chat_template or job.spec.chat_template == "none":
+        return False
+    return bool(getattr(getattr(lm, "tokenizer", None), "chat_template", None))
+
+
+def _move_outputs(tmp: Path, results: Path, model_dir: Path) -> Path:
+    """Samples first, results last: the results file is the completion marker."""
+    model_dir.mkdir(parents=True, exist_ok=True)
+    for f in sorted(tmp.iterdir()):
+        if f != results:
+            f.replace(model_dir / f.name)
+    target = model_dir / results.name
+    results.replace(target)
+    return target
+
+
+def add_ftbench_block(run: ModelRun, job: WorkerJob, results: dict, samples: dict) -> None:
+    """The `ftbench` block of a results file: what made it and what lm-eval does not count."""
+    window = perplexity_window(run.context.tokens)
+    results["ftbench"] = {
+        "model": job.spec.to_dict(), "backend": job.backend, "context": run.context.to_dict(),
+        "threads": run.threads,
+        "chat_template_applied": uses_chat_template(run.lm, job),
+        "prompts": {name: prompt_stats(samples[name], results["configs"][name],
+                                       run.context.tokens, run.tokenizer, window)
+                    for name in samples},
+        "generation": generation_block(results, samples, run.tokenizer,
+                                       getattr(run.lm, "max_gen_toks", 256)),
+        "thinking": {"enable_thinking": job.enable_thinking,
+                     "template_reads_thinking": template_reads_thinking(run.tokenizer)},
+        "model_fingerprint": job.model_fingerprint,
+        "data_fingerprint": job.data_fingerprint,
+        "run_fingerprint": job.run_fingerprint,
+    }
+
+
+def evaluate_task(run: ModelRun, job: WorkerJob, task: str) -> Path:
+    tmp = Path(tempfile.mkdtemp(prefix=".partial-", dir=job.model_dir))
+    try:
+        # lm-eval keys its cache by request, not by model: one cache per model and settings
+        # (the run fingerprint: weights, chat template / BOS, data, task code, versions)
+        key = (job.run_fingerprint or job.model_fingerprint.get("digest") or "unknown")[:16]
+        cache = job.model_dir / "cache" / key / "requests"
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        written = lm_eval_glue.evaluate_to_files(
+            run.lm, task, tmp, lambda results, samples: add_ftbench_block(run, job, results, samples),
+            model_args=job.model_args(run.context.tokens),
+            gen_kwargs=gen_kwargs_for(task, job.max_gen_toks),
+            limit=job.limit, use_cache=str(cache),
+            apply_chat_template=uses_chat_template(run.lm, job),
+            task_manager=run.tm, metadata=job.metadata or None, bootstrap_iters=1000,
+            verbosity="WARNING",
+        )
+        return _move_outputs(tmp, written, job.model_dir)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def torch_threads() -> int:
+    import torch
+
+    return torch.get_num_threads()
+
+
+def run_job(job: WorkerJob, emit: Emit) -> None:
+    """Evaluate every pending task of one model; each outcome is reported through `emit`."""
+    job.model_dir.mkdir(parents=True, exist_ok=True)
+    t0 = time.time()
+    emit({"event": "model_start", "model": job.spec.name})
+    try:
+        run = open_model(job)
+    except Exception as exc:  # a broken model fails alone
+        emit({"event": "model_failed", "model": job.spec.name, "error": _describe(exc),
+              "seconds": time.time() - t0})
+        return
+    emit({"event": "model_loaded", "model": job.spec.name, "seconds": time.time() - t0,
+          "context": run.context.to_dict(), "threads": run.threads})
+    for task in job.tasks:
+        t1 = time.time()
+        emit({"event": "task_start", "model": job.spec.name, "task": task})
+        try:
+            path = evaluate_task(run, job, task)
+        except Exception as exc:
+            emit({"event": "task_failed", "model": job.spec.name, "task": task,
+                  "error": _describe(exc), "seconds": time.time() - t1})
+            continue
+        emit({"event": "task_done", "model": job.spec.name, "task": task,
+              "results_file": path.name, "seconds": time.time() - t1})
+    del run
+    emit({"event": "model_done", "model": job.spec.name, "seconds": time.time() - t0})
+
+
+def _describe(exc: BaseException) -> str:
+    tb = traceback.format_exception(exc)
+    return f"{type(exc).__name__}: {exc}\n{''.join(tb[-3:])}"[:4000]
+
+
+def _emit_stdout(event: Event) -> None:
+    sys.stdout.write(EVENT_PREFIX + json.dumps(event) + "\n")
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    run_job(WorkerJob.from_json(Path(sys.argv[1]).read_text()), _emit_stdout)

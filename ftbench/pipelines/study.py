@@ -1,0 +1,289 @@
+"""Run a study's stages in order; each reuses its outputs only when they match the config now.
+
+The study directory is owned by the project (`.ftbench/owner.json`; a foreign non-empty
+`out_dir` is refused) and locked while a study runs. Its `manifest.json` records the config (and
+its hash), package versions, and a status and wall time per stage, so an interrupted study says
+where it stopped and a re-run finishes without redoing completed work. Every stage checks the
+fingerprints of what it would reuse (data: raw file + settings + prompts + code; training runs:
+config + base model + train file + versions; results: model files + settings): when something
+changed and later outputs were made from the old state, the study stops before any work with a
+message naming the change, unless `force` (then the stale outputs are recomputed).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+
+from rich.console import Console
+from rich.rule import Rule
+
+from ftbench.core.fingerprint import changes, digest
+from ftbench.core.io import InputError, atomic_write_json, read_json, sha256_file
+from ftbench.core.locking import dir_lock
+from ftbench.core.outputs import check_claim, claim_dir
+from ftbench.eval.index import package_versions
+from ftbench.pipelines.study_config import STAGES, TINY, StudyConfig
+
+KIND = "ftbench-study"
+LAYOUT = frozenset({"data", "models", "runs", "results", "report", "raw", "manifest.json"})
+
+
+def _downstream(cfg: StudyConfig) -> list[str]:
+    """What later stages have made in the study (it would be stale if the data changed)."""
+    from ftbench.eval.results_files import results_files
+    from ftbench.train.grid import is_complete
+
+    runs = [p for p in cfg.runs_dir.iterdir() if is_complete(p)] if cfg.runs_dir.is_dir() else []
+    results = ([p for p in cfg.results_dir.iterdir() if p.is_dir() and results_files(p)]
+               if cfg.results_dir.is_dir() else [])
+    out = []
+    if runs:
+        out.append(f"{len(runs)} trained run(s) in {cfg.runs_dir}")
+    if results:
+        out.append(f"results of {len(results)} model(s) in {cfg.results_dir}")
+    return out
+
+
+def _stage_data(cfg: StudyConfig, console: Console, force: bool) -> dict:
+    from ftbench.suites.bmw.prepare import (
+        PrepareSettings,
+        prepare_file,
+        prepare_fingerprint,
+        read_prepared_manifest,
+        write_prepared,
+    )
+
+    raw = resolve_source(cfg, console)
+    settings = PrepareSettings(sizes=tuple(cfg.data.sizes), test_size=cfg.data.test_size,
+                               seed=cfg.data.seed, max_input_words=cfg.data.max_input_words,
+                               skip_invalid=cfg.data.skip_invalid,
+                               strip_reference_from_input=cfg.data.strip_reference_from_input)
+    expected = prepare_fingerprint(sha256_file(raw), settings)
+    old = read_prepared_manifest(cfg.data_dir)
+    old_fp = (old or {}).get("fingerprint")
+    if old_fp and old_fp.get("digest") == expected["digest"]:
+        return {"skipped": True, "dir": str(cfg.data_dir), "fingerprint": expected["digest"]}
+    later = _downstream(cfg)
+    if old is not None and later and not force:
+        what = changes(old_fp, expected) if old_fp else ["made before fingerprints were recorded"]
+        raise InputError(
+            f"{cfg.data_dir}: the study's data changed ({'; '.join(what)}) and "
+            f"{' and '.join(later)} were made from the old data; re-run with --force to "
+            "re-prepare it and recompute what depends on it, or set out_dir to a new directory")
+    result = prepare_file(raw, skip_invalid=cfg.data.skip_invalid, sizes=settings.sizes,
+                          test_size=settings.test_size, seed=settings.seed,
+                          max_input_words=settings.max_input_words,
+                          strip_reference_from_input=settings.strip_reference_from_input)
+    write_prepared(result, cfg.data_dir)
+    for w in result.warnings:
+        console.print(f"  note: {w}")
+    return {"skipped": False, "dir": str(cfg.data_dir), "warnings": result.warnings,
+            "test_rows": result.manifest["test_rows_per_task"], "fingerprint": expected["digest"]}
+
+
+def resolve_source(cfg: StudyConfig, console: Console) -> Path:
+    """A local JSONL as is; a hub dataset id is downloaded once into the study directory."""
+    src = Path(cfg.data.source)
+    if src.is_file():
+        return src
+    if src.suffix in (".jsonl", ".json") or "/" not in cfg.data.source:
+        raise InputError(f"config key 'data.source': {src} not found")
+    target = cfg.out / "raw" / (cfg.data.source.replace("/", "__") + ".jsonl")
+    if not target.is_file():
+        from datasets import load_dataset
+
+        console.print(f"  downloading hub dataset {cfg.data.source}")
+        ds = load_dataset(cfg.data.source, split="train")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        ds.to_json(str(target) + ".tmp", lines=True, force_ascii=False)
+        Path(str(target) + ".tmp").rename(target)
+    return target
+
+
+def _stage_models(cfg: StudyConfig, console: Console, force: bool) -> dict:
+    from ftbench.core.model_sources import is_model_source, resolve_model_path
+    from ftbench.train.tiny_model import (
+        TinyModelConfig,
+        build_tiny_model,
+        manifest_identity,
+        model_identity,
+        prepared_split_data,
+    )
+
+    built = {}
+    data = None
+    for m in cfg.models:
+        if is_model_source(m.path):  # an alias or a .gguf file: converted once, cached
+            built[m.name] = resolve_model_path(m.path, log=lambda s: console.print(f"  {s}"))
+            continue
+        if m.path != TINY:
+            continue
+        out = Path(cfg.model_path(m))
+        # the tiny model pre-trains on the study's own train split: no test article, any seed
+        data = data or prepared_split_data(cfg.data_dir)
+        tiny = TinyModelConfig(pretrain_steps=m.tiny_pretrain_steps)
+        wanted = model_identity(tiny, data.record["texts_sha256"])
+        try:
+            have = (manifest_identity(read_json(out / "manifest.json"))
+                    if (out / "manifest.json").is_file() else None)
+        except InputError:
+            have = None
+        if have == wanted:
+            built[m.name] = "skipped"
+            continue
+        later = _downstream(cfg)
+        if have is not None and later and not force:
+            raise InputError(f"{out}: the tiny model's settings or pre-training data changed "
+                             f"({'; '.join(changes(have, wanted))}) and {' and '.join(later)} "
+                             "were made from the old model; re-run with --force to rebuild it "
+                             "and recompute what depends on it, or set out_dir to a new directory")
+        if out.is_symlink():  # rebuilt here, never written through a link into another directory
+            out.unlink()
+        console.print(f"  building the embedded tiny model → {out} (pre-training on "
+                      f"{data.record['articles']} train articles of {cfg.data_dir})")
+        build_tiny_model(out, config=tiny, data=data)
+        built[m.name] = "built"
+    return built
+
+
+def _stage_train(cfg: StudyConfig, console: Console, force: bool) -> dict:
+    from ftbench.train.grid import run_grid
+
+    failed = []
+    for train_config in cfg.train_configs():  # one grid per training method
+        index = run_grid(train_config, console, force=force)
+        runs = index.get("runs", index)
+        failed += [n for n, r in runs.items()
+                   if isinstance(r, dict) and r.get("status") == "failed" and n not in failed]
+    if failed:
+        console.print(f"[red]  training failed for {', '.join(failed)}; the others go on[/]")
+    return {"failed": failed}
+
+
+def _stage_eval(cfg: StudyConfig, console: Console, force: bool) -> dict:
+    from ftbench.eval.orchestrator import EvalSettings, evaluate_models
+    from ftbench.eval.summary import print_summary
+
+    settings = EvalSettings(
+        tasks=cfg.eval.tasks, backend=cfg.eval.backend, limit=cfg.eval.limit,
+        batch_size=cfg.eval.batch_size, apply_chat_template=cfg.eval.apply_chat_template,
+        metadata=cfg.eval_metadata(), context_length=cfg.eval.context_length,
+        threads=cfg.eval.threads, enable_thinking=cfg.eval.thinking,
+        max_gen_toks=cfg.eval.max_gen_toks)
+    index = evaluate_models(cfg.model_specs(), settings, cfg.results_dir, console, force=force)
+    print_summary(index.data, cfg.results_dir, console)
+    return {m: v["status"] for m, v in index.data["models"].items()}
+
+
+def _stage_report(cfg: StudyConfig, console: Console, force: bool) -> dict:
+    from ftbench.report.build import report_main
+
+    base = f"{cfg.models[0].name}-base" if cfg.eval.include_base else None
+    return report_main(cfg.results_dir, cfg.report_dir, top_n=cfg.report.top_n, baseline=base,
+                       metric=cfg.report.metric, tie_threshold=cfg.report.tie_threshold,
+                       n_samples=cfg.report.n_samples, runs=cfg.runs_dir, console=console)
+
+
+STAGE_FUNCS: dict[str, Callable[[StudyConfig, Console, bool], dict]] = {
+    "data": _stage_data, "models": _stage_models, "train": _stage_train, "eval": _stage_eval,
+    "report": _stage_report,
+}
+
+
+def check_tasks(cfg: StudyConfig) -> list[str]:
+    """The study's eval tasks expanded now (unknown names fail before any training)."""
+    from ftbench.core.paths import TASKS_DIR
+    from ftbench.eval.tasks import expand_tasks, task_manager
+
+    try:
+        # task names do not depend on the metadata: the index built here is reused by eval
+        return expand_tasks(cfg.eval.tasks, task_manager(TASKS_DIR, None, cfg.eval.tasks))
+    except InputError as exc:
+        raise InputError(f"config key 'eval.tasks': {exc}") from None
+
+
+def _check_stage_dirs(cfg: StudyConfig, stages: list[str]) -> None:
+    """Every stage's directory must be the project's (or absent) before the study writes a byte."""
+    from ftbench.eval.index import KIND as RESULTS_KIND
+    from ftbench.eval.index import legacy_results_dir
+    from ftbench.report.output_dir import KIND as REPORT_KIND
+    from ftbench.report.output_dir import legacy_report
+    from ftbench.suites.bmw.prepare import KIND as DATA_KIND
+    from ftbench.suites.bmw.prepare import legacy_prepared
+    from ftbench.train.grid import RUNS_KIND, legacy_runs
+
+    check_claim(cfg.out, KIND, what="config key 'out_dir'", adopt=_legacy_study)
+    for stage, path, kind, adopt in (
+            ("data", cfg.data_dir, DATA_KIND, legacy_prepared),
+            ("train", cfg.runs_dir, RUNS_KIND, legacy_runs),
+            ("eval", cfg.results_dir, RESULTS_KIND, legacy_results_dir),
+            ("report", cfg.report_dir, REPORT_KIND, legacy_report)):
+        if stage in stages:
+            check_claim(path, kind, what=f"study {stage} directory", adopt=adopt)
+
+
+def _legacy_study(root: Path) -> bool:
+    """A study directory made before ownership markers, or one laid out ahead by the user
+    (e.g. a prebuilt model in models/): only the study's own entries are there."""
+    return all(p.name in LAYOUT for p in root.iterdir() if p.name != ".ftbench")
+
+
+def run_study(cfg: StudyConfig, only: list[str] | None = None, console: Console | None = None,
+              config_path: Path | None = None, force: bool = False) -> dict:
+    """Run the stages (all, or `only`), recording each in the study manifest."""
+    console = console or Console()
+    stages = only or list(STAGES)
+    unknown = [s for s in stages if s not in STAGES]
+    if unknown:
+        raise InputError(f"--only: unknown stage {unknown[0]!r}; stages: {', '.join(STAGES)}")
+    if "eval" in stages or "train" in stages:
+        check_tasks(cfg)
+    _check_stage_dirs(cfg, stages)
+    claim_dir(cfg.out, KIND, what="config key 'out_dir'", adopt=_legacy_study)
+    with dir_lock(cfg.out, f"ftbench study {config_path or cfg.name}"):
+        return _run_stages(cfg, stages, console, config_path, force)
+
+
+def _run_stages(cfg: StudyConfig, stages: list[str], console: Console,
+                config_path: Path | None, force: bool) -> dict:
+    path = cfg.out / "manifest.json"
+    manifest = {"stages": {}}
+    if path.is_file():
+        try:
+            manifest = read_json(path)
+        except InputError as exc:  # it only records; rebuilt as the stages run
+            console.print(f"[yellow]note:[/] {exc}; the study manifest is rewritten")
+    config = _config_dict(cfg)
+    manifest.update(kind=KIND, config=config, config_sha256=digest(config),
+                    versions=package_versions(),
+                    config_file=str(config_path) if config_path else None)
+    manifest.setdefault("stages", {})
+    for stage in stages:
+        console.print(Rule(f"[bold]{cfg.name}: {stage}"))
+        t0 = time.time()
+        manifest["stages"][stage] = {"status": "running", "started": time.strftime("%H:%M:%S")}
+        atomic_write_json(path, manifest)
+        try:
+            info = STAGE_FUNCS[stage](cfg, console, force)
+        except BaseException as exc:
+            interrupted = isinstance(exc, KeyboardInterrupt)
+            manifest["stages"][stage].update(
+                status="interrupted" if interrupted else "failed",
+                error=f"interrupted by {str(exc) or 'SIGINT'}" if interrupted
+                else f"{type(exc).__name__}: {exc}",
+                seconds=round(time.time() - t0, 1))
+            atomic_write_json(path, manifest)
+            raise
+        manifest["stages"][stage] = {"status": "complete", "seconds": round(time.time() - t0, 1),
+                                     "info": info}
+        atomic_write_json(path, manifest)
+    return manifest
+
+
+def _config_dict(cfg: StudyConfig) -> dict:
+    d = asdict(cfg)
+    d["train"] = cfg.train
+    return d

@@ -1,0 +1,266 @@
+"""The study config: one YAML file is the single source of a study's settings.
+
+Keys map one-to-one to the dataclasses below (litgpt style, validated on construction, never
+executed); the `train` group takes the keys of `ftbench train` (ftbench.train.config.TrainConfig)
+except those the study fills in itself (base model, grid, data and output directories).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ftbench.core.fingerprint import check_model_ref
+from ftbench.core.io import InputError
+from ftbench.core.run_manifest import base_manifest, read_run_manifest
+from ftbench.eval.specs import ModelSpec
+from ftbench.train.config import METHODS, RunSpec, TrainConfig, build, read_config
+
+TINY = "tiny"  # model path meaning "build the embedded tiny model"
+STUDY_FILLED_TRAIN_KEYS = ("base_model", "model_name", "train_size", "grid", "data_dir", "output_dir")
+STAGES = ("data", "models", "train", "eval", "report")
+
+
+@dataclass
+class DataSettings:
+    """Where the raw articles come from and how they are split."""
+
+    source: str
+    sizes: list[int] = field(default_factory=lambda: [500, 1000, 1500, 2000])
+    test_size: float = 0.1
+    seed: int = 42
+    max_input_words: int | None = None
+    skip_invalid: bool = False
+    strip_reference_from_input: bool = False  # opt-in; off keeps the study's prompts byte-identical
+
+    def __post_init__(self) -> None:
+        from ftbench.suites.bmw.prepare import check_test_size
+
+        if not self.sizes or min(self.sizes) <= 0:
+            raise InputError(f"config key 'data.sizes': positive integers required, got {self.sizes}")
+        self.test_size = check_test_size(self.test_size, "config key 'data.test_size'")
+        if self.max_input_words is not None and self.max_input_words <= 0:
+            raise InputError("config key 'data.max_input_words': must be positive or null")
+
+
+@dataclass
+class StudyModel:
+    """A base model: a hub id, a local directory, a model alias (`smollm2`, `gemma3-270m`), a
+    `.gguf` file, or `tiny` for the embedded model; with its prompt settings, which its
+    fine-tuned runs inherit (training format and evaluation alike)."""
+
+    name: str
+    path: str
+    tiny_pretrain_steps: int = 300
+    method: str | None = None  # overrides train.method for this model's runs (LoRA and QLoRA
+    #                            of one base: list it twice, with distinct names)
+    chat_template: str = "auto"        # "none": plain prompts (base models without a template)
+    add_bos_token: bool | None = None  # None: the tokenizer's default
+
+    def __post_init__(self) -> None:
+        from ftbench.core.model_sources import check_model_source, is_model_source
+
+        if self.path != TINY and not is_model_source(self.path):
+            # a path that does not exist is named now, not as a hub-id error later
+            check_model_ref(self.path, f"config key 'models.path' ({self.name})",
+                            paths_only=True)
+        if self.method is not None and self.method not in METHODS:
+            raise InputError(f"config key 'models.method': must be one of {', '.join(METHODS)}; "
+                             f"got {self.method!r}")
+        if self.chat_template not in ("auto", "none"):
+            raise InputError("config key 'models.chat_template': must be auto or none; "
+                             f"got {self.chat_template!r}")
+        try:
+            check_model_source(self.path)
+        except InputError as exc:
+            raise InputError(f"config key 'models.path': {exc}") from None
+
+
+@dataclass
+class EvalStage:
+    tasks: list[str] = field(default_factory=lambda: ["bmw"])
+    backend: str = "auto"
+    limit: float | None = None
+    batch_size: int | None = None
+    include_base: bool = True
+    apply_chat_template: bool = True
+    general_data: str | None = None  # general_small data: null = the hub, "sample", or a directory
+    general_n: int | None = None     # seeded subsample of each general_small evaluation split
+    context_length: int | None = None  # shorter than the models' own context (memory); recorded
+    threads: int | None = None       # torch intra-op threads (default: OMP_NUM_THREADS / allowed CPUs)
+    thinking: bool = False           # reasoning models think (chat template enable_thinking)
+    max_gen_toks: int | dict[str, int] | None = None  # budget override: N, or {task: N}
+
+    def __post_init__(self) -> None:
+        from ftbench.eval.backends import BACKENDS
+        from ftbench.eval.tasks import check_limit
+
+        if self.backend not in BACKENDS:
+            raise InputError(f"config key 'eval.backend': must be one of {', '.join(BACKENDS)}; "
+                             f"got {self.backend!r}")
+        if not self.tasks or not all(isinstance(t, str) and t.strip() for t in self.tasks):
+            raise InputError(f"config key 'eval.tasks': list task or group names, got {self.tasks!r}")
+        self.limit = check_limit(self.limit, "config key 'eval.limit'")
+        if self.batch_size is not None and self.batch_size <= 0:
+            raise InputError(f"config key 'eval.batch_size': must be positive, got {self.batch_size}")
+        if self.general_n is not None and self.general_n <= 0:
+            raise InputError(f"config key 'eval.general_n': must be positive, got {self.general_n}")
+        budgets = ([self.max_gen_toks] if isinstance(self.max_gen_toks, int)
+                   else list((self.max_gen_toks or {}).values()))
+        if any(not isinstance(v, int) or isinstance(v, bool) or v <= 0 for v in budgets):
+            raise InputError("config key 'eval.max_gen_toks': a positive integer or a mapping "
+                             f"task -> positive integer; got {self.max_gen_toks!r}")
+
+
+def general_metadata(stage: EvalStage) -> dict:
+    """general_small data location and subsample for the tasks (absent keys: hub, all items)."""
+    from ftbench.suites.general.data import SAMPLE
+
+    meta: dict = {}
+    if stage.general_data:
+        path = Path(stage.general_data)
+        local = stage.general_data != SAMPLE and path.exists()
+        meta["general_data"] = str(path.resolve()) if local else stage.general_data
+    if stage.general_n:
+        meta["general_n"] = stage.general_n
+    return meta
+
+
+@dataclass
+class ReportStage:
+    top_n: int = 5
+    tie_threshold: float = 0.01
+    n_samples: int = 5
+    metric: str | None = None
+
+
+@dataclass
+class StudyConfig:
+    name: str
+    data: DataSettings
+    models: list[StudyModel]
+    out_dir: str = ""
+    train: dict[str, Any] = field(default_factory=dict)
+    eval: EvalStage = field(default_factory=EvalStage)
+    report: ReportStage = field(default_factory=ReportStage)
+
+    def __post_init__(self) -> None:
+        self.out_dir = self.out_dir or f"work/{self.name}"
+        if not self.models:
+            raise InputError("config key 'models': list at least one base model")
+        self.set_train(self.train)
+
+    def set_train(self, train: dict[str, Any]) -> None:
+        """Check the `train` group by building the TrainConfig now, before any work starts."""
+        if not isinstance(train, dict):
+            raise InputError(f"config key 'train': expected a mapping, got {train!r}")
+        clash = [k for k in train if k in STUDY_FILLED_TRAIN_KEYS]
+        if clash:
+            raise InputError(f"config key 'train.{clash[0]}' is set by the study itself; remove it")
+        self.train = train
+        self.train_configs()
+
+    @property
+    def out(self) -> Path:
+        return Path(self.out_dir)
+
+    @property
+    def data_dir(self) -> Path:
+        return self.out / "data"
+
+    @property
+    def runs_dir(self) -> Path:
+        return self.out / "runs"
+
+    @property
+    def results_dir(self) -> Path:
+        return self.out / "results"
+
+    @property
+    def report_dir(self) -> Path:
+        return self.out / "report"
+
+    def model_path(self, m: StudyModel) -> str:
+        return str(self.out / "models" / m.name) if m.path == TINY else m.path
+
+    def train_config(self) -> TrainConfig:
+        """The training grid; a study whose models override `method` has one per method."""
+        configs = self.train_configs()
+        if len(configs) > 1:
+            raise InputError("models override train.method: use train_configs(), one per method")
+        return configs[0]
+
+    def train_configs(self) -> list[TrainConfig]:
+        """One grid per training method, in the order the models are listed."""
+        groups: dict[str | None, list[StudyModel]] = {}
+        for m in self.models:
+            groups.setdefault(m.method, []).append(m)
+        configs = []
+        for method, models in groups.items():
+            grid = {"models": [{"path": self.model_path(m), "name": m.name,
+                                "chat_template": m.chat_template,
+                                "add_bos_token": m.add_bos_token} for m in models],
+                    "sizes": list(self.data.sizes)}
+            data = {**self.train, "grid": grid, "data_dir": str(self.data_dir),
+                    "output_dir": str(self.runs_dir)}
+            if method is not None:
+                data["method"] = method
+            configs.append(build(TrainConfig, data, prefix="train."))
+        names = [r.name for c in configs for r in c.runs()]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise InputError(f"config key 'models': duplicate run names {dupes}; give the models "
+                             "distinct names")
+        return configs
+
+    def runs(self) -> list[RunSpec]:
+        """Every training run of the study (all grids)."""
+        return [r for c in self.train_configs() for r in c.runs()]
+
+    def eval_metadata(self) -> dict:
+        """What the tasks read (lm-eval metadata), for `ftbench study` and `ftbench eval --study`
+        alike: the study's prepared bmw data, general_small's data and subsample."""
+        return {"bmw_data": str(self.data_dir.resolve()), **general_metadata(self.eval)}
+
+    def model_specs(self) -> list[ModelSpec]:
+        """Base models (when evaluated) and every fine-tuned run that finished training from
+        this config's current inputs (a run trained from other inputs raises InputError)."""
+        from ftbench.core.model_sources import resolve_model_path
+        from ftbench.train.grid import current_runs
+
+        specs = []
+        base_of: dict[str, str] = {}  # model path -> the evaluated base's name
+        if self.eval.include_base:  # one evaluation per base, even if trained with two methods
+            bases: dict[str, StudyModel] = {}
+            for m in self.models:
+                bases.setdefault(self.model_path(m), m)
+            for path, m in bases.items():
+                weights = _abs(resolve_model_path(path))
+                base_of[path] = f"{m.name}-base"
+                specs.append(ModelSpec(f"{m.name}-base", weights, chat_template=m.chat_template,
+                                       add_bos_token=m.add_bos_token,
+                                       run=base_manifest(m.name, weights).to_dict()))
+        for train_config in self.train_configs():
+            for run, run_dir in current_runs(train_config):
+                typed = read_run_manifest(run_dir)  # None: trained before typed manifests
+                specs.append(ModelSpec(
+                    run.name, str((run_dir / "merged").resolve()),
+                    chat_template=run.chat_template, add_bos_token=run.add_bos_token,
+                    run=typed.with_base(base_of.get(run.model_path)).to_dict() if typed else None))
+        return specs
+
+
+def _abs(path: str) -> str:
+    return str(Path(path).resolve()) if Path(path).exists() else path
+
+
+def load_study_config(path: Path | str, overrides: list[str] | None = None) -> StudyConfig:
+    data = read_config(path, overrides)
+    train = data.pop("train", None) or {}
+    try:
+        cfg = build(StudyConfig, data)
+        cfg.set_train(train)
+        return cfg
+    except InputError as exc:
+        raise InputError(f"{path}: {exc}") from None

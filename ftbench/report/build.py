@@ -1,0 +1,160 @@
+"""`ftbench report`: load a source, compute every section it allows, write CSV/PNG/markdown.
+
+Reads result files only (no model is loaded), so it re-runs in seconds. What cannot be computed
+from the source is listed as skipped, with the reason, in summary.md and the returned dict.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import pandas as pd
+from rich.console import Console
+
+from ftbench.core.io import InputError, atomic_write_text
+from ftbench.report import compare as comparisons
+from ftbench.report import loading, markdown, plots, significance, tables, terminal
+from ftbench.report.answers import answers_section
+from ftbench.report.baselines import baselines_section
+from ftbench.report.findings import key_findings
+from ftbench.report.forgetting import forgetting
+from ftbench.report.forgetting_plots import change_vs_train_size, tradeoff
+from ftbench.report.leakage import leakage
+from ftbench.report.output_dir import check_report_dir, finish_report_dir
+from ftbench.report.page import write_page
+from ftbench.report.recommend import resolution_section
+from ftbench.report.runs import match_run
+from ftbench.report.section import Context, Options, Section
+from ftbench.report.tables import headline_columns
+from ftbench.report.vocab import OVERALL, perplexity_column
+
+SECTIONS = (tables.ranking, resolution_section, tables.by_train_size, tables.by_family,
+            tables.per_task, leakage, baselines_section, answers_section, tables.perplexity,
+            tables.descriptives, comparisons.base_vs_finetuned, comparisons.paired,
+            comparisons.qualitative, significance.significance)
+
+
+def _score_column(data: loading.ReportData) -> str:
+    if data.table[OVERALL].notna().any():
+        return OVERALL
+    fallback = headline_columns(data.table)
+    if not fallback:
+        raise InputError(f"{data.source}: no model has the overall score or any headline metric; "
+                         "nothing to report")
+    data.notes.append(f"no model has {OVERALL}: models are ranked by {fallback[0]}")
+    return fallback[0]
+
+
+def training_section(ctx: Context) -> Section:
+    sec = Section("training", "11. Training runs")
+    if not ctx.data.runs:
+        return sec.skip("no training runs (manifest.json / history.json) found; pass runs=DIR")
+    rows = []
+    models = ctx.table["model"].tolist()
+    for run in ctx.data.runs:
+        model = next((m for m in models
+                      if match_run(m, ctx.data.specs.get(m), [run]) is not None), None)
+        rows.append({"run": run.name, "model": model, **run.facts,
+                     "history_points": 0 if run.history is None else len(run.history)})
+    sec.tables["training_runs"] = pd.DataFrame(rows)
+    return sec
+
+
+def _add_plots(ctx: Context, secs: dict[str, Section], out: Path) -> dict[str, Path]:
+    written: dict[str, Path] = {}
+    pdir = out / "plots"
+    cis = secs["significance"].tables.get("metric_ci")
+    t = ctx.table
+
+    def add(key: str, name: str, path: Path | None) -> None:
+        if path is not None:
+            written[name] = path
+            secs[key].plots[name] = str(path.relative_to(out))
+
+    adjacent = ctx.shared.get("adjacent_ranks")
+    one_item = adjacent["one_item"].iloc[0] if adjacent is not None and len(adjacent) else None
+    add("ranking", "ranking", plots.ranking(t, ctx.score, ctx.shared.get("vs_leader"),
+                                            pdir / "ranking.png", one_item=one_item))
+    for name in plots.TASK_PLOTS:
+        add("per_task", f"task_{name}", plots.task_comparison(t, name, cis,
+                                                             pdir / f"task_{name}.png"))
+    add("train_size", "score_vs_train_size", plots.score_vs_train_size(
+        t, ctx.score, ctx.shared.get("scaling_fit"), pdir / "score_vs_train_size.png",
+        sig=ctx.shared.get("vs_leader")))
+    ppl = perplexity_column(t.columns)
+    if ppl:
+        add("perplexity", "perplexity", plots.perplexity(t, ppl, pdir / "perplexity.png"))
+    add("training", "loss_curves", plots.loss_curves(ctx.data.runs, pdir / "loss_curves.png"))
+    add("forgetting", "forgetting_tradeoff", tradeoff(
+        ctx.shared.get("forgetting_tradeoff"), pdir / "forgetting_tradeoff.png"))
+    add("forgetting", "forgetting_vs_train_size", change_vs_train_size(
+        ctx.shared.get("forgetting_by_train_size"), pdir / "forgetting_vs_train_size.png"))
+    for (model, task), cm in (ctx.shared.get("confusion") or {}).items():
+        name = f"confusion_{plots.slug(model)}_{task}"
+        add("base_vs_finetuned", name, plots.confusion(cm, f"{model} — {task}",
+                                                       pdir / f"{name}.png"))
+    return written
+
+
+def compute_sections(ctx: Context) -> list[Section]:
+    """Every section for a loaded context, key findings first; nothing is written."""
+    ctx.shared["base"] = comparisons.find_base(ctx)
+    ctx.shared["focus"] = comparisons.focus_pair(ctx)
+    ctx.shared["vs_leader"] = significance.vs_leader(ctx)
+    sections = [fn(ctx) for fn in SECTIONS] + [training_section(ctx), forgetting(ctx)]
+    return [key_findings(ctx, sections), *sections]  # drawn from every table: computed last
+
+
+def report_main(source: Path, out: Path, *, top_n: int = 5,
+                compare: tuple[str, str] | None = None, baseline: str | None = None,
+                metric: str | None = None, tie_threshold: float = 0.01, n_samples: int = 5,
+                mapping: Path | None = None, runs: Path | None = None,
+                console: Console | None = None, n_boot: int = 1000, seed: int = 0) -> dict:
+    """Write summary.md, index.html, tables/*.csv and plots/*.png for `source` into `out`.
+
+    Returns {"out", "summary", "page", "tables": {name: path}, "plots": {name: path},
+    "sections": {key: "written" | "partial" | "skipped"}, "skipped": [...], "notes": [...],
+    "seconds"}. Unusable input raises ftbench.core.io.InputError naming what is missing.
+    """
+    t0 = time.time()
+    if top_n < 1 or n_samples < 0 or tie_threshold < 0:
+        raise InputError("top_n must be >= 1, n_samples >= 0 and tie_threshold >= 0")
+    if compare is not None and len(compare) != 2:
+        raise InputError(f"compare needs exactly two model names, got {compare!r}")
+    out = Path(out)
+    check_report_dir(out)  # a file or a foreign non-empty --out is refused before any work
+    data = loading.load(Path(source), runs=runs, mapping=mapping)
+    options = Options(top_n=top_n, compare=tuple(compare) if compare else None,
+                      baseline=baseline, metric=metric, tie_threshold=tie_threshold,
+                      n_samples=n_samples, n_boot=n_boot, seed=seed)
+    ctx = Context(data=data, options=options, score=_score_column(data))
+    sections = compute_sections(ctx)
+    secs = {s.key: s for s in sections}
+    written_plots = _add_plots(ctx, secs, out)
+    written_tables: dict[str, Path] = {}
+    for sec in sections:
+        for name, frame in sec.tables.items():
+            path = out / "tables" / f"{name}.csv"
+            atomic_write_text(path, frame.to_csv(index=False))
+            written_tables[name] = path
+    skipped = [f"{s.title}: {reason}" for s in sections for reason in s.skipped]
+    status = {s.key: "skipped" if s.empty else "partial" if s.skipped else "written"
+              for s in sections}
+    summary = out / "summary.md"
+    text = markdown.render(ctx, sections, {n: str(p.relative_to(out))
+                                           for n, p in written_plots.items()},
+                           skipped, data.notes)
+    atomic_write_text(summary, text)
+    page = write_page(ctx, sections, out / "index.html", skipped, data.notes)
+    finish_report_dir(out, [*written_tables.values(), *written_plots.values(), summary, page],
+                      Path(source), asdict(options))
+    result = {"out": out, "summary": summary, "page": page, "source": data.source,
+              "kind": data.kind,
+              "score": ctx.score, "models": data.table["model"].tolist(),
+              "tables": written_tables, "plots": written_plots, "sections": status,
+              "skipped": skipped, "notes": list(data.notes),
+              "seconds": round(time.time() - t0, 2)}
+    terminal.print_summary(ctx, sections, result, console)
+    return result

@@ -1,0 +1,80 @@
+"""The rich terminal summary: the few tables a researcher looks at first, plus what was skipped.
+
+Everything shown here is also in summary.md; the terminal only picks the headline views.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+from rich.console import Console
+from rich.table import Table
+
+from ftbench.report.markdown import fmt, view
+from ftbench.report.section import Context, Section
+
+_SHOW = {
+    "ranking": ["rank", "model", "train_size", "overall_score", "ci_lo", "ci_hi", "vs_leader"],
+    "resolution": ["task", "metric", "n", "item_value", "overall_per_item", "mde"],
+    "recommendations": ["recommendation", "winner", "leader", "score", "verdict", "tied_with"],
+    "class_baselines": ["model", "task", "n", "accuracy", "majority_acc", "balanced_acc",
+                        "macro_f1", "collapsed", "p_vs_majority", "vs_majority"],
+    "train_size_summary": ["train_size", "n_models", "mean", "best", "best_model", "range"],
+    "family_comparison": None,
+    "perplexity_by_family": None,
+    "type_accuracy_bands": ["band", "n_models"],
+    "score_correlations": ["x", "n", "pearson_r", "pearson_p", "spearman_rho", "spearman_p"],
+    "base_vs_finetuned": ["model", "metric", "base_value", "finetuned_value", "abs_change",
+                          "rel_change_pct", "p"],
+    "paired_summary": ["metric", "n", "mean_a", "mean_b", "diff", "p", "b_better", "b_worse",
+                       "similar"],
+    "significance_vs_leader": None,
+    "forgetting": ["model", "benchmark", "metric", "filter", "base_value", "finetuned_value",
+                   "abs_change", "lost", "gained", "p"],
+    "forgetting_tradeoff": ["model", "train_size", "domain_gain", "general_change",
+                            "significant_losses"],
+}
+_MAX_COLS = 10
+_HEADLINE_ROWS = {"summ_rougeL_f1", "summ_bertscore_f1", "title_rougeL_f1", "title_bertscore_f1",
+                  "tag_f1", "tag_jaccard", "type_accuracy", "type_mc_accuracy", "word_perplexity"}
+
+
+def _rich_table(title: str, frame: pd.DataFrame) -> Table:
+    table = Table(title=title, title_justify="left", show_lines=False)
+    for col in frame.columns:
+        table.add_column(str(col), overflow="fold",
+                         justify="right" if pd.api.types.is_numeric_dtype(frame[col]) else "left")
+    for row in frame.itertuples(index=False):
+        table.add_row(*[fmt(v) for v in row])
+    return table
+
+
+def print_summary(ctx: Context, sections: list[Section], result: dict,
+                  console: Console | None = None) -> None:
+    console = console or Console()
+    data = ctx.data
+    console.rule(f"ftbench report — {data.source.name}")
+    console.print(f"{len(data.table)} models from {'a study' if data.kind == 'study' else 'a flat table'}"
+                  f"; ranking score [bold]{ctx.score}[/]")
+    for sec in sections:
+        shown = [(n, f) for n, f in sec.tables.items() if n in _SHOW]
+        if not shown and not sec.text:
+            continue
+        console.print(f"\n[bold cyan]{sec.title}[/]")
+        for line in sec.text:
+            console.print("  " + line.replace("**", ""))
+        for name, frame in shown:
+            part, caption = view(name, frame, ctx)
+            cols = _SHOW[name] or list(part.columns)
+            if name == "paired_summary":
+                part = part[part["metric"].isin(_HEADLINE_ROWS)]
+            part = part[[c for c in cols if c in part.columns][:_MAX_COLS]]
+            if not part.empty:
+                console.print(_rich_table(f"{name}" + (f" ({caption})" if caption else ""), part))
+    if result.get("skipped"):
+        console.print("\n[bold yellow]Skipped[/]")
+        for item in result["skipped"]:
+            console.print(f"  - {item}")
+    if result.get("notes"):
+        console.print(f"\n[yellow]{len(result['notes'])} note(s) on the input[/] (see summary.md)")
+    console.print(f"\nWrote {result['summary']} with {len(result['tables'])} tables and "
+                  f"{len(result['plots'])} plots.")

@@ -1,0 +1,341 @@
+"""Raw articles → task rows: a held-out test split and nested, chat-format train splits.
+
+The split is made per *article* (after de-duplication by URL and by content hash), so no text of a
+test article reaches any train set; train sets are nested (train_500 ⊂ train_1000 ⊂ …) so that a
+larger training size only adds data. Everything that shapes the output lands in `manifest.json`.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import random
+import re
+import shutil
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from ftbench.core.fingerprint import code_digest, digest
+from ftbench.core.io import (
+    InputError,
+    atomic_write_json,
+    atomic_write_jsonl,
+    read_json,
+    sha256_file,
+    sha256_text,
+)
+from ftbench.core.locking import dir_lock
+from ftbench.core.outputs import (
+    MARK_DIR,
+    claim_dir,
+    clean_partials,
+    owned_files,
+    partial_dir,
+    record_files,
+)
+from ftbench.core.paths import SUITE_CODE_DIRS
+from ftbench.suites.bmw.prompts import task_prompts
+from ftbench.suites.bmw.schema import ARTICLE_TYPES, Article, load_articles
+from ftbench.suites.leakage import leakage_audit, strip_leading_reference, summary_in_content
+
+TASKS = ("summarization", "title", "tags", "type")
+DEFAULT_SIZES = (500, 1000, 1500, 2000)
+KIND = "ftbench-prepared-data"
+
+
+def check_test_size(value: float | int, key: str = "--test-size") -> float | int:
+    """A fraction in (0, 1) or a whole number of articles; anything else names `key`."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise InputError(f"{key}: must be a fraction in (0, 1) or a whole number of test "
+                         f"articles, got {value!r}")
+    if value <= 0 or (value >= 1 and not float(value).is_integer()):
+        raise InputError(f"{key}: must be a fraction in (0, 1) or a whole number of test "
+                         f"articles, got {value!r}")
+    return int(value) if value >= 1 else float(value)
+
+
+@dataclass
+class PrepareResult:
+    """In-memory output of `prepare_articles`; `write_prepared` puts it on disk."""
+
+    test: list[dict]
+    train: dict[int, list[dict]]
+    manifest: dict
+    warnings: list[str] = field(default_factory=list)
+
+
+def article_id(article: Article) -> str:
+    return sha256_text(article.url or article.content)[:12]
+
+
+def content_key(text: str) -> str:
+    """Hash of the whitespace- and case-normalised text: catches re-published copies."""
+    return sha256_text(re.sub(r"\s+", " ", text).strip().lower())
+
+
+def truncate_words(text: str, max_words: int | None) -> str:
+    if not max_words:
+        return text
+    words = text.split(" ")
+    return text if len(words) <= max_words else " ".join(words[:max_words])
+
+
+def dedupe(articles: list[Article]) -> tuple[list[Article], list[dict]]:
+    """Keep the first of articles sharing a URL or normalised content; report the others."""
+    seen_url: dict[str, int] = {}
+    seen_content: dict[str, int] = {}
+    kept, dropped = [], []
+    for a in articles:
+        ck = content_key(a.content)
+        if a.url and a.url in seen_url:
+            dropped.append({"line": a.source_line, "reason": "duplicate url", "first_line": seen_url[a.url]})
+        elif ck in seen_content:
+            dropped.append({"line": a.source_line, "reason": "duplicate content", "first_line": seen_content[ck]})
+        else:
+            seen_url[a.url] = a.source_line
+            seen_content[ck] = a.source_line
+            kept.append(a)
+    return kept, dropped
+
+
+def split_articles(
+    articles: list[Article], test_size: float | int, seed: int
+) -> tuple[list[Article], list[Article]]:
+    """Stratified by article type: every type with ≥ 2 articles has at least one test article."""
+    rng = random.Random(seed)
+    n_test_total = test_size if isinstance(test_size, int) else round(len(articles) * test_size)
+    if not 0 < n_test_total < len(articles):
+        raise InputError(
+            f"test size {test_size!r} gives {n_test_total} test articles out of {len(articles)}; "
+            "it must leave at least one article on each side"
+        )
+    by_type: dict[str, list[Article]] = {}
+    for a in articles:
+        by_type.setdefault(a.type, []).append(a)
+    frac = n_test_total / len(articles)
+    test, train = [], []
+    for t in sorted(by_type):
+        group = by_type[t][:]
+        rng.shuffle(group)
+        k = round(len(group) * frac)
+        if k == 0 and len(group) >= 2:
+            k = 1
+        test += group[:k]
+        train += group[k:]
+    rng.shuffle(train)  # the order defines the nested subsets
+    test.sort(key=lambda a: a.source_line)
+    return test, train
+
+
+def task_inputs(a: Article, max_words: int | None, strip_reference: bool = False) -> dict[str, str]:
+    """The published study's inputs (ChatBMW `article_to_chat_data`): the content for
+    summarization; `summary + content`, concatenated with no separator, for title, tags and type.
+
+    `strip_reference` (opt-in, off by default so the study's prompts stay byte-identical) drops
+    a verbatim copy of the summary from the start of the content, where many press articles
+    repeat it: summarization then cannot be solved by copying the lead.
+    """
+    content = strip_leading_reference(a.content, a.summary) if strip_reference else a.content
+    content = truncate_words(content, max_words)
+    with_summary = a.summary + content
+    return {"summarization": content, "title": with_summary, "tags": with_summary,
+            "type": with_summary}
+
+
+def task_targets(a: Article) -> dict[str, str]:
+    return {"summarization": a.summary, "title": a.title, "tags": ", ".join(a.tags), "type": a.type}
+
+
+def article_rows(a: Article, max_words: int | None,
+                 strip_reference: bool = False) -> tuple[list[dict], Counter]:
+    """The eval rows of one article (one per task with a target) and the count of dropped rows."""
+    aid = article_id(a)
+    inputs, targets = task_inputs(a, max_words, strip_reference), task_targets(a)
+    rows, dropped = [], Counter()
+    for task in TASKS:
+        if not targets[task]:
+            dropped[task] += 1
+            continue
+        rows.append({
+            "id": f"{aid}-{task}", "article_id": aid, "task": task, "input": inputs[task],
+            "target": targets[task], "tags": list(a.tags), "type": a.type, "url": a.url,
+        })
+    return rows, dropped
+
+
+def to_chat(row: dict) -> dict:
+    """An eval row as a system/user/assistant conversation, with the task YAML's prompts."""
+    prompt = task_prompts()[row["task"]]
+    messages = [
+        {"role": "system", "content": prompt.system},
+        {"role": "user", "content": prompt.render_user(row)},
+        {"role": "assistant", "content": row["target"]},
+    ]
+    return {"id": row["id"], "article_id": row["article_id"], "task": row["task"], "messages": messages}
+
+
+def prepare_articles(
+    articles: list[Article],
+    sizes: tuple[int, ...] = DEFAULT_SIZES,
+    test_size: float | int = 0.1,
+    seed: int = 42,
+    max_input_words: int | None = None,
+    strip_reference_from_input: bool = False,
+) -> PrepareResult:
+    """Split, build task rows and the manifest, all in memory."""
+    test_size = check_test_size(test_size, "test_size")
+    strip = strip_reference_from_input
+    warnings: list[str] = []
+    kept, duplicates = dedupe(articles)
+    if duplicates:
+        warnings.append(f"dropped {len(duplicates)} duplicate article(s) (by url or content)")
+    test_articles, train_articles = split_articles(kept, test_size, seed)
+
+    dropped = Counter()
+    test: list[dict] = []
+    for a in test_articles:
+        rows, d = article_rows(a, max_input_words, strip)
+        test += rows
+        dropped.update({f"test/{k}": v for k, v in d.items()})
+        test.append({"id": f"{article_id(a)}-perplexity", "article_id": article_id(a),
+                     "task": "perplexity", "text": truncate_words(a.content, max_input_words),
+                     "type": a.type, "url": a.url})
+
+    train: dict[int, list[dict]] = {}
+    effective: dict[int, int] = {}
+    for size in sorted(set(sizes)):
+        n = min(size, len(train_articles))
+        if n < size:
+            warnings.append(f"train size {size} capped to {n}: only {n} train articles")
+        effective[size] = n
+        rows: list[dict] = []
+        for a in train_articles[:n]:
+            r, d = article_rows(a, max_input_words, strip)
+            rows += [to_chat(x) for x in r]
+            if size == max(sizes):
+                dropped.update({f"train/{k}": v for k, v in d.items()})
+        train[size] = rows
+
+    leak = {a.url for a in test_articles} & {a.url for a in train_articles} or (
+        {content_key(a.content) for a in test_articles} & {content_key(a.content) for a in train_articles}
+    )
+    if leak:  # cannot happen after dedupe; checked because a leak silently inflates every score
+        raise RuntimeError(f"test/train leak on {len(leak)} article(s)")
+
+    manifest = {
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "seed": seed,
+        "test_size": test_size,
+        "max_input_words": max_input_words,
+        "strip_reference_from_input": strip,
+        "articles": {"read": len(articles), "kept": len(kept), "test": len(test_articles),
+                     "train": len(train_articles)},
+        "duplicates_dropped": duplicates,
+        "sizes": {str(k): {"requested": k, "articles": v, "rows": len(train[k])} for k, v in effective.items()},
+        "test_rows_per_task": dict(Counter(r["task"] for r in test)),
+        "test_types": {t: sum(a.type == t for a in test_articles) for t in ARTICLE_TYPES},
+        "train_types": {t: sum(a.type == t for a in train_articles) for t in ARTICLE_TYPES},
+        "rows_dropped_empty_target": dict(dropped),
+        "leak_check": {"shared_urls": 0, "shared_content_hashes": 0, "passed": True},
+        "leakage": leakage_audit([r for r in test if r["task"] != "perplexity"]),
+        "summary_in_content": summary_in_content(kept),
+        "warnings": warnings,
+    }
+    return PrepareResult(test=test, train=train, manifest=manifest, warnings=warnings)
+
+
+@dataclass(frozen=True)
+class PrepareSettings:
+    sizes: tuple[int, ...] = DEFAULT_SIZES
+    test_size: float | int = 0.1
+    seed: int = 42
+    max_input_words: int | None = None
+    skip_invalid: bool = False
+    strip_reference_from_input: bool = False
+
+
+def prepare_fingerprint(source_sha256: str, settings: PrepareSettings) -> dict:
+    """What prepared data is made of: the raw file, the settings, the prompts of the task YAML and
+    the preparation code. Computable before preparing, so a stage can decide reuse cheaply."""
+    prompts = {t: asdict(p) for t, p in sorted(task_prompts().items())}
+    fp = {"source_sha256": source_sha256,
+          "settings": {**asdict(settings), "sizes": sorted(set(settings.sizes))},
+          "prompts": digest(prompts), "code": code_digest(SUITE_CODE_DIRS)}
+    return {**fp, "digest": digest(fp)}
+
+
+def prepare_file(raw: Path | str, skip_invalid: bool = False, **kwargs) -> PrepareResult:
+    articles, report = load_articles(raw, skip_invalid=skip_invalid)
+    if not articles:
+        raise InputError(f"{raw}: no valid articles")
+    if "test_size" in kwargs:
+        kwargs["test_size"] = check_test_size(kwargs["test_size"], "test_size")
+    result = prepare_articles(articles, **kwargs)
+    source_sha = sha256_file(raw)
+    result.manifest["source"] = {"path": str(raw), "sha256": source_sha,
+                                 "lines_read": report.lines_read,
+                                 "invalid_skipped": {str(k): v for k, v in report.skipped.items()}}
+    result.manifest["fingerprint"] = prepare_fingerprint(
+        source_sha, PrepareSettings(skip_invalid=skip_invalid, **kwargs))
+    if report.skipped:
+        result.warnings.append(f"skipped {len(report.skipped)} invalid line(s)")
+    return result
+
+
+def read_prepared_manifest(out: Path) -> dict | None:
+    """The manifest of a complete prepared directory, or None (absent, or unreadable)."""
+    try:
+        data = read_json(Path(out) / "manifest.json")
+    except InputError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def legacy_prepared(out: Path) -> bool:
+    """A directory written by `ftbench data prepare` before ownership markers existed."""
+    m = read_prepared_manifest(out)
+    return bool(m) and "files" in m and "leak_check" in m
+
+
+def _owned(out: Path) -> set[str]:
+    """The files this directory holds that preparation wrote (marker list, or legacy manifest)."""
+    names = set(owned_files(out))
+    legacy = read_prepared_manifest(out) or {}
+    return names | set(legacy.get("files", {})) | {"manifest.json"}
+
+
+def write_prepared(result: PrepareResult, out: Path | str) -> Path:
+    """Write test.jsonl, train_<size>.jsonl and manifest.json into `out`.
+
+    `out` must be new, empty, or made by this command before; files there that preparation did
+    not write are never touched. manifest.json is removed first and written last, so a directory
+    without it is an interrupted preparation (consumers refuse it) and never a mix that looks
+    complete.
+    """
+    out = claim_dir(out, KIND, adopt=legacy_prepared)
+    with dir_lock(out, f"ftbench data prepare --out {out}"):
+        clean_partials(out)
+        stage = partial_dir(out, "prepare")
+        try:
+            files = {"test.jsonl": atomic_write_jsonl(stage / "test.jsonl", result.test)}
+            for size, rows in result.train.items():
+                files[f"train_{size}.jsonl"] = atomic_write_jsonl(stage / f"train_{size}.jsonl",
+                                                                  rows)
+            result.manifest["files"] = {name: sha256_file(p) for name, p in files.items()}
+            result.manifest["kind"] = KIND
+            atomic_write_json(stage / "manifest.json", result.manifest)
+            old = _owned(out)
+            (out / "manifest.json").unlink(missing_ok=True)
+            record_files(out, old | set(files) | {"manifest.json"})
+            for name in files:
+                os.replace(stage / name, out / name)
+            for name in old - set(files) - {"manifest.json"}:
+                if (out / name).is_file() and not name.startswith(MARK_DIR):
+                    (out / name).unlink()
+            os.replace(stage / "manifest.json", out / "manifest.json")
+            record_files(out, set(files) | {"manifest.json"})
+        finally:
+            shutil.rmtree(stage, ignore_errors=True)
+    return out

@@ -1,0 +1,246 @@
+"""Run every (model, train size) of a config: resumable, and one failure does not stop the rest.
+
+Resume rule: a run directory whose manifest says "complete" *and* carries the fingerprint this run
+would have now (config, base-model files, train-file hash, versions) is skipped. A complete run
+with another fingerprint stops the grid before anything trains (exit 2, saying what changed)
+unless `force`, which retrains it (the old run is replaced only when the new one is complete).
+Anything else under the run's name (a failed run's record, a killed run's staging dir) is removed
+and the run starts again from the base model. The output directory is owned by the project
+(`.ftbench/owner.json`; a foreign non-empty one is refused) and locked while a grid runs.
+`grid_index.json` records every run's status, fingerprint, the error of a failed one, and its
+headline numbers.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from ftbench.core.fingerprint import (
+    TRAIN_PACKAGES,
+    changes,
+    check_model_ref,
+    digest,
+    model_fingerprint,
+    versions,
+)
+from ftbench.core.io import InputError, atomic_write_json, sha256_file
+from ftbench.core.locking import dir_lock
+from ftbench.core.model_sources import check_model_source, is_model_source, source_digest
+from ftbench.core.outputs import claim_dir
+from ftbench.train.artifacts import remove_stale_staging
+from ftbench.train.config import RunSpec, TrainConfig
+from ftbench.train.data import check_train_file, read_manifest
+
+INDEX_NAME = "grid_index.json"
+RUNS_KIND = "ftbench-train-runs"
+# keys that place a run (filled per run or by the study), not what it is trained with
+_PLACEMENT_KEYS = ("output_dir", "data_dir", "grid", "base_model", "model_name", "train_size")
+
+
+@dataclass(frozen=True)
+class PlannedRun:
+    spec: RunSpec
+    run_dir: Path
+    train_file: Path
+    data_sha: str
+
+
+def plan(cfg: TrainConfig) -> list[PlannedRun]:
+    """Check every run's data before anything trains; InputError names the key or the file."""
+    data_dir = Path(cfg.data_dir)
+    if not data_dir.is_dir():
+        raise InputError(f"config key 'data_dir': {data_dir} is not a directory; make it with "
+                         "`ftbench data prepare RAW.jsonl --out DIR`")
+    manifest = read_manifest(data_dir)
+    key = "grid.sizes" if cfg.grid else "train_size"
+    hashes: dict[Path, str] = {}
+    planned = []
+    for spec in cfg.runs():
+
+        path = check_train_file(data_dir, spec.train_size, manifest, key)
+        hashes.setdefault(path, sha256_file(path))
+        planned.append(PlannedRun(spec, Path(cfg.output_dir) / spec.name, path, hashes[path]))
+    for model in dict.fromkeys(r.spec.model_path for r in planned):  # "not found", not a hub error
+        where = f"config key '{'grid.models' if cfg.grid else 'base_model'}'"
+        if is_model_source(model):  # an alias or .gguf: its package or file, converted later
+            try:
+                check_model_source(model)
+            except InputError as exc:
+                raise InputError(f"{where}: {exc}") from None
+        else:
+            check_model_ref(model, where)
+    return planned
+
+
+def run_fingerprint(cfg: TrainConfig, spec: RunSpec, data_sha: str | None) -> dict:
+    """What a run is trained from: its config, train size, base-model files, train-file hash and
+    the training libraries' versions (`digest` decides reuse)."""
+    config = {k: v for k, v in cfg.to_dict().items() if k not in _PLACEMENT_KEYS}
+    base = (source_digest(spec.model_path) if is_model_source(spec.model_path)
+            else model_fingerprint(spec.model_path)["digest"])
+    fp = {"config": config, "train_size": spec.train_size, "base_model": base,
+          "prompt": {"chat_template": spec.chat_template, "add_bos_token": spec.add_bos_token},
+          "data_sha256": data_sha, "versions": versions(TRAIN_PACKAGES)}
+    return {**fp, "digest": digest(fp)}
+
+
+def stale_reason(run_dir: Path, expected: dict) -> str | None:
+    """Why a complete run cannot be reused for `expected`, or None (reusable, or not complete)."""
+    m = read_run_manifest(run_dir)
+    if not m or m.get("status") != "complete":
+        return None
+    old = m.get("fingerprint")
+    if old and old.get("digest") == expected["digest"]:
+        return None
+    what = changes(old, expected) if old else ["made before fingerprints were recorded"]
+    return f"run {run_dir.name} was trained from other inputs ({'; '.join(what)})"
+
+
+def current_runs(cfg: TrainConfig) -> list[tuple[RunSpec, Path]]:
+    """The complete runs of `cfg` that match it now (for evaluation); a complete run made from
+    other inputs raises InputError (its numbers would be reported under the wrong settings)."""
+    data_dir = Path(cfg.data_dir)
+    try:
+        files = read_manifest(data_dir).get("files", {})
+    except InputError:
+        files = {}
+    out = []
+    for spec in cfg.runs():
+        run_dir = Path(cfg.output_dir) / spec.name
+        if not is_complete(run_dir):
+            continue
+        expected = run_fingerprint(cfg, spec, files.get(f"train_{spec.train_size}.jsonl"))
+        why = stale_reason(run_dir, expected)
+        if why:
+            raise InputError(f"{why}; retrain it first (ftbench train/study with --force) or "
+                             "restore the settings it was trained with")
+        out.append((spec, run_dir))
+    return out
+
+
+def read_run_manifest(run_dir: Path) -> dict | None:
+    try:
+        return json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return None
+
+
+def is_complete(run_dir: Path) -> bool:
+    m = read_run_manifest(run_dir)
+    return bool(m) and m.get("status") == "complete"
+
+
+def _summary(m: dict) -> dict[str, Any]:
+    return {"status": m.get("status"), "base_model": m.get("base_model"),
+            "train_size": m.get("train_size"), "method": m.get("method"),
+            "backend": m.get("backend"), "eval_loss": m.get("eval_loss"),
+            "tokens_per_s": m.get("timing", {}).get("tokens_per_s"),
+            "wall_s": m.get("timing", {}).get("wall_s"), "error": m.get("error"),
+            "fingerprint": (m.get("fingerprint") or {}).get("digest")}
+
+
+class GridIndex:
+    """`grid_index.json`: rewritten atomically after every run."""
+
+    def __init__(self, output_dir: Path, cfg: TrainConfig) -> None:
+        self.path = output_dir / INDEX_NAME
+        old = {}
+        if self.path.is_file():
+            try:
+                old = json.loads(self.path.read_text(encoding="utf-8")).get("runs", {})
+            except json.JSONDecodeError:
+                old = {}
+        self.data: dict[str, Any] = {"kind": "ftbench-train-grid", "config": cfg.to_dict(),
+                                     "runs": old}
+
+    def record(self, name: str, manifest: dict, action: str) -> None:
+        self.data["runs"][name] = {**_summary(manifest), "action": action}
+        self.data["updated"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+        atomic_write_json(self.path, self.data)
+
+
+def _failed_manifest(cfg: TrainConfig, run: PlannedRun, exc: BaseException, t0: float) -> dict:
+    return {
+        "kind": "ftbench-train-run", "status": "failed", "run": run.spec.name,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "base_model": run.spec.model_path,
+        "train_size": run.spec.train_size, "method": cfg.method,
+        "error": f"{type(exc).__name__}: {exc}",
+        "traceback": traceback.format_exc(limit=-8).splitlines()[-40:],
+        "timing": {"wall_s": round(time.perf_counter() - t0, 3)}, "config": cfg.to_dict(),
+    }
+
+
+def legacy_runs(output_dir: Path) -> bool:
+    """An output directory of a grid run before ownership markers: it has grid_index.json."""
+    return (output_dir / INDEX_NAME).is_file()
+
+
+def run_grid(cfg: TrainConfig, console: Console | None = None,
+             callbacks: list | None = None, force: bool = False) -> dict[str, Any]:
+    """Train every run of `cfg` that is not complete and current yet; return the grid index."""
+    planned = plan(cfg)  # before the heavy imports: a bad config fails in a second
+    fingerprints = {r.spec.name: run_fingerprint(cfg, r.spec, r.data_sha) for r in planned}
+    output_dir = claim_dir(cfg.output_dir, RUNS_KIND, what="config key 'output_dir'",
+                           adopt=legacy_runs)
+    with dir_lock(output_dir, f"ftbench train (output_dir {output_dir})"):
+        stale = {r.spec.name: why for r in planned
+                 if (why := stale_reason(r.run_dir, fingerprints[r.spec.name]))}
+        if stale and not force:
+            raise InputError(f"{output_dir}: " + "; ".join(stale.values()) + "; re-run with "
+                             "--force to retrain (each old run is replaced once its new one is "
+                             "complete), or use another output_dir")
+        return _train_planned(cfg, planned, fingerprints, set(stale), output_dir, console,
+                              callbacks)
+
+
+def _train_planned(cfg: TrainConfig, planned: list[PlannedRun], fingerprints: dict[str, dict],
+                   stale: set[str], output_dir: Path, console: Console | None,
+                   callbacks: list | None) -> dict[str, Any]:
+    from ftbench.train.unsloth_backend import import_unsloth, resolve_backend
+
+    backend = resolve_backend(cfg.backend)
+    if backend == "unsloth":
+        import_unsloth()
+    from ftbench.train.progress import GridProgress
+    from ftbench.train.run import release_memory, train_run
+
+    remove_stale_staging(output_dir)
+    index = GridIndex(output_dir, cfg)
+    with GridProgress(len(planned), console) as display:
+        for run in planned:
+            name = run.spec.name
+            if is_complete(run.run_dir) and name not in stale:
+                index.record(name, read_run_manifest(run.run_dir) or {}, "skipped")
+                display.end_run(name, "already complete, skipped")
+                continue
+            if run.run_dir.exists() and name not in stale:
+                shutil.rmtree(run.run_dir)  # a failed attempt's record: start clean
+            display.start_run(name)
+            t0 = time.perf_counter()
+            try:
+                manifest = train_run(cfg, run.spec, backend, run.train_file, run.data_sha,
+                                     run.run_dir, [display.callback(name), *(callbacks or [])],
+                                     on_phase=display.phase, fingerprint=fingerprints[name])
+                index.record(name, manifest, "trained")
+                display.end_run(name, f"complete in {manifest['timing']['wall_s']:.1f} s")
+            except KeyboardInterrupt:
+                index.record(name, {"status": "interrupted", "train_size": run.spec.train_size,
+                                    "error": "interrupted"}, "interrupted")
+                raise
+            except Exception as exc:  # one run's failure must not stop the grid
+                failed = _failed_manifest(cfg, run, exc, t0)
+                if name not in stale:  # a forced retrain that fails keeps the old run
+                    shutil.rmtree(run.run_dir, ignore_errors=True)
+                    atomic_write_json(run.run_dir / "manifest.json", failed)
+                index.record(name, failed, "failed")
+                display.end_run(name, f"[red]failed[/red]: {failed['error']}")
+                release_memory()
+    return index.data
