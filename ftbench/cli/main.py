@@ -269,6 +269,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--steps", type=int, default=300, help="pre-training steps")
     t.add_argument("--seed", type=int, default=0)
 
+    sub.add_parser("tasks-path", help="print the folder of ftbench's lm-eval tasks, for "
+                   "`lm_eval --include_path $(ftbench tasks-path)`")
+
     d = sub.add_parser("data", help="data preparation")
     dsub = d.add_subparsers(dest="data_command", required=True)
     dp = dsub.add_parser("prepare", help="raw articles → test split + nested chat-format train splits")
@@ -372,7 +375,11 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"unrecognized arguments: {' '.join(extra)}")
     signal.signal(signal.SIGTERM, _interrupt)
     try:
-        if args.command == "tiny-model":
+        if args.command == "tasks-path":
+            from ftbench.core.paths import TASKS_DIR
+
+            print(TASKS_DIR)
+        elif args.command == "tiny-model":
             cmd_tiny_model(args.out, args.corpus, args.steps, args.seed)
         elif args.command == "data" and args.data_command == "prepare":
             cmd_data_prepare(args.raw, args.out, args.sizes, args.test_size, args.seed,

@@ -26,3 +26,5 @@ SAMPLE_CORPUS = SAMPLE_DIR / "bmw_sample.jsonl"
 # prepared data and results (ftbench.core.fingerprint.code_digest)
 METRICS_CODE_DIR = PACKAGE_DIR / "metrics"
 SUITE_CODE_DIRS = (PACKAGE_DIR / "suites", PACKAGE_DIR / "suites" / "bmw")
+# the word a config or command line uses for "the bundled sample" of a suite's data
+SAMPLE_SOURCE = "sample"

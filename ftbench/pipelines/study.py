@@ -24,6 +24,7 @@ from ftbench.core.fingerprint import changes, digest
 from ftbench.core.io import InputError, atomic_write_json, read_json, sha256_file
 from ftbench.core.locking import dir_lock
 from ftbench.core.outputs import check_claim, claim_dir
+from ftbench.core.paths import SAMPLE_CORPUS, SAMPLE_SOURCE
 from ftbench.eval.index import package_versions
 from ftbench.pipelines.study_config import STAGES, TINY, StudyConfig
 
@@ -85,7 +86,10 @@ def _stage_data(cfg: StudyConfig, console: Console, force: bool) -> dict:
 
 
 def resolve_source(cfg: StudyConfig, console: Console) -> Path:
-    """A local JSONL as is; a hub dataset id is downloaded once into the study directory."""
+    """`sample` = the bundled sample corpus; a local JSONL as is; a hub dataset id is downloaded
+    once into the study directory."""
+    if cfg.data.source == SAMPLE_SOURCE:
+        return SAMPLE_CORPUS
     src = Path(cfg.data.source)
     if src.is_file():
         return src

@@ -22,9 +22,10 @@ import numpy as np
 
 from ftbench.core.io import InputError, iter_jsonl
 from ftbench.core.paths import SAMPLE_DIR as _SAMPLES
+from ftbench.core.paths import SAMPLE_SOURCE
 
 ENV_VAR = "FTBENCH_GENERAL_DATA"
-SAMPLE = "sample"
+SAMPLE = SAMPLE_SOURCE
 SAMPLE_DIR = _SAMPLES / "general"
 DEFAULT_SEED = 1234
 _GSM8K_ANSWER = re.compile(r"#### (-?[0-9.,]+)\s*$")
