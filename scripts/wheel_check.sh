@@ -44,9 +44,9 @@ PY
 TASKS=$("$NEW/ftbench" tasks-path)
 test -f "$TASKS/bmw/bmw_type.yaml"
 
-step "ftbench demo, fast path (1 training size, 10 steps, 4 test articles, 2 tasks)"
-"$NEW/ftbench" demo out_dir=demo data.sizes=[16] train.max_steps=10 eval.limit=4 \
-    "eval.tasks=[bmw_type,bmw_tags]"
+step "ftbench demo, fast path (tiny model 40 steps, 1 training size, 10 steps, 4 articles, 2 tasks)"
+"$NEW/ftbench" demo out_dir=demo "models=[{name: tiny-llama, path: tiny, tiny_pretrain_steps: 40}]" \
+    data.sizes=[16] train.max_steps=10 eval.limit=4 "eval.tasks=[bmw_type,bmw_tags]"
 test -f demo/report/summary.md
 test -f demo/results/index.json
 

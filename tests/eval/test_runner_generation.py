@@ -57,10 +57,10 @@ def test_settings_reach_the_index_and_the_worker(tmp_path: Path):
 
 def test_study_config_keys(tmp_path):
     from ftbench.core.io import InputError
-    from ftbench.core.paths import REPO_DIR
+    from ftbench.core.paths import CONFIGS_DIR
     from ftbench.pipelines.study_config import load_study_config
 
-    demo = REPO_DIR / "configs" / "demo.yaml"
+    demo = CONFIGS_DIR / "demo.yaml"
     cfg = load_study_config(demo, ["eval.thinking=true", "eval.max_gen_toks={bmw_title: 16}",
                                    "data.strip_reference_from_input=true"])
     assert (cfg.eval.thinking, cfg.eval.max_gen_toks) == (True, {"bmw_title": 16})

@@ -8,10 +8,10 @@ import pytest
 import yaml
 
 from ftbench.core.io import InputError
-from ftbench.core.paths import REPO_DIR
+from ftbench.core.paths import CONFIGS_DIR
 from ftbench.pipelines.study_config import load_study_config
 
-CONFIGS = sorted((REPO_DIR / "configs").glob("*.yaml"))
+CONFIGS = sorted((CONFIGS_DIR).glob("*.yaml"))
 
 
 def _is_study(path: Path) -> bool:
@@ -39,13 +39,13 @@ def test_shipped_config_validates(path):
 
 
 def test_demo_config_expands_to_base_plus_two_sizes():
-    cfg = load_study_config(REPO_DIR / "configs" / "demo.yaml")
+    cfg = load_study_config(CONFIGS_DIR / "demo.yaml")
     assert [r.name for r in cfg.train_config().runs()] == ["tiny-llama-16", "tiny-llama-48"]
     assert cfg.eval.include_base and cfg.models[0].path == "tiny"
 
 
 def test_real_demo_config_fine_tunes_smollm2_at_two_sizes_and_evaluates_with_vllm():
-    cfg = load_study_config(REPO_DIR / "configs" / "demo_real.yaml")
+    cfg = load_study_config(CONFIGS_DIR / "demo_real.yaml")
     assert cfg.models[0].path == "smollm2"
     assert [r.name for r in cfg.runs()] == ["smollm2-16", "smollm2-48"]
     assert cfg.eval.include_base and cfg.eval.backend == "vllm"
@@ -53,7 +53,7 @@ def test_real_demo_config_fine_tunes_smollm2_at_two_sizes_and_evaluates_with_vll
 
 
 def test_forgetting_config_trains_lora_and_qlora_of_one_base_and_evaluates_it_once():
-    cfg = load_study_config(REPO_DIR / "configs" / "forgetting.yaml")
+    cfg = load_study_config(CONFIGS_DIR / "forgetting.yaml")
     grids = {c.method: [r.name for r in c.runs()] for c in cfg.train_configs()}
     assert grids == {"lora": ["llama-3.2-1b-2000", "tinyllama-2000"],
                      "qlora": ["tinyllama-qlora-2000"]}
@@ -72,4 +72,4 @@ def test_forgetting_config_trains_lora_and_qlora_of_one_base_and_evaluates_it_on
 ])
 def test_bad_study_config_names_the_key(override, message):
     with pytest.raises(InputError, match=message.replace("[", r"\[")):
-        load_study_config(REPO_DIR / "configs" / "demo.yaml", [override])
+        load_study_config(CONFIGS_DIR / "demo.yaml", [override])

@@ -14,7 +14,7 @@ from PIL import Image
 from rich.console import Console
 from scipy import stats as sps
 
-from ftbench.core.paths import REPO_DIR
+from ftbench.core.paths import CONFIGS_DIR
 from ftbench.eval.results_files import samples_file
 from ftbench.pipelines.study import run_study
 from ftbench.pipelines.study_config import load_study_config
@@ -30,7 +30,7 @@ def study(tmp_path_factory, tiny_model):
     out = tmp_path_factory.mktemp("forgetting") / "study"
     (out / "models").mkdir(parents=True)
     (out / "models" / "tiny-llama").symlink_to(tiny_model)
-    cfg = load_study_config(REPO_DIR / "configs" / "demo.yaml", [
+    cfg = load_study_config(CONFIGS_DIR / "demo.yaml", [
         f"out_dir={out}", "train.max_steps=10", "eval.tasks=[bmw_type,general_small]",
         "eval.general_data=sample", f"eval.general_n={GENERAL_N}",
     ])

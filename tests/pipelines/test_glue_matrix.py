@@ -9,12 +9,12 @@ import pytest
 import yaml
 
 from ftbench.core.io import InputError, read_jsonl
-from ftbench.core.paths import REPO_DIR
+from ftbench.core.paths import CONFIGS_DIR
 from ftbench.metrics.label_scores import label_scores
 from ftbench.pipelines.glue_config import load_glue_config
 from ftbench.pipelines.glue_matrix import lm_task
 
-QUICK = REPO_DIR / "configs" / "glue_small_quick.yaml"
+QUICK = CONFIGS_DIR / "glue_small_quick.yaml"
 
 
 @pytest.mark.parametrize("override, message", [
@@ -39,7 +39,7 @@ def test_matrix_cells_map_to_glue_small_tasks():
     assert lm_task("rte", "lora", "loglikelihood") == "glue_small_rte_gen"  # LoRA generates
     cfg = load_glue_config(QUICK)
     assert cfg.metadata() == {"glue_n": 100, "glue_seed": 1234}
-    assert [r.name for r in cfg.lora_config("rte", REPO_DIR).runs()] == ["tiny-llama-256"]
+    assert [r.name for r in cfg.lora_config("rte", CONFIGS_DIR.parent).runs()] == ["tiny-llama-256"]
 
 
 def test_cli_bad_config_exits_2(tmp_path, capsys):

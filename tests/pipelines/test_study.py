@@ -8,7 +8,7 @@ import json
 import pytest
 from rich.console import Console
 
-from ftbench.core.paths import REPO_DIR
+from ftbench.core.paths import CONFIGS_DIR
 from ftbench.core.run_manifest import RunManifest
 from ftbench.eval.results_files import completed_tasks, task_metrics
 from ftbench.pipelines.study import run_study
@@ -23,7 +23,7 @@ def demo_cfg(tmp_path_factory, tiny_model):
     # reuse the session's tiny model (same builder, same default settings as the demo's)
     (out / "models").mkdir(parents=True)
     (out / "models" / "tiny-llama").symlink_to(tiny_model)
-    return load_study_config(REPO_DIR / "configs" / "demo.yaml", [
+    return load_study_config(CONFIGS_DIR / "demo.yaml", [
         f"out_dir={out}", "eval.tasks=[bmw_type,bmw_tags]",
     ])
 

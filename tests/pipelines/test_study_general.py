@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from ftbench.core.io import InputError
-from ftbench.core.paths import REPO_DIR
+from ftbench.core.paths import CONFIGS_DIR
 from ftbench.pipelines.study_config import general_metadata, load_study_config
 
-DEMO = REPO_DIR / "configs" / "demo.yaml"
+DEMO = CONFIGS_DIR / "demo.yaml"
 
 
 def test_a_model_may_override_the_training_method():

@@ -157,12 +157,12 @@ def test_lm_eval_evaluates_the_merged_checkpoints(lora_run, qlora_run):
 
 
 def test_shipped_tiny_config_runs_with_overrides(tmp_path, tiny_model, sample_prepared):
-    from ftbench.core.paths import REPO_DIR
+    from ftbench.core.paths import CONFIGS_DIR
 
     overrides = [f"base_model={tiny_model}", f"data_dir={sample_prepared}",
                  f"output_dir={tmp_path}", "max_steps=3", "eval_steps=null", "train_size=16",
                  "max_seq_length=320"]
-    assert train_main(REPO_DIR / "configs" / "train_tiny_lora.yaml", overrides) == 0
+    assert train_main(CONFIGS_DIR / "train_tiny_lora.yaml", overrides) == 0
     m = _manifest(tmp_path / "tiny-llama-16")
     assert m["steps"] == 3 and m["config"]["lora"]["r"] == 8 and m["data"]["articles"] == 16
 
