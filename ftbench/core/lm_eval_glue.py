@@ -246,6 +246,28 @@ def create_lm(name: str, model_args: dict, extra: dict):
     return get_model(name).create_from_arg_obj(model_args, extra)
 
 
+def memoise_run_info() -> None:
+    """lm-eval's `simple_evaluate` collects the environment (torch's `collect_env`: about eleven
+    subprocesses) and the git hash on every call; ftbench calls it once per task, so each task
+    paid ~0.4 s again (#12's profile). The values cannot change inside one worker process: they
+    are collected once and reused, the same keys and values in every results file."""
+    import lm_eval.evaluator as evaluator
+
+    if getattr(evaluator.add_env_info, "ftbench_memo", False):
+        return
+    collect, git_hash = evaluator.add_env_info, evaluator.get_git_commit_hash
+    collected: dict = {}
+
+    def add_env_info(storage: dict) -> None:
+        if not collected:
+            collect(collected)
+        storage.update(collected)
+
+    add_env_info.ftbench_memo = True
+    evaluator.add_env_info = add_env_info
+    evaluator.get_git_commit_hash = cache(git_hash)
+
+
 def evaluate_to_files(lm, task: str, directory: Path,
                       before_write: Callable[[dict, dict], None] | None = None, **kwargs) -> Path:
     """One `simple_evaluate` call on one task with per-sample logs, written by lm-eval's own
@@ -255,6 +277,7 @@ def evaluate_to_files(lm, task: str, directory: Path,
     from lm_eval.loggers import EvaluationTracker
 
     quiet_custom_dataset_hint()
+    memoise_run_info()
     os.environ.setdefault(IN_PROCESS_BOOTSTRAP_ENV, "1")
     tracker = EvaluationTracker(output_path=str(Path(directory) / "results.json"))
     results = simple_evaluate(model=lm, tasks=[task], log_samples=True,

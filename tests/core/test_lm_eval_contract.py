@@ -192,6 +192,31 @@ def test_bootstrap_stderr_runs_in_process_under_the_variable_the_glue_sets():
         "every stderr forks a pool of the process that holds the model")
 
 
+def test_run_info_is_collected_once_per_process_with_the_same_keys(dummy_run, monkeypatch):
+    """simple_evaluate calls add_env_info / get_git_commit_hash through lm_eval.evaluator's own
+    names (what memoise_run_info replaces); the results keep lm-eval's env keys."""
+    import lm_eval.evaluator as evaluator
+
+    _, path = dummy_run
+    data = json.loads(path.read_text())
+    for key in ("pretty_env_info", "transformers_version", "lm_eval_version", "git_hash"):
+        assert key in data, f"{UPGRADE}::memoise_run_info: results lack {key}"
+    assert getattr(evaluator.add_env_info, "ftbench_memo", False), (
+        f"{UPGRADE}::memoise_run_info: simple_evaluate no longer uses lm_eval.evaluator.add_env_info")
+    source = Path(evaluator.__file__).read_text()
+    assert "add_env_info(results)" in source and "get_git_commit_hash()" in source, (
+        f"{UPGRADE}::memoise_run_info: simple_evaluate collects its run info differently")
+
+    calls = []
+    monkeypatch.setattr(evaluator, "add_env_info", lambda storage: calls.append(storage) or
+                        storage.update(pretty_env_info="collected"))
+    glue.memoise_run_info()
+    first, second = {}, {}
+    evaluator.add_env_info(first)
+    evaluator.add_env_info(second)
+    assert len(calls) == 1 and first == second == {"pretty_env_info": "collected"}
+
+
 # --- the model registry and the vLLM shim -----------------------------------------------------
 
 
