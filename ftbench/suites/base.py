@@ -59,7 +59,9 @@ class ReportVocab:
 
     `task_columns`: lm-eval task → {lm-eval metric → report column}; `headlines`: a short task
     key → candidate columns, the first present being the task's headline (ranking, plots);
-    `composite`: column → weight of the suite's overall score (empty: no composite);
+    `composite`: column → weight of the suite's overall score (empty: no composite; the report
+    computes `overall_score` from BMW's, the published study's, and ranks a suite without one by
+    its first headline metric);
     `extra_columns`: flat-table columns with no lm-eval counterpart → their task.
     """
 
