@@ -206,6 +206,8 @@ def cmd_eval(models: str | None, study: Path | None, tasks: str, out: Path, back
                             batch_size=batch_size, apply_chat_template=chat_template,
                             metadata=meta, context_length=context_length, threads=threads,
                             enable_thinking=thinking, max_gen_toks=max_gen_toks)
+    if study:  # a suite whose task folder lives outside tasks/ adds it to the include path
+        settings.include_path = study_cfg.include_path()
     console = Console()
     index = evaluate_models(specs, settings, out, console, force=force)
     print_summary(index.data, out, console)

@@ -164,10 +164,13 @@ def apply_vllm_cpu_shim() -> None:
 
 
 def new_task_manager(include_path: str | Path, metadata: dict | None, include_defaults: bool):
+    """A TaskManager over `include_path`: one folder, or several joined by os.pathsep (a suite
+    whose task folder lives outside the project's `tasks/`)."""
     from lm_eval.tasks import TaskManager
 
-    return TaskManager(include_path=str(include_path), metadata=metadata or None,
-                       include_defaults=include_defaults)
+    paths = [p for p in str(include_path).split(os.pathsep) if p]
+    return TaskManager(include_path=paths[0] if len(paths) == 1 else paths,
+                       metadata=metadata or None, include_defaults=include_defaults)
 
 
 def leaf_tasks(names: list[str], tm, where: str = "") -> list[str]:

@@ -44,9 +44,8 @@ from ftbench.eval.results_files import completed_tasks
 from ftbench.eval.specs import ModelSpec, prompt_settings
 from ftbench.eval.tasks import expand_tasks, task_manager
 from ftbench.eval.worker import EVENT_PREFIX, WorkerJob, run_job
+from ftbench.suites.registry import data_location_keys
 from ftbench.suites.sources import eval_data_fingerprint
-
-DATA_LOCATION_KEYS = ("bmw_data", "general_data", "glue_data")  # compared by content hash
 
 
 @dataclass
@@ -74,7 +73,8 @@ class EvalSettings:
     def record(self, backend: str, leaf: list[str], tm) -> dict:
         """What the results are made of: `compare` must match for reuse; the rest is recorded."""
         data = eval_data_fingerprint(self.metadata, leaf)
-        meta = {k: v for k, v in (self.metadata or {}).items() if k not in DATA_LOCATION_KEYS}
+        located = data_location_keys()  # every suite's data key: compared by content hash
+        meta = {k: v for k, v in (self.metadata or {}).items() if k not in located}
         task_dirs = [tm.task_index[t].yaml_path.parent for t in leaf
                      if getattr(tm.task_index.get(t), "yaml_path", None)]
         compare = {"tasks": self.tasks, "backend": backend, "limit": self.limit,

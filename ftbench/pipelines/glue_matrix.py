@@ -30,8 +30,8 @@ from ftbench.report.glue import (
     records_from_samples,
     write_comparison,
 )
-from ftbench.suites.glue.data import stratified_sample, train_rows
-from ftbench.suites.glue.prompts import write_train_dir
+from ftbench.suites.glue.suite import prepare_glue
+from ftbench.suites.layout import PrepareSettings
 
 
 def lm_task(task: str, mode: str, scoring: str) -> str:
@@ -162,11 +162,9 @@ def _lora(cfg: GlueConfig, console: Console) -> list[Experiment]:
     exps = []
     for task in cfg.tasks:
         glue, split, _ = TASKS[task]
-        rows = stratified_sample(train_rows(glue, split, cfg.glue_data), cfg.lora_train_n,
-                                 cfg.glue_seed)
-        data_dir = cfg.out / "data" / task
-        write_train_dir(rows, data_dir, {"glue_task": glue, "eval_split": split,
-                                         "train_n": cfg.lora_train_n, "seed": cfg.glue_seed})
+        data_dir = cfg.out / "data" / task  # the glue suite's prepared layout, one cell
+        prepare_glue(cfg.glue_data, PrepareSettings(sizes=(cfg.lora_train_n,), seed=cfg.glue_seed),
+                     data_dir, cells=((glue, split),), eval_n=cfg.eval_n, eval_seed=cfg.glue_seed)
         tc = cfg.lora_config(task, data_dir)
         grid = run_grid(tc, console)["runs"]
         specs, trained = [], {}

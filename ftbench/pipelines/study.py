@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.rule import Rule
 
 from ftbench.core.fingerprint import changes, digest
-from ftbench.core.io import InputError, atomic_write_json, read_json, sha256_file
+from ftbench.core.io import InputError, atomic_write_json, read_json
 from ftbench.core.locking import dir_lock
 from ftbench.core.outputs import check_claim, claim_dir
 from ftbench.core.paths import SAMPLE_CORPUS, SAMPLE_SOURCE
@@ -49,20 +49,15 @@ def _downstream(cfg: StudyConfig) -> list[str]:
 
 
 def _stage_data(cfg: StudyConfig, console: Console, force: bool) -> dict:
-    from ftbench.suites.bmw.prepare import (
-        PrepareSettings,
-        prepare_file,
-        prepare_fingerprint,
-        read_prepared_manifest,
-        write_prepared,
-    )
+    from ftbench.suites.layout import PrepareSettings, read_prepared_manifest
 
+    suite = cfg.suite_def()
     raw = resolve_source(cfg, console)
     settings = PrepareSettings(sizes=tuple(cfg.data.sizes), test_size=cfg.data.test_size,
                                seed=cfg.data.seed, max_input_words=cfg.data.max_input_words,
                                skip_invalid=cfg.data.skip_invalid,
                                strip_reference_from_input=cfg.data.strip_reference_from_input)
-    expected = prepare_fingerprint(sha256_file(raw), settings)
+    expected = suite.fingerprint(suite.source_digest(raw), settings)
     old = read_prepared_manifest(cfg.data_dir)
     old_fp = (old or {}).get("fingerprint")
     if old_fp and old_fp.get("digest") == expected["digest"]:
@@ -74,11 +69,7 @@ def _stage_data(cfg: StudyConfig, console: Console, force: bool) -> dict:
             f"{cfg.data_dir}: the study's data changed ({'; '.join(what)}) and "
             f"{' and '.join(later)} were made from the old data; re-run with --force to "
             "re-prepare it and recompute what depends on it, or set out_dir to a new directory")
-    result = prepare_file(raw, skip_invalid=cfg.data.skip_invalid, sizes=settings.sizes,
-                          test_size=settings.test_size, seed=settings.seed,
-                          max_input_words=settings.max_input_words,
-                          strip_reference_from_input=settings.strip_reference_from_input)
-    write_prepared(result, cfg.data_dir)
+    result = suite.prepare(raw, settings, cfg.data_dir)
     for w in result.warnings:
         console.print(f"  note: {w}")
     return {"skipped": False, "dir": str(cfg.data_dir), "warnings": result.warnings,
@@ -91,7 +82,7 @@ def resolve_source(cfg: StudyConfig, console: Console) -> Path:
     if cfg.data.source == SAMPLE_SOURCE:
         return SAMPLE_CORPUS
     src = Path(cfg.data.source)
-    if src.is_file():
+    if src.is_file() or (src.is_dir() and cfg.suite_def().source_kind == "dir"):
         return src
     if src.suffix in (".jsonl", ".json") or "/" not in cfg.data.source:
         raise InputError(f"config key 'data.source': {src} not found")
@@ -174,7 +165,8 @@ def _stage_eval(cfg: StudyConfig, console: Console, force: bool) -> dict:
     settings = EvalSettings(
         tasks=cfg.eval.tasks, backend=cfg.eval.backend, limit=cfg.eval.limit,
         batch_size=cfg.eval.batch_size, apply_chat_template=cfg.eval.apply_chat_template,
-        metadata=cfg.eval_metadata(), context_length=cfg.eval.context_length,
+        metadata=cfg.eval_metadata(), include_path=cfg.include_path(),
+        context_length=cfg.eval.context_length,
         threads=cfg.eval.threads, enable_thinking=cfg.eval.thinking,
         max_gen_toks=cfg.eval.max_gen_toks)
     index = evaluate_models(cfg.model_specs(), settings, cfg.results_dir, console, force=force)
@@ -199,12 +191,11 @@ STAGE_FUNCS: dict[str, Callable[[StudyConfig, Console, bool], dict]] = {
 
 def check_tasks(cfg: StudyConfig) -> list[str]:
     """The study's eval tasks expanded now (unknown names fail before any training)."""
-    from ftbench.core.paths import TASKS_DIR
     from ftbench.eval.tasks import expand_tasks, task_manager
 
     try:
         # task names do not depend on the metadata: the index built here is reused by eval
-        return expand_tasks(cfg.eval.tasks, task_manager(TASKS_DIR, None, cfg.eval.tasks))
+        return expand_tasks(cfg.eval.tasks, task_manager(cfg.include_path(), None, cfg.eval.tasks))
     except InputError as exc:
         raise InputError(f"config key 'eval.tasks': {exc}") from None
 
@@ -215,8 +206,8 @@ def _check_stage_dirs(cfg: StudyConfig, stages: list[str]) -> None:
     from ftbench.eval.index import legacy_results_dir
     from ftbench.report.output_dir import KIND as REPORT_KIND
     from ftbench.report.output_dir import legacy_report
-    from ftbench.suites.bmw.prepare import KIND as DATA_KIND
-    from ftbench.suites.bmw.prepare import legacy_prepared
+    from ftbench.suites.layout import KIND as DATA_KIND
+    from ftbench.suites.layout import legacy_prepared
     from ftbench.train.grid import RUNS_KIND, legacy_runs
 
     check_claim(cfg.out, KIND, what="config key 'out_dir'", adopt=_legacy_study)

@@ -7,6 +7,7 @@ except those the study fills in itself (base model, grid, data and output direct
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,7 +36,7 @@ class DataSettings:
     strip_reference_from_input: bool = False  # opt-in; off keeps the study's prompts byte-identical
 
     def __post_init__(self) -> None:
-        from ftbench.suites.bmw.prepare import check_test_size
+        from ftbench.suites.layout import check_test_size
 
         if not self.sizes or min(self.sizes) <= 0:
             raise InputError(f"config key 'data.sizes': positive integers required, got {self.sizes}")
@@ -79,7 +80,7 @@ class StudyModel:
 
 @dataclass
 class EvalStage:
-    tasks: list[str] = field(default_factory=lambda: ["bmw"])
+    tasks: list[str] | None = None  # null: the study suite's task group (`bmw`)
     backend: str = "auto"
     limit: float | None = None
     batch_size: int | None = None
@@ -99,7 +100,8 @@ class EvalStage:
         if self.backend not in BACKENDS:
             raise InputError(f"config key 'eval.backend': must be one of {', '.join(BACKENDS)}; "
                              f"got {self.backend!r}")
-        if not self.tasks or not all(isinstance(t, str) and t.strip() for t in self.tasks):
+        if self.tasks is not None and (
+                not self.tasks or not all(isinstance(t, str) and t.strip() for t in self.tasks)):
             raise InputError(f"config key 'eval.tasks': list task or group names, got {self.tasks!r}")
         self.limit = check_limit(self.limit, "config key 'eval.limit'")
         if self.batch_size is not None and self.batch_size <= 0:
@@ -140,6 +142,7 @@ class StudyConfig:
     name: str
     data: DataSettings
     models: list[StudyModel]
+    suite: str = "bmw"  # a built-in suite (bmw, glue) or the path of a module defining SUITE
     out_dir: str = ""
     train: dict[str, Any] = field(default_factory=dict)
     eval: EvalStage = field(default_factory=EvalStage)
@@ -149,6 +152,16 @@ class StudyConfig:
         self.out_dir = self.out_dir or f"work/{self.name}"
         if not self.models:
             raise InputError("config key 'models': list at least one base model")
+        suite = self.suite_def()
+        if suite.evaluation_only:
+            raise InputError(f"config key 'suite': {suite.name!r} is evaluation-only (nothing to "
+                             "prepare or train on); name the study's domain suite and list "
+                             f"{suite.task_group} in eval.tasks")
+        if suite.name != "bmw" and any(m.path == TINY for m in self.models):
+            raise InputError(f"config key 'models.path': `{TINY}` pre-trains on BMW articles; "
+                             f"suite {suite.name!r} needs a model path")
+        if self.eval.tasks is None:
+            self.eval.tasks = [suite.task_group]
         self.set_train(self.train)
 
     def set_train(self, train: dict[str, Any]) -> None:
@@ -160,6 +173,21 @@ class StudyConfig:
             raise InputError(f"config key 'train.{clash[0]}' is set by the study itself; remove it")
         self.train = train
         self.train_configs()
+
+    def suite_def(self):
+        """The study's `Suite` (ftbench.suites.base); a module path is imported once."""
+        from ftbench.suites.registry import get_suite
+
+        return get_suite(self.suite, "config key 'suite'")
+
+    def include_path(self) -> str:
+        """lm-eval's include path: the project's tasks, plus the suite's own folder when it lives
+        elsewhere (os.pathsep-separated)."""
+        from ftbench.core.paths import TASKS_DIR
+
+        own = self.suite_def().tasks_dir.resolve()
+        inside = own == TASKS_DIR.resolve() or TASKS_DIR.resolve() in own.parents
+        return str(TASKS_DIR) if inside else os.pathsep.join([str(TASKS_DIR), str(own)])
 
     @property
     def out(self) -> Path:
@@ -220,8 +248,14 @@ class StudyConfig:
 
     def eval_metadata(self) -> dict:
         """What the tasks read (lm-eval metadata), for `ftbench study` and `ftbench eval --study`
-        alike: the study's prepared bmw data, general_small's data and subsample."""
-        return {"bmw_data": str(self.data_dir.resolve()), **general_metadata(self.eval)}
+        alike: the study suite's data (its prepared directory, or for a suite whose tasks read
+        the source directory itself, that directory; under the suite's metadata key),
+        general_small's data and subsample."""
+        source = self.suite_def().data
+        if source is None:
+            return general_metadata(self.eval)
+        data = self.data_dir if source.reads == "prepared" else Path(self.data.source)
+        return {source.metadata_key: str(data.resolve()), **general_metadata(self.eval)}
 
     def model_specs(self) -> list[ModelSpec]:
         """Base models (when evaluated) and every fine-tuned run that finished training from

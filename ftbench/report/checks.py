@@ -77,7 +77,8 @@ def reconcile_overall(table: pd.DataFrame, notes: list[str]) -> None:
 
     All seven components present: the weighted sum is used; a given value that differs by more
     than OVERALL_TOLERANCE is noted. Components missing: the given value stays (one note per set
-    of missing components when there is none).
+    of missing components when there is none; none when the table has no component at all, as
+    for a suite without BMW's composite).
     """
     given = table[OVERALL] if OVERALL in table else pd.Series(math.nan, index=table.index)
     values, gaps, disagree = [], {}, []
@@ -96,6 +97,8 @@ def reconcile_overall(table: pd.DataFrame, notes: list[str]) -> None:
     if disagree:
         notes.append(f"{OVERALL} disagrees with its weighted components for "
                      f"{', '.join(disagree)}; the recomputed value is used")
+    if not any(c in table for c in COMPONENTS) and given.isna().all():
+        return  # another suite's results (no composite at all): nothing was left out
     for missing, models in gaps.items():  # one note per reason, not one per model
         notes.append(f"model {', '.join(models)}: overall score not computed, missing "
                      f"{', '.join(missing)}")

@@ -23,9 +23,11 @@ from ftbench.report.samples import read_model_samples
 from ftbench.report.vocab import (
     COLUMN_TASK,
     COMPONENTS,
+    GROUPS,
     OVERALL,
     TASK_COLUMNS,
     metric_columns,
+    use_registered_suites,
 )
 
 _NAME_COLUMNS = ("model_name", "model", "name")
@@ -59,6 +61,7 @@ class ReportData:
 
 def load(source: Path, *, runs: Path | None = None, mapping: Path | None = None) -> ReportData:
     source = Path(source)
+    use_registered_suites()  # a suite loaded since import (a study's `suite:` module) has columns
     if source.is_dir():
         data = load_study(source, runs)
     elif source.is_file():
@@ -160,7 +163,7 @@ def load_study(root: Path, runs_dir: Path | None = None) -> ReportData:
                          f"{entry.get('status', '?')}); left out")
             continue
         row = {"model": name}
-        unknown = sorted(t for t in metrics if t not in TASK_COLUMNS and t != "bmw"
+        unknown = sorted(t for t in metrics if t not in TASK_COLUMNS and t not in GROUPS
                          and not t.startswith("general_small"))  # section 12 reads those
         if unknown:
             notes.append(f"model {name}: task(s) {', '.join(unknown)} have no report columns; "

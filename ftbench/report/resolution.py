@@ -126,7 +126,7 @@ def _headlines(table: pd.DataFrame) -> list[tuple[str, str]]:
             continue
         col = next((c for c in options if c in table and table[c].notna().any()), None)
         if col:
-            out.append((COLUMN_TASK.get(col, _HEADLINE_TASK[key]), col))
+            out.append((COLUMN_TASK.get(col) or _HEADLINE_TASK.get(key, key), col))
     return out
 
 

@@ -1,8 +1,9 @@
-"""One metric vocabulary for both sources: the published table's column names.
+"""One metric vocabulary for both sources, gathered from the suites (`Suite.vocab`).
 
 The flat CSV (`peer_model_comparison.csv`) and lm-eval results name the same quantities
-differently (`summ_rougeL_f1` vs `bmw_summarization` / `rougeL`). Mapping lm-eval names onto the
-CSV's names once, here, lets every table, statistic and plot run on either source.
+differently (`summ_rougeL_f1` vs `bmw_summarization` / `rougeL`). Each suite maps its lm-eval
+names onto report columns once (BMW: the published CSV's names, `ftbench.suites.bmw.suite`);
+merging them here lets every table, statistic and plot run on either source and any suite.
 """
 
 from __future__ import annotations
@@ -12,53 +13,51 @@ from ftbench.metrics import OVERALL_WEIGHTS
 
 OVERALL = "overall_score"
 
-_GENERATION = {
-    "rouge1": "rouge1_f1", "rouge2": "rouge2_f1", "rougeL": "rougeL_f1",
-    "bertscore_precision": "bertscore_precision", "bertscore_recall": "bertscore_recall",
-    "bertscore_f1": "bertscore_f1", "pred_words": "pred_words", "length_ratio": "length_ratio",
-    "score": "score", "unparseable": "unparseable",
-}
-
+# Filled from the suites' vocabularies (`ReportVocab`) by `use_registered_suites`, in place, so
+# every module that imported these names sees a suite loaded later (a study's `suite:` module).
 # lm-eval task -> {lm-eval metric -> column}
-TASK_COLUMNS: dict[str, dict[str, str]] = {
-    "bmw_summarization": {k: f"summ_{v}" for k, v in _GENERATION.items()},
-    "bmw_title": {k: f"title_{v}" for k, v in _GENERATION.items()},
-    "bmw_tags": {k: f"tag_{k}" for k in (
-        "exact_match", "jaccard", "precision", "recall", "f1", "pred_tags", "unparseable", "score")},
-    "bmw_type": {"acc": "type_accuracy", "unparseable": "type_unparseable",
-                 "macro_f1": "type_macro_f1", "score": "type_score",
-                 # helper metric names of a balanced-accuracy aggregate, if the task reports one
-                 "balanced_acc": "type_balanced_acc", "balanced_accuracy": "type_balanced_acc",
-                 **{f"acc_{c}": f"type_acc_{c}" for c in (
-                     "press_release", "press_kit", "fact_figures", "speech")}},
-    "bmw_type_mc": {"acc": "type_mc_accuracy", "acc_norm": "type_mc_acc_norm"},
-    "bmw_perplexity": {"word_perplexity": "word_perplexity", "byte_perplexity": "byte_perplexity",
-                       "bits_per_byte": "bits_per_byte"},
-}
-COLUMN_TASK = {col: task for task, cols in TASK_COLUMNS.items() for col in cols.values()}
-# the flat CSV's own columns that have no lm-eval counterpart
-COLUMN_TASK.update({"perplexity": "bmw_perplexity", "avg_loss": "bmw_perplexity"})
-
+TASK_COLUMNS: dict[str, dict[str, str]] = {}
+COLUMN_TASK: dict[str, str] = {}
 # Headline metrics per task (ranking, per-task plots); the first present is the task's headline.
-HEADLINES: dict[str, tuple[str, ...]] = {
-    "summarization": ("summ_rougeL_f1", "summ_bertscore_f1", "summ_rouge1_f1", "summ_rouge2_f1"),
-    "title": ("title_rougeL_f1", "title_bertscore_f1", "title_rouge1_f1", "title_rouge2_f1"),
-    "tags": ("tag_f1", "tag_jaccard", "tag_exact_match"),
-    "type": ("type_accuracy", "type_macro_f1", "type_mc_accuracy"),
-    "perplexity": ("perplexity", "word_perplexity"),
-}
-LOWER_IS_BETTER = {"perplexity", "word_perplexity", "byte_perplexity", "bits_per_byte",
-                   "avg_loss", "type_unparseable", "tag_unparseable", "summ_unparseable",
-                   "title_unparseable"}
+HEADLINES: dict[str, tuple[str, ...]] = {}
+LOWER_IS_BETTER: set[str] = set()
 # Descriptive columns, not scores: never "best"/"worst".
-DESCRIPTIVE = {"summ_pred_words", "title_pred_words", "summ_length_ratio", "title_length_ratio",
-               "tag_pred_tags", "rank", "train_size", "params_b"}
+DESCRIPTIVE: set[str] = {"rank", "train_size", "params_b"}
 # Per-sample metrics that are 0/1 (McNemar rather than bootstrap/permutation).
-BINARY = {"type_accuracy", "type_unparseable", "tag_exact_match", "tag_unparseable",
-          "type_mc_accuracy", "type_mc_acc_norm", "summ_unparseable", "title_unparseable"}
+BINARY: set[str] = set()
 PERPLEXITY_COLUMNS = ("perplexity", "word_perplexity")
+GROUPS: set[str] = set()  # the suites' lm-eval group names (their results carry no columns)
 
+# The overall score is the published BMW study's (`ftbench.metrics.overall`).
 COMPONENTS = tuple(OVERALL_WEIGHTS)
+_USED: set[str] = set()
+
+
+def use_registered_suites() -> None:
+    """Merge the vocabulary of every registered suite not merged yet (idempotent)."""
+    from ftbench.suites.registry import all_suites
+
+    for suite in all_suites():
+        key = f"{suite.name}@{suite.origin}"
+        if key in _USED:
+            continue
+        _USED.add(key)
+        v = suite.vocab
+        GROUPS.add(suite.task_group)
+        for task, cols in v.task_columns.items():
+            TASK_COLUMNS.setdefault(task, dict(cols))
+            for col in cols.values():
+                COLUMN_TASK.setdefault(col, task)
+        for col, task in v.extra_columns.items():
+            COLUMN_TASK.setdefault(col, task)
+        for key_, options in v.headlines.items():
+            HEADLINES.setdefault(key_, tuple(options))
+        LOWER_IS_BETTER.update(v.lower_is_better)
+        DESCRIPTIVE.update(v.descriptive)
+        BINARY.update(v.binary)
+
+
+use_registered_suites()
 
 
 def metric_columns(columns) -> list[str]:

@@ -1,8 +1,8 @@
 """Where each suite's evaluation data comes from, hashed, for the run fingerprint of a result.
 
 A result is reused only when the data it was computed from is byte-identical; this module finds
-that data the way the suites' lm-eval tasks find it (metadata key, environment variable, bundled
-sample) and hashes what is there now.
+that data the way the suites' lm-eval tasks find it (each suite's `DataSource`: metadata key,
+environment variable, bundled sample) and hashes what is there now.
 """
 
 from __future__ import annotations
@@ -12,16 +12,14 @@ from pathlib import Path
 
 from ftbench.core.fingerprint import digest, tree_files
 from ftbench.core.io import InputError, read_json, sha256_file
-from ftbench.core.paths import SAMPLE_CORPUS
+from ftbench.suites.base import DataSource
 
 
-def _bmw_source(value: str | None, how: str) -> dict:
+def _prepared_source(value: str | None, how: str, source: DataSource) -> dict:
     if value is None:
-        from ftbench.suites.bmw.task_rows import SAMPLE_PREPARE
-
-        return {"from": "bundled sample", "path": str(SAMPLE_CORPUS),
-                "sha256": digest({"corpus": sha256_file(SAMPLE_CORPUS),
-                                  "prepare": SAMPLE_PREPARE})}
+        if source.sample is None:
+            return {"from": "unset", "path": None, "sha256": None}
+        return source.sample()
     root = Path(value).expanduser()
     test = root / "test.jsonl"
     manifest = root / "manifest.json"
@@ -52,26 +50,22 @@ def _dir_source(value: str | None, how: str, sample_dir: Path | None = None) -> 
 
 def eval_data_fingerprint(metadata: dict | None, tasks: list[str]) -> dict:
     """Where each suite's evaluation data comes from (metadata key, env var or bundled) and the
-    hash of what is there now; only suites that `tasks` use are looked at."""
+    hash of what is there now, keyed by the suite's task group; only suites that `tasks` use
+    are looked at (every registered suite, built-in or loaded from a study's `suite:`)."""
+    from ftbench.suites.registry import all_suites
+
     meta = metadata or {}
     out: dict[str, dict] = {}
-
-    def pick(key: str, env: str) -> tuple[str | None, str]:
-        if meta.get(key):
-            return str(meta[key]), f"metadata {key}"
-        if os.environ.get(env):
-            return os.environ[env], f"${env}"
-        return None, ""
-
-    if any(t.startswith("bmw_") for t in tasks):
-        value, how = pick("bmw_data", "FTBENCH_BMW_DATA")
-        out["bmw"] = _bmw_source(value, how)
-    if any(t.startswith("general_small") for t in tasks):
-        from ftbench.suites.general.data import SAMPLE_DIR
-
-        value, how = pick("general_data", "FTBENCH_GENERAL_DATA")
-        out["general_small"] = _dir_source(value, how, SAMPLE_DIR)
-    if any(t.startswith("glue_small") for t in tasks):
-        value, how = pick("glue_data", "FTBENCH_GLUE_DATA")
-        out["glue_small"] = _dir_source(value, how)
+    for suite in all_suites():
+        source = suite.data
+        if source is None or not any(suite.owns(t) for t in tasks):
+            continue
+        if meta.get(source.metadata_key):
+            value, how = str(meta[source.metadata_key]), f"metadata {source.metadata_key}"
+        elif os.environ.get(source.env_var):
+            value, how = os.environ[source.env_var], f"${source.env_var}"
+        else:
+            value, how = None, ""
+        out[suite.task_group] = (_prepared_source(value, how, source) if source.reads == "prepared"
+                                 else _dir_source(value, how, source.sample_dir))
     return out

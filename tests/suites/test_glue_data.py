@@ -7,7 +7,7 @@ from collections import Counter
 
 import pytest
 
-from ftbench.core.io import InputError
+from ftbench.core.io import InputError, read_jsonl
 from ftbench.suites.glue.data import (
     ENV_DATA,
     eval_rows,
@@ -16,7 +16,7 @@ from ftbench.suites.glue.data import (
     train_rows,
     train_split_for,
 )
-from ftbench.suites.glue.prompts import to_chat, write_train_dir
+from ftbench.suites.glue.prompts import to_chat
 
 
 def test_real_validation_splits_have_the_official_sizes(glue_dir):
@@ -87,6 +87,21 @@ def test_lora_rows_are_chat_rows_with_the_label_word(glue_dir, tmp_path):
     assert [m["role"] for m in chat["messages"]] == ["system", "user", "assistant"]
     assert chat["messages"][2]["content"] == ("yes" if rows[0]["label"] == 0 else "no")
     assert rows[0]["sentence2"].strip() in chat["messages"][1]["content"]
-    path = write_train_dir(rows, tmp_path / "rte", {"task": "rte"})
-    assert check_train_file(tmp_path / "rte", 40, read_manifest(tmp_path / "rte"), "k") == path
-    assert len(load_rows(path)) == 40
+
+    # the glue suite writes the same rows into the shared prepared layout
+    from ftbench.suites.glue.suite import prepare_glue
+    from ftbench.suites.layout import PrepareSettings
+
+    out = tmp_path / "rte"
+    result = prepare_glue(str(glue_dir), PrepareSettings(sizes=(20, 40), seed=0), out,
+                          cells=(("rte", "validation"),), eval_n=24, eval_seed=1)
+    path = check_train_file(out, 40, read_manifest(out), "k")
+    assert load_rows(path) == [to_chat(r) for r in rows]  # same sample, same order, same prompt
+    assert load_rows(out / "train_20.jsonl") == [to_chat(r) for r in rows[:20]]  # nested
+    test = read_jsonl(out / "test.jsonl")
+    assert all(r["target"] == r["answer"] and r["id"] == f"rte-validation-{r['idx']}"
+               for r in test)
+    assert len(test) == 24 and {r["task"] for r in test} == {"rte"}
+    assert [r["idx"] for r in test] == [r["idx"] for r in eval_rows("rte", "validation",
+                                                                     str(glue_dir), 24, 1)]
+    assert result.manifest["suite"] == "glue" and result.manifest["sizes"]["40"]["rows"] == 40

@@ -7,63 +7,35 @@ larger training size only adds data. Everything that shapes the output lands in 
 
 from __future__ import annotations
 
-import math
-import os
 import random
 import re
-import shutil
 import time
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 
 from ftbench.core.fingerprint import code_digest, digest
-from ftbench.core.io import (
-    InputError,
-    atomic_write_json,
-    atomic_write_jsonl,
-    read_json,
-    sha256_file,
-    sha256_text,
-)
-from ftbench.core.locking import dir_lock
-from ftbench.core.outputs import (
-    MARK_DIR,
-    claim_dir,
-    clean_partials,
-    owned_files,
-    partial_dir,
-    record_files,
-)
+from ftbench.core.io import InputError, sha256_file, sha256_text
 from ftbench.core.paths import SUITE_CODE_DIRS
 from ftbench.suites.bmw.prompts import task_prompts
 from ftbench.suites.bmw.schema import ARTICLE_TYPES, Article, load_articles
+from ftbench.suites.layout import (  # the shared prepared layout; re-exported for callers
+    DEFAULT_SIZES,
+    KIND,
+    PrepareResult,
+    PrepareSettings,
+    chat_row,
+    check_test_size,
+    legacy_prepared,
+    read_prepared_manifest,
+    write_prepared,
+)
 from ftbench.suites.leakage import leakage_audit, strip_leading_reference, summary_in_content
 
+__all__ = ["DEFAULT_SIZES", "KIND", "PrepareResult", "PrepareSettings", "check_test_size",
+           "legacy_prepared", "prepare_file", "read_prepared_manifest", "write_prepared"]
+
 TASKS = ("summarization", "title", "tags", "type")
-DEFAULT_SIZES = (500, 1000, 1500, 2000)
-KIND = "ftbench-prepared-data"
-
-
-def check_test_size(value: float | int, key: str = "--test-size") -> float | int:
-    """A fraction in (0, 1) or a whole number of articles; anything else names `key`."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise InputError(f"{key}: must be a fraction in (0, 1) or a whole number of test "
-                         f"articles, got {value!r}")
-    if value <= 0 or (value >= 1 and not float(value).is_integer()):
-        raise InputError(f"{key}: must be a fraction in (0, 1) or a whole number of test "
-                         f"articles, got {value!r}")
-    return int(value) if value >= 1 else float(value)
-
-
-@dataclass
-class PrepareResult:
-    """In-memory output of `prepare_articles`; `write_prepared` puts it on disk."""
-
-    test: list[dict]
-    train: dict[int, list[dict]]
-    manifest: dict
-    warnings: list[str] = field(default_factory=list)
 
 
 def article_id(article: Article) -> str:
@@ -167,13 +139,7 @@ def article_rows(a: Article, max_words: int | None,
 
 def to_chat(row: dict) -> dict:
     """An eval row as a system/user/assistant conversation, with the task YAML's prompts."""
-    prompt = task_prompts()[row["task"]]
-    messages = [
-        {"role": "system", "content": prompt.system},
-        {"role": "user", "content": prompt.render_user(row)},
-        {"role": "assistant", "content": row["target"]},
-    ]
-    return {"id": row["id"], "article_id": row["article_id"], "task": row["task"], "messages": messages}
+    return chat_row(row, task_prompts()[row["task"]])
 
 
 def prepare_articles(
@@ -246,16 +212,6 @@ def prepare_articles(
     return PrepareResult(test=test, train=train, manifest=manifest, warnings=warnings)
 
 
-@dataclass(frozen=True)
-class PrepareSettings:
-    sizes: tuple[int, ...] = DEFAULT_SIZES
-    test_size: float | int = 0.1
-    seed: int = 42
-    max_input_words: int | None = None
-    skip_invalid: bool = False
-    strip_reference_from_input: bool = False
-
-
 def prepare_fingerprint(source_sha256: str, settings: PrepareSettings) -> dict:
     """What prepared data is made of: the raw file, the settings, the prompts of the task YAML and
     the preparation code. Computable before preparing, so a stage can decide reuse cheaply."""
@@ -282,60 +238,3 @@ def prepare_file(raw: Path | str, skip_invalid: bool = False, **kwargs) -> Prepa
     if report.skipped:
         result.warnings.append(f"skipped {len(report.skipped)} invalid line(s)")
     return result
-
-
-def read_prepared_manifest(out: Path) -> dict | None:
-    """The manifest of a complete prepared directory, or None (absent, or unreadable)."""
-    try:
-        data = read_json(Path(out) / "manifest.json")
-    except InputError:
-        return None
-    return data if isinstance(data, dict) else None
-
-
-def legacy_prepared(out: Path) -> bool:
-    """A directory written by `ftbench data prepare` before ownership markers existed."""
-    m = read_prepared_manifest(out)
-    return bool(m) and "files" in m and "leak_check" in m
-
-
-def _owned(out: Path) -> set[str]:
-    """The files this directory holds that preparation wrote (marker list, or legacy manifest)."""
-    names = set(owned_files(out))
-    legacy = read_prepared_manifest(out) or {}
-    return names | set(legacy.get("files", {})) | {"manifest.json"}
-
-
-def write_prepared(result: PrepareResult, out: Path | str) -> Path:
-    """Write test.jsonl, train_<size>.jsonl and manifest.json into `out`.
-
-    `out` must be new, empty, or made by this command before; files there that preparation did
-    not write are never touched. manifest.json is removed first and written last, so a directory
-    without it is an interrupted preparation (consumers refuse it) and never a mix that looks
-    complete.
-    """
-    out = claim_dir(out, KIND, adopt=legacy_prepared)
-    with dir_lock(out, f"ftbench data prepare --out {out}"):
-        clean_partials(out)
-        stage = partial_dir(out, "prepare")
-        try:
-            files = {"test.jsonl": atomic_write_jsonl(stage / "test.jsonl", result.test)}
-            for size, rows in result.train.items():
-                files[f"train_{size}.jsonl"] = atomic_write_jsonl(stage / f"train_{size}.jsonl",
-                                                                  rows)
-            result.manifest["files"] = {name: sha256_file(p) for name, p in files.items()}
-            result.manifest["kind"] = KIND
-            atomic_write_json(stage / "manifest.json", result.manifest)
-            old = _owned(out)
-            (out / "manifest.json").unlink(missing_ok=True)
-            record_files(out, old | set(files) | {"manifest.json"})
-            for name in files:
-                os.replace(stage / name, out / name)
-            for name in old - set(files) - {"manifest.json"}:
-                if (out / name).is_file() and not name.startswith(MARK_DIR):
-                    (out / name).unlink()
-            os.replace(stage / "manifest.json", out / "manifest.json")
-            record_files(out, set(files) | {"manifest.json"})
-        finally:
-            shutil.rmtree(stage, ignore_errors=True)
-    return out

@@ -7,14 +7,13 @@ so a fine-tuned model sees at evaluation time exactly the prompt it was trained 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-import jinja2
-import yaml
-
 from ftbench.core.paths import BMW_TASKS_DIR
+from ftbench.suites.prompts import TaskPrompt, load_task_yaml, read_prompts
+
+__all__ = ["TASK_FILES", "TaskPrompt", "load_task_yaml", "task_prompts"]
 
 TASK_FILES = {
     "summarization": "bmw_summarization.yaml",
@@ -24,39 +23,7 @@ TASK_FILES = {
 }
 
 
-class _TaggedLoader(yaml.SafeLoader):
-    """A safe loader that keeps lm-eval's `!function` tags as plain strings."""
-
-
-_TaggedLoader.add_multi_constructor("!", lambda loader, suffix, node: f"!{suffix}")
-
-
-@dataclass(frozen=True)
-class TaskPrompt:
-    system: str
-    user_template: str
-
-    def render_user(self, doc: dict) -> str:
-        return jinja2.Template(self.user_template, keep_trailing_newline=True).render(**doc)
-
-
-def load_task_yaml(path: Path) -> dict:
-    """A task YAML with its `include`s merged (`!function` tags kept as strings): the prompt
-    and generation settings outside lm-eval, for training rows and benchmark floors."""
-    cfg = yaml.load(path.read_text(encoding="utf-8"), Loader=_TaggedLoader) or {}
-    include = cfg.pop("include", None)
-    if include:
-        base = load_task_yaml(path.parent / include)
-        base.update(cfg)
-        cfg = base
-    return cfg
-
-
 @cache
 def task_prompts(tasks_dir: Path = BMW_TASKS_DIR) -> dict[str, TaskPrompt]:
     """The system and user prompts of each BMW task, from its YAML file."""
-    prompts = {}
-    for task, filename in TASK_FILES.items():
-        cfg = load_task_yaml(tasks_dir / filename)
-        prompts[task] = TaskPrompt(system=cfg["description"], user_template=cfg["doc_to_text"])
-    return prompts
+    return read_prompts(tasks_dir, TASK_FILES)

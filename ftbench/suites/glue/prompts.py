@@ -2,8 +2,8 @@
 
 The `glue_small_<task>_gen` YAML files are the single source of each prompt (`description` is
 the system message, `doc_to_text` the user turn), as for the bmw tasks: a fine-tuned model is
-evaluated on exactly the prompt it was trained on. The written directory has the layout
-`ftbench/train/` reads (`train_<size>.jsonl` + `manifest.json` with hashes).
+evaluated on exactly the prompt it was trained on. `ftbench.suites.glue.suite` writes these rows
+into the shared prepared layout.
 """
 
 from __future__ import annotations
@@ -11,20 +11,19 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
-from ftbench.core.io import atomic_write_json, atomic_write_jsonl, sha256_file
 from ftbench.core.paths import TASKS_DIR
-from ftbench.suites.bmw.prompts import TaskPrompt, load_task_yaml
-from ftbench.suites.glue.data import glue_task
+from ftbench.suites.glue.data import GLUE_TASKS, glue_task
+from ftbench.suites.prompts import TaskPrompt, read_prompts
 
 GLUE_TASKS_DIR = TASKS_DIR / "glue_small"
+PROMPT_FILES = {name: f"glue_small_{name}_gen.yaml" for name in GLUE_TASKS}
 
 
 @cache
 def gen_prompt(task_name: str, tasks_dir: Path = GLUE_TASKS_DIR) -> TaskPrompt:
     """System and user prompt of `glue_small_<task>_gen`, read from its YAML."""
     glue_task(task_name)
-    cfg = load_task_yaml(tasks_dir / f"glue_small_{task_name}_gen.yaml")
-    return TaskPrompt(system=cfg["description"], user_template=cfg["doc_to_text"])
+    return read_prompts(tasks_dir, {task_name: PROMPT_FILES[task_name]})[task_name]
 
 
 def to_chat(row: dict) -> dict:
@@ -36,17 +35,3 @@ def to_chat(row: dict) -> dict:
         {"role": "user", "content": prompt.render_user(row)},
         {"role": "assistant", "content": row["answer"]},
     ]}
-
-
-def write_train_dir(rows: list[dict], out: Path, source: dict) -> Path:
-    """`out/train_<n>.jsonl` + `manifest.json` for `ftbench train` (size = number of rows)."""
-    out = Path(out)
-    name = f"train_{len(rows)}.jsonl"
-    path = atomic_write_jsonl(out / name, [to_chat(r) for r in rows])
-    atomic_write_json(out / "manifest.json", {
-        "kind": "ftbench-glue-train", "source": source,
-        "articles": {"train": len(rows)},
-        "sizes": {str(len(rows)): {"requested": len(rows), "articles": len(rows), "rows": len(rows)}},
-        "files": {name: sha256_file(path)},
-    })
-    return path

@@ -1,0 +1,150 @@
+"""A suite: one domain's lm-eval tasks, the data they read, its preparation and its report words.
+
+Adding a domain = a task folder (lm-eval YAML, a small utils.py) + one module that defines
+`SUITE = Suite(...)`. Everything else — the study's data, train, eval and report stages, the
+evaluation fingerprint — asks the suite instead of knowing the domain:
+
+- `task_group`, `tasks_dir`, `task_prefix`: which lm-eval tasks are its own (and where they live);
+- `data`: where those tasks read their data (lm-eval metadata key, environment variable, bundled
+  sample), hashed into every result's fingerprint;
+- `prepare`: raw source → the shared prepared layout (`ftbench.suites.layout`); None for an
+  evaluation-only suite (general_small);
+- `prompt_files`: its prompts, read from the task YAML (`prompts()`), for training rows;
+- `vocab`: its report vocabulary (task → metric → column, headline metrics, composite weights).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from ftbench.core.fingerprint import code_digest, digest, tree_files
+from ftbench.core.io import InputError, sha256_file
+from ftbench.core.paths import SUITE_CODE_DIRS
+from ftbench.suites.layout import PrepareResult, PrepareSettings, write_prepared
+from ftbench.suites.prompts import TaskPrompt, read_prompts
+
+READS = ("prepared", "dir")
+SOURCE_KINDS = ("file", "dir")
+
+
+@dataclass(frozen=True)
+class DataSource:
+    """Where a suite's tasks find their data, in this order: the lm-eval metadata key
+    (`--metadata '{"<key>": DIR}'`, which a study sets to its prepared directory), the
+    environment variable, else the bundled sample (or, for `reads="dir"` without a sample, the
+    hub dataset the task names).
+
+    `reads`: "prepared" — a directory written by the suite's `prepare` (its `test.jsonl` is hashed
+    and checked against the manifest); "dir" — a data directory of the suite's own schema, hashed
+    as a whole (GLUE, general_small). `sample`: the bundled data's identity when no directory is
+    named ("prepared"); `sample_dir`: the directory the value `sample` names ("dir").
+    """
+
+    metadata_key: str
+    env_var: str
+    reads: str = "prepared"
+    sample: Callable[[], dict] | None = None
+    sample_dir: Path | None = None
+
+    def __post_init__(self) -> None:
+        if self.reads not in READS:
+            raise ValueError(f"DataSource.reads must be one of {READS}, got {self.reads!r}")
+
+
+@dataclass(frozen=True)
+class ReportVocab:
+    """How the report names and reads a suite's metrics.
+
+    `task_columns`: lm-eval task → {lm-eval metric → report column}; `headlines`: a short task
+    key → candidate columns, the first present being the task's headline (ranking, plots);
+    `composite`: column → weight of the suite's overall score (empty: no composite; the report
+    computes `overall_score` from BMW's, the published study's, and ranks a suite without one by
+    its first headline metric);
+    `extra_columns`: flat-table columns with no lm-eval counterpart → their task.
+    """
+
+    task_columns: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    headlines: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    lower_is_better: frozenset[str] = frozenset()
+    descriptive: frozenset[str] = frozenset()
+    binary: frozenset[str] = frozenset()
+    extra_columns: Mapping[str, str] = field(default_factory=dict)
+    composite: Mapping[str, float] = field(default_factory=dict)
+
+
+Preparer = Callable[[Path, PrepareSettings], PrepareResult]
+Fingerprinter = Callable[[str, PrepareSettings], dict]
+
+
+@dataclass(frozen=True)
+class Suite:
+    """One domain (see the module docstring). `prepare_rows(source, settings)` builds the prepared
+    data in memory; `fingerprint_fn(source_sha256, settings)` says what it is made of (default:
+    source hash, settings, prompts and the suite's code)."""
+
+    name: str
+    task_group: str
+    tasks_dir: Path
+    data: DataSource | None = None
+    prompt_files: Mapping[str, str] = field(default_factory=dict)
+    prepare_rows: Preparer | None = None
+    fingerprint_fn: Fingerprinter | None = None
+    source_kind: str = "file"  # what `data.source` names: a JSONL "file" or a "dir"
+    vocab: ReportVocab = field(default_factory=ReportVocab)
+    task_prefix: str = ""  # default: "<task_group>_"
+    origin: str = "built-in"  # or the module file the suite was loaded from
+
+    def __post_init__(self) -> None:
+        if not self.task_prefix:
+            object.__setattr__(self, "task_prefix", f"{self.task_group}_")
+        object.__setattr__(self, "tasks_dir", Path(self.tasks_dir))
+        if self.source_kind not in SOURCE_KINDS:
+            raise ValueError(f"Suite.source_kind must be one of {SOURCE_KINDS}")
+
+    @property
+    def evaluation_only(self) -> bool:
+        return self.prepare_rows is None
+
+    def owns(self, task: str) -> bool:
+        """Whether an lm-eval task (or group) name belongs to this suite."""
+        return task == self.task_group or task.startswith(self.task_prefix)
+
+    def prompts(self) -> dict[str, TaskPrompt]:
+        """{task key: system + user prompt}, read from the suite's task YAML."""
+        return read_prompts(self.tasks_dir, self.prompt_files)
+
+    def code_dirs(self) -> list[Path]:
+        """The code that shapes its prepared data: the shared suite code and its own module."""
+        own = [Path(self.origin).parent] if self.origin != "built-in" else []
+        return [*SUITE_CODE_DIRS, *own]
+
+    def source_digest(self, source: Path) -> str:
+        source = Path(source)
+        return sha256_file(source) if source.is_file() else digest(tree_files(source))
+
+    def fingerprint(self, source_sha256: str, settings: PrepareSettings) -> dict:
+        """What its prepared data is made of; computable before preparing (cheap reuse checks)."""
+        if self.fingerprint_fn is not None:
+            return self.fingerprint_fn(source_sha256, settings)
+        prompts = {t: asdict(p) for t, p in sorted(self.prompts().items())}
+        fp = {"suite": self.name, "source_sha256": source_sha256,
+              "settings": {**asdict(settings), "sizes": sorted(set(settings.sizes))},
+              "prompts": digest(prompts), "code": code_digest(self.code_dirs())}
+        return {**fp, "digest": digest(fp)}
+
+    def prepare(self, source: Path | str, settings: PrepareSettings,
+                out: Path | str) -> PrepareResult:
+        """Prepare `source` into the shared layout in `out` (test.jsonl, nested train_N.jsonl,
+        manifest.json); returns what was written (counts, warnings, manifest)."""
+        if self.prepare_rows is None:
+            raise InputError(f"suite {self.name!r} is evaluation-only: it has no data to prepare")
+        source = Path(source)
+        result = self.prepare_rows(source, settings)
+        result.manifest.setdefault("fingerprint",
+                                   self.fingerprint(self.source_digest(source), settings))
+        result.manifest.setdefault("source", {"path": str(source)})
+        result.manifest["suite"] = self.name
+        write_prepared(result, out)
+        return result

@@ -1,0 +1,96 @@
+"""Which suites exist: the built-in ones and those a study config loads from a module file.
+
+A study names its suite with `suite:` — a built-in name (`bmw`, `glue`) or the path of a Python
+file that defines `SUITE = Suite(...)` (`ftbench.suites.base.Suite`); such a file is imported
+once per process and its suite joins the registry, so the evaluation fingerprint and the report
+vocabulary know its tasks too. `general_small` is built in but evaluation-only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+from ftbench.core.io import InputError
+from ftbench.suites.base import Suite
+from ftbench.suites.bmw.suite import SUITE as BMW
+from ftbench.suites.general.suite import SUITE as GENERAL
+from ftbench.suites.glue.suite import SUITE as GLUE
+
+BUILTIN: dict[str, Suite] = {s.name: s for s in (BMW, GLUE, GENERAL)}
+DEFAULT = "bmw"
+_loaded: dict[str, Suite] = {}  # suites loaded from module files, by name
+
+
+def all_suites() -> list[Suite]:
+    """Built-in suites first, then those loaded in this process."""
+    return [*BUILTIN.values(), *_loaded.values()]
+
+
+def is_module_path(ref: str) -> bool:
+    return ref.endswith(".py") or "/" in ref or "\\" in ref
+
+
+def get_suite(ref: str, where: str = "suite") -> Suite:
+    """A suite by built-in name, by the name of one already loaded, or from a module file;
+    anything else is an InputError naming `where` (e.g. "config key 'suite'")."""
+    if not isinstance(ref, str) or not ref.strip():
+        raise InputError(f"{where}: expected a suite name or a module path, got {ref!r}")
+    if is_module_path(ref):
+        return load_suite_file(Path(ref), where)
+    suite = BUILTIN.get(ref) or _loaded.get(ref)
+    if suite is None:
+        raise InputError(f"{where}: unknown suite {ref!r}; built-in: {', '.join(BUILTIN)}, or "
+                         "the path of a .py file that defines SUITE = Suite(...)")
+    return suite
+
+
+def load_suite_file(path: Path, where: str = "suite") -> Suite:
+    """Import `path` (once per process) and register the `SUITE` it defines."""
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise InputError(f"{where}: suite module {path} not found")
+    path = path.resolve()
+    for suite in _loaded.values():
+        if suite.origin == str(path):
+            return suite
+    name = "ftbench_suite_" + hashlib.sha256(str(path).encode()).hexdigest()[:12]
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses and pickling look modules up here
+    try:
+        spec.loader.exec_module(module)
+    except InputError:
+        raise
+    except Exception as exc:
+        sys.modules.pop(name, None)
+        raise InputError(f"{where}: importing {path} failed ({type(exc).__name__}: "
+                         f"{str(exc).splitlines()[0] if str(exc) else ''})") from None
+    suite = getattr(module, "SUITE", None)
+    if not isinstance(suite, Suite):
+        raise InputError(f"{where}: {path} defines no SUITE = Suite(...) "
+                         f"(ftbench.suites.base.Suite); found {type(suite).__name__}")
+    if suite.name in BUILTIN or suite.name in _loaded:
+        other = BUILTIN.get(suite.name) or _loaded[suite.name]
+        raise InputError(f"{where}: {path} defines suite {suite.name!r}, a name already taken by "
+                         f"{other.origin}; give it another name")
+    clash = next((s for s in all_suites() if s.task_group == suite.task_group), None)
+    if clash is not None:
+        raise InputError(f"{where}: {path}: task group {suite.task_group!r} belongs to suite "
+                         f"{clash.name!r} already")
+    suite = replace(suite, origin=str(path))
+    _loaded[suite.name] = suite
+    return suite
+
+
+def suite_of_task(task: str) -> Suite | None:
+    """The suite an lm-eval task or group name belongs to, if any."""
+    return next((s for s in all_suites() if s.owns(task)), None)
+
+
+def data_location_keys() -> tuple[str, ...]:
+    """Metadata keys that name a data location: results compare their content hash, not the path."""
+    return tuple(s.data.metadata_key for s in all_suites() if s.data is not None)
