@@ -10,7 +10,6 @@ from __future__ import annotations
 from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
-REPO_DIR = PACKAGE_DIR.parent  # a source checkout's root (tests and benchmarks read configs there)
 
 
 def _resource(name: str) -> Path:

@@ -24,7 +24,7 @@ from ftbench.core.fingerprint import changes, digest
 from ftbench.core.io import InputError, atomic_write_json, read_json
 from ftbench.core.locking import dir_lock
 from ftbench.core.outputs import check_claim, claim_dir
-from ftbench.core.paths import SAMPLE_CORPUS, SAMPLE_SOURCE
+from ftbench.core.paths import SAMPLE_SOURCE
 from ftbench.eval.index import package_versions
 from ftbench.pipelines.study_config import STAGES, TINY, StudyConfig
 
@@ -80,7 +80,11 @@ def resolve_source(cfg: StudyConfig, console: Console) -> Path:
     """`sample` = the bundled sample corpus; a local JSONL as is; a hub dataset id is downloaded
     once into the study directory."""
     if cfg.data.source == SAMPLE_SOURCE:
-        return SAMPLE_CORPUS
+        sample = cfg.suite_def().raw_sample
+        if sample is None:
+            raise InputError(f"config key 'data.source': suite {cfg.suite!r} has no bundled "
+                             "sample; name a file or a dataset")
+        return sample
     src = Path(cfg.data.source)
     if src.is_file() or (src.is_dir() and cfg.suite_def().source_kind == "dir"):
         return src

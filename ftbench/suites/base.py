@@ -92,6 +92,7 @@ class Suite:
     prepare_rows: Preparer | None = None
     fingerprint_fn: Fingerprinter | None = None
     source_kind: str = "file"  # what `data.source` names: a JSONL "file" or a "dir"
+    raw_sample: Path | None = None  # what `data.source: sample` names (a bundled raw file)
     vocab: ReportVocab = field(default_factory=ReportVocab)
     task_prefix: str = ""  # default: "<task_group>_"
     origin: str = "built-in"  # or the module file the suite was loaded from

@@ -89,5 +89,5 @@ SUITE = Suite(
     data=DataSource(metadata_key="bmw_data", env_var="FTBENCH_BMW_DATA", reads="prepared",
                     sample=sample_source),
     prompt_files=TASK_FILES, prepare_rows=prepare_rows, fingerprint_fn=prepare_fingerprint,
-    vocab=VOCAB,
+    vocab=VOCAB, raw_sample=SAMPLE_CORPUS,
 )
