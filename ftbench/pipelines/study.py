@@ -172,7 +172,7 @@ def _stage_eval(cfg: StudyConfig, console: Console, force: bool) -> dict:
         batch_size=cfg.eval.batch_size, apply_chat_template=cfg.eval.apply_chat_template,
         metadata=cfg.eval_metadata(), context_length=cfg.eval.context_length,
         threads=cfg.eval.threads, enable_thinking=cfg.eval.thinking,
-        max_gen_toks=cfg.eval.max_gen_toks)
+        max_gen_toks=cfg.eval.max_gen_toks, model_args=cfg.eval.model_args)
     index = evaluate_models(cfg.model_specs(), settings, cfg.results_dir, console, force=force)
     print_summary(index.data, cfg.results_dir, console)
     return {m: v["status"] for m, v in index.data["models"].items()}

@@ -57,6 +57,8 @@ class StudyModel:
     #                            of one base: list it twice, with distinct names)
     chat_template: str = "auto"        # "none": plain prompts (base models without a template)
     add_bos_token: bool | None = None  # None: the tokenizer's default
+    # engine knobs for evaluating this model and its runs (ftbench.eval.backends.MODEL_ARGS)
+    model_args: dict[str, bool | int | float | str | None] | None = None
 
     def __post_init__(self) -> None:
         from ftbench.core.model_sources import check_model_source, is_model_source
@@ -91,9 +93,11 @@ class EvalStage:
     threads: int | None = None       # torch intra-op threads (default: OMP_NUM_THREADS / allowed CPUs)
     thinking: bool = False           # reasoning models think (chat template enable_thinking)
     max_gen_toks: int | dict[str, int] | None = None  # budget override: N, or {task: N}
+    # passed through to lm-eval's model_args for every model: vLLM tensor_parallel_size, ...
+    model_args: dict[str, bool | int | float | str | None] | None = None
 
     def __post_init__(self) -> None:
-        from ftbench.eval.backends import BACKENDS
+        from ftbench.eval.backends import BACKENDS, check_model_args
         from ftbench.eval.tasks import check_limit
 
         if self.backend not in BACKENDS:
@@ -111,6 +115,8 @@ class EvalStage:
         if any(not isinstance(v, int) or isinstance(v, bool) or v <= 0 for v in budgets):
             raise InputError("config key 'eval.max_gen_toks': a positive integer or a mapping "
                              f"task -> positive integer; got {self.max_gen_toks!r}")
+        self.model_args = check_model_args(self.model_args, self.backend,
+                                           "config key 'eval.model_args'") or None
 
 
 def general_metadata(stage: EvalStage) -> dict:
@@ -149,6 +155,11 @@ class StudyConfig:
         self.out_dir = self.out_dir or f"work/{self.name}"
         if not self.models:
             raise InputError("config key 'models': list at least one base model")
+        from ftbench.eval.backends import check_model_args
+
+        for m in self.models:
+            m.model_args = check_model_args(m.model_args, self.eval.backend,
+                                            f"config key 'models.model_args' ({m.name})") or None
         self.set_train(self.train)
 
     def set_train(self, train: dict[str, Any]) -> None:
@@ -231,6 +242,7 @@ class StudyConfig:
 
         specs = []
         base_of: dict[str, str] = {}  # model path -> the evaluated base's name
+        own_args = {m.name: m.model_args for m in self.models}  # a run evaluates as its base
         if self.eval.include_base:  # one evaluation per base, even if trained with two methods
             bases: dict[str, StudyModel] = {}
             for m in self.models:
@@ -240,13 +252,15 @@ class StudyConfig:
                 base_of[path] = f"{m.name}-base"
                 specs.append(ModelSpec(f"{m.name}-base", weights, chat_template=m.chat_template,
                                        add_bos_token=m.add_bos_token,
-                                       run=base_manifest(m.name, weights).to_dict()))
+                                       run=base_manifest(m.name, weights).to_dict(),
+                                       extra_args=m.model_args))
         for train_config in self.train_configs():
             for run, run_dir in current_runs(train_config):
                 typed = read_run_manifest(run_dir)  # None: trained before typed manifests
                 specs.append(ModelSpec(
                     run.name, str((run_dir / "merged").resolve()),
                     chat_template=run.chat_template, add_bos_token=run.add_bos_token,
+                    extra_args=own_args.get(run.model_name),
                     run=typed.with_base(base_of.get(run.model_path)).to_dict() if typed else None))
         return specs
 
