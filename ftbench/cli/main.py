@@ -239,15 +239,20 @@ def cmd_eval(models: str | None, study: Path | None, tasks: str, out: Path, back
     return 0 if all(m["status"] == "complete" for m in data["models"].values()) else 1
 
 
-def cmd_study(config: Path, only: str | None, overrides: list[str], force: bool = False) -> int:
+def cmd_study(config: Path, only: str | None, overrides: list[str], force: bool = False,
+              shard: str | None = None, executor: str | None = None) -> int:
     from rich.console import Console
 
+    from ftbench.core.shard import parse_shard
     from ftbench.pipelines.study import run_study
     from ftbench.pipelines.study_config import load_study_config
 
+    part = parse_shard(shard)
     cfg = load_study_config(config, overrides)
+    if executor is not None:
+        cfg.executor = executor
     stages = [s for s in only.split(",") if s] if only else None
-    manifest = run_study(cfg, stages, Console(), config_path=config, force=force)
+    manifest = run_study(cfg, stages, Console(), config_path=config, force=force, shard=part)
     total = sum(s.get("seconds", 0) for s in manifest["stages"].values())
     print(f"study {cfg.name}: done in {total:.0f} s; outputs in {cfg.out}")
     return 0
@@ -360,6 +365,12 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--only", default=None, help="comma-separated stages: data,models,train,eval,report")
     st.add_argument("--resume", action="store_true",
                     help="(default behaviour) completed work is always reused")
+    st.add_argument("--executor", choices=("local", "ray"), default=None,
+                    help="run training runs and evaluations as Ray tasks (a cluster via "
+                         "RAY_ADDRESS or ray.address, else a local one; pip install "
+                         "'ftbench[cluster]'); default: the config's executor, else local")
+    st.add_argument("--shard", default=None, metavar="I/N",
+                    help="with --only train or --only eval: " + SHARD_HELP)
     st.add_argument("--force", action="store_true", help=FORCE_HELP)
 
     dm = sub.add_parser("demo", help="the offline CPU demo: ftbench study configs/demo.yaml")
@@ -418,7 +429,8 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "data" and args.data_command == "import-chat":
             cmd_data_import_chat(args.source, args.out, args.split)
         elif args.command == "study":
-            return cmd_study(args.config, args.only, args.overrides, args.force)
+            return cmd_study(args.config, args.only, args.overrides, args.force, args.shard,
+                             args.executor)
         elif args.command == "demo":
             from ftbench.core.paths import CONFIGS_DIR
 

@@ -95,7 +95,7 @@ class EvalSettings:
                 "data_sources": data}
 
 
-def _on_cpu() -> bool:
+def on_cpu() -> bool:
     import torch
 
     return not torch.cuda.is_available()
@@ -109,13 +109,8 @@ def evaluate_models(models: list[ModelSpec], settings: EvalSettings, out: Path,
     console = console or Console()
     if not models:
         raise InputError("no models to evaluate")
-    backend = resolve_backend(settings.backend)
-    check_model_args(settings.model_args, backend, "model_args")
-    for m in models:
-        check_model_args(m.extra_args, backend, f"model {m.name}: model_args")
-    tm = task_manager(settings.include_path, settings.metadata, settings.tasks)
-    leaf = expand_tasks(settings.tasks, tm)
-    record = settings.record(backend, leaf, tm)
+    ctx = eval_context(settings, models)
+    backend, leaf, record = ctx.backend, ctx.leaf, ctx.record
     out = Path(out)
     check_claim(out, KIND, adopt=legacy_results_dir)  # a file or a foreign directory: exit 2
     out.mkdir(parents=True, exist_ok=True)
@@ -129,9 +124,30 @@ def evaluate_models(models: list[ModelSpec], settings: EvalSettings, out: Path,
         plan = plan_models(store, models, record, force)
         for note in store.notes:
             console.print(f"[yellow]note:[/] {note}")
-        _run_all(models, settings, store, backend, leaf, plan.fps, plan.run_fps, record, console)
+        _run_all(models, settings, store, backend, leaf, plan, record, console)
         store.write_index()
     return store
+
+
+@dataclass
+class EvalContext:
+    """What every model of one evaluation shares: the backend, the leaf tasks, the settings
+    record (its digest decides reuse)."""
+
+    backend: str
+    leaf: list[str]
+    record: dict
+
+
+def eval_context(settings: EvalSettings, models: list[ModelSpec]) -> EvalContext:
+    """Resolve the backend, check the passthrough args, expand the tasks (InputError early)."""
+    backend = resolve_backend(settings.backend)
+    check_model_args(settings.model_args, backend, "model_args")
+    for m in models:
+        check_model_args(m.extra_args, backend, f"model {m.name}: model_args")
+    tm = task_manager(settings.include_path, settings.metadata, settings.tasks)
+    leaf = expand_tasks(settings.tasks, tm)
+    return EvalContext(backend, leaf, settings.record(backend, leaf, tm))
 
 
 @dataclass
@@ -171,53 +187,68 @@ def run_fingerprint(spec: ModelSpec, model_fp: dict, record: dict) -> str:
     return digest({"model": model_fp["digest"], "spec": how, "settings": record["digest"]})
 
 
-def _run_all(models, settings, store: ResultsStore, backend, leaf, fps, run_fp, record,
-             console) -> None:
+def start_model(store: ResultsStore, spec: ModelSpec, backend: str, plan: ModelPlan,
+                leaf: list[str]) -> list[str]:
+    """Record the model's spec and fingerprints in its status file; return its pending tasks
+    (none: the model is complete and saved as such)."""
     out = store.root
-    on_cpu = _on_cpu()
-    batch = settings.batch_size or ("auto" if backend == "vllm" else 8)
-    pending = {m.name: [t for t in leaf if t not in completed_tasks(out / m.name, run_fp[m.name])]
-               for m in models}
+    done = completed_tasks(out / spec.name, plan.run_fps[spec.name])
+    entry = store.model(spec.name)
+    entry.update(spec=spec.to_dict(), backend=backend, dir=spec.name,
+                 fingerprint=plan.fps[spec.name], run_fingerprint=plan.run_fps[spec.name])
+    (out / spec.name).mkdir(parents=True, exist_ok=True)
+    _sync_tasks(entry, done)
+    pending = [t for t in leaf if t not in done]
+    if not pending:
+        entry.update(status="complete", error=None)
+    store.save(spec.name)
+    return pending
+
+
+def worker_job(spec: ModelSpec, pending: list[str], out: Path, backend: str,
+               settings: EvalSettings, plan: ModelPlan, record: dict, on_cpu: bool) -> WorkerJob:
+    """What one model's evaluation needs, in a form that crosses process boundaries."""
+    return WorkerJob(spec=spec, tasks=pending, model_dir=Path(out) / spec.name, backend=backend,
+                     on_cpu=on_cpu, limit=settings.limit,
+                     batch_size=settings.batch_size or ("auto" if backend == "vllm" else 8),
+                     apply_chat_template=settings.apply_chat_template,
+                     metadata=settings.metadata or {}, include_path=settings.include_path,
+                     context_length=settings.context_length, threads=settings.threads,
+                     enable_thinking=settings.enable_thinking, max_gen_toks=settings.max_gen_toks,
+                     model_fingerprint=plan.fps[spec.name],
+                     data_fingerprint=record["data_sources"],
+                     run_fingerprint=plan.run_fps[spec.name],
+                     extra_model_args={**(settings.model_args or {}), **(spec.extra_args or {})})
+
+
+def run_model_job(job: WorkerJob, emit) -> None:
+    """hf in this process; vLLM in a fresh one (its engine's memory is released after)."""
+    if job.backend == "vllm":
+        run_in_subprocess(job, emit)
+    else:
+        run_job(job, emit)
+
+
+def _run_all(models, settings, store: ResultsStore, backend, leaf, plan: ModelPlan, record,
+             console) -> None:
+    cpu = on_cpu()
     current: str | None = None
     with EvalDisplay([m.name for m in models], {m.name: len(leaf) for m in models}, console) as view:
         try:
             for spec in models:
                 current = spec.name
-                entry = store.model(spec.name)
-                entry.update(spec=spec.to_dict(), backend=backend, dir=spec.name,
-                             fingerprint=fps[spec.name], run_fingerprint=run_fp[spec.name])
-                (out / spec.name).mkdir(parents=True, exist_ok=True)
-                _sync_tasks(entry, completed_tasks(out / spec.name, run_fp[spec.name]))
-                if not pending[spec.name]:
-                    entry.update(status="complete", error=None)
-                    store.save(spec.name)
-                    view.state[spec.name]["done"] = len(leaf)
+                pending = start_model(store, spec, backend, plan, leaf)
+                view.state[spec.name]["done"] = len(leaf) - len(pending)
+                if not pending:
                     view.mark(spec.name, "skipped")
                     continue
-                store.save(spec.name)
-                job = WorkerJob(spec=spec, tasks=pending[spec.name], model_dir=out / spec.name,
-                                backend=backend, on_cpu=on_cpu, limit=settings.limit,
-                                batch_size=batch, apply_chat_template=settings.apply_chat_template,
-                                metadata=settings.metadata or {},
-                                include_path=settings.include_path,
-                                context_length=settings.context_length, threads=settings.threads,
-                                enable_thinking=settings.enable_thinking,
-                                max_gen_toks=settings.max_gen_toks,
-                                model_fingerprint=fps[spec.name],
-                                data_fingerprint=record["data_sources"],
-                                run_fingerprint=run_fp[spec.name],
-                                extra_model_args={**(settings.model_args or {}),
-                                                  **(spec.extra_args or {})})
-                view.state[spec.name]["done"] = len(leaf) - len(pending[spec.name])
 
                 def emit(event: dict) -> None:
                     store.apply(event)
                     view.on_event(event)
 
-                if backend == "vllm":
-                    run_in_subprocess(job, emit)
-                else:
-                    run_job(job, emit)
+                run_model_job(worker_job(spec, pending, store.root, backend, settings, plan,
+                                         record, cpu), emit)
             current = None
         except KeyboardInterrupt as exc:
             if current is not None:

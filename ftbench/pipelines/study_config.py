@@ -59,6 +59,8 @@ class StudyModel:
     add_bos_token: bool | None = None  # None: the tokenizer's default
     # engine knobs for evaluating this model and its runs (ftbench.eval.backends.MODEL_ARGS)
     model_args: dict[str, bool | int | float | str | None] | None = None
+    # executor ray: what each training run / evaluation of this model asks the cluster for
+    resources: dict[str, float] | None = None
 
     def __post_init__(self) -> None:
         from ftbench.core.model_sources import check_model_source, is_model_source
@@ -73,6 +75,10 @@ class StudyModel:
         if self.chat_template not in ("auto", "none"):
             raise InputError("config key 'models.chat_template': must be auto or none; "
                              f"got {self.chat_template!r}")
+        for key, value in (self.resources or {}).items():
+            if key not in RESOURCE_KEYS or value < 0:
+                raise InputError(f"config key 'models.resources' ({self.name}): {key}: {value} "
+                                 f"is not a non-negative {' / '.join(RESOURCE_KEYS)}")
         try:
             check_model_source(self.path)
         except InputError as exc:
@@ -133,6 +139,32 @@ def general_metadata(stage: EvalStage) -> dict:
     return meta
 
 
+EXECUTORS = ("local", "ray")
+RESOURCE_KEYS = ("num_cpus", "num_gpus", "memory")  # Ray task options (memory in bytes)
+
+
+@dataclass
+class RaySettings:
+    """`executor: ray`: which cluster (an address, `auto`, or RAY_ADDRESS; none: start a local
+    one with `num_cpus` CPUs and a small object store) and the default per-task resources."""
+
+    address: str | None = None
+    num_cpus: int | None = None         # a local cluster only (null: every CPU)
+    object_store_mb: int = 256          # a local cluster only: results stay on disk, not here
+    resources: dict[str, float] | None = None  # per task; null: 1 GPU if the cluster has one
+
+    def __post_init__(self) -> None:
+        if self.num_cpus is not None and self.num_cpus <= 0:
+            raise InputError(f"config key 'ray.num_cpus': must be positive, got {self.num_cpus}")
+        if self.object_store_mb < 80:
+            raise InputError("config key 'ray.object_store_mb': Ray needs at least 80, got "
+                             f"{self.object_store_mb}")
+        for key, value in (self.resources or {}).items():
+            if key not in RESOURCE_KEYS or value < 0:
+                raise InputError(f"config key 'ray.resources': {key}: {value} is not a "
+                                 f"non-negative {' / '.join(RESOURCE_KEYS)}")
+
+
 @dataclass
 class ReportStage:
     top_n: int = 5
@@ -150,9 +182,14 @@ class StudyConfig:
     train: dict[str, Any] = field(default_factory=dict)
     eval: EvalStage = field(default_factory=EvalStage)
     report: ReportStage = field(default_factory=ReportStage)
+    executor: str = "local"  # "ray": training runs and evaluations as Ray tasks
+    ray: RaySettings = field(default_factory=RaySettings)
 
     def __post_init__(self) -> None:
         self.out_dir = self.out_dir or f"work/{self.name}"
+        if self.executor not in EXECUTORS:
+            raise InputError(f"config key 'executor': must be one of {', '.join(EXECUTORS)}; "
+                             f"got {self.executor!r}")
         if not self.models:
             raise InputError("config key 'models': list at least one base model")
         from ftbench.eval.backends import check_model_args
@@ -234,7 +271,7 @@ class StudyConfig:
         alike: the study's prepared bmw data, general_small's data and subsample."""
         return {"bmw_data": str(self.data_dir.resolve()), **general_metadata(self.eval)}
 
-    def model_specs(self) -> list[ModelSpec]:
+    def model_specs(self, include_runs: bool = True) -> list[ModelSpec]:
         """Base models (when evaluated) and every fine-tuned run that finished training from
         this config's current inputs (a run trained from other inputs raises InputError)."""
         from ftbench.core.model_sources import resolve_model_path
@@ -254,15 +291,23 @@ class StudyConfig:
                                        add_bos_token=m.add_bos_token,
                                        run=base_manifest(m.name, weights).to_dict(),
                                        extra_args=m.model_args))
+        if not include_runs:
+            return specs
         for train_config in self.train_configs():
             for run, run_dir in current_runs(train_config):
-                typed = read_run_manifest(run_dir)  # None: trained before typed manifests
-                specs.append(ModelSpec(
-                    run.name, str((run_dir / "merged").resolve()),
-                    chat_template=run.chat_template, add_bos_token=run.add_bos_token,
-                    extra_args=own_args.get(run.model_name),
-                    run=typed.with_base(base_of.get(run.model_path)).to_dict() if typed else None))
+                specs.append(self.run_spec(run, run_dir, base_of.get(run.model_path),
+                                           own_args.get(run.model_name)))
         return specs
+
+    @staticmethod
+    def run_spec(run: RunSpec, run_dir: Path, base_name: str | None,
+                 model_args: dict | None) -> ModelSpec:
+        """A trained run as a model to evaluate, with what it is (its typed manifest)."""
+        typed = read_run_manifest(run_dir)  # None: trained before typed manifests
+        return ModelSpec(run.name, str((run_dir / "merged").resolve()),
+                         chat_template=run.chat_template, add_bos_token=run.add_bos_token,
+                         extra_args=model_args,
+                         run=typed.with_base(base_name).to_dict() if typed else None)
 
 
 def _abs(path: str) -> str:

@@ -224,7 +224,6 @@ def _train_planned(cfg: TrainConfig, planned: list[PlannedRun], fingerprints: di
     if backend == "unsloth":
         import_unsloth()
     from ftbench.train.progress import GridProgress
-    from ftbench.train.run import release_memory, train_run
 
     # a shard cleans only its own runs' leftovers: another shard's staging dir may be in use
     remove_stale_staging(output_dir, None if write_index else {r.spec.name for r in planned})
@@ -236,26 +235,39 @@ def _train_planned(cfg: TrainConfig, planned: list[PlannedRun], fingerprints: di
                 index.record(name, read_run_manifest(run.run_dir) or {}, "skipped")
                 display.end_run(name, "already complete, skipped")
                 continue
-            if run.run_dir.exists() and name not in stale:
-                shutil.rmtree(run.run_dir)  # a failed attempt's record: start clean
             display.start_run(name)
-            t0 = time.perf_counter()
             try:
-                manifest = train_run(cfg, run.spec, backend, run.train_file, run.data_sha,
-                                     run.run_dir, [display.callback(name), *(callbacks or [])],
-                                     on_phase=display.phase, fingerprint=fingerprints[name])
-                index.record(name, manifest, "trained")
-                display.end_run(name, f"complete in {manifest['timing']['wall_s']:.1f} s")
+                manifest, action = train_one(cfg, run, backend, fingerprints[name],
+                                             name in stale,
+                                             [display.callback(name), *(callbacks or [])],
+                                             on_phase=display.phase)
             except KeyboardInterrupt:
                 index.record(name, {"status": "interrupted", "train_size": run.spec.train_size,
                                     "error": "interrupted"}, "interrupted")
                 raise
-            except Exception as exc:  # one run's failure must not stop the grid
-                failed = _failed_manifest(cfg, run, exc, t0)
-                if name not in stale:  # a forced retrain that fails keeps the old run
-                    shutil.rmtree(run.run_dir, ignore_errors=True)
-                    atomic_write_json(run.run_dir / "manifest.json", failed)
-                index.record(name, failed, "failed")
-                display.end_run(name, f"[red]failed[/red]: {failed['error']}")
-                release_memory()
+            index.record(name, manifest, action)
+            display.end_run(name, f"complete in {manifest['timing']['wall_s']:.1f} s"
+                            if action == "trained" else f"[red]failed[/red]: {manifest['error']}")
     return index.data
+
+
+def train_one(cfg: TrainConfig, run: PlannedRun, backend: str, fingerprint: dict, stale: bool,
+              callbacks: list | None = None, on_phase=None) -> tuple[dict, str]:
+    """Train one run whatever is under its name (a failed attempt's record is replaced; a
+    stale complete run only once the new one is complete); (manifest, "trained" | "failed").
+    A failure is recorded in the run's manifest, never raised: the grid goes on."""
+    from ftbench.train.run import release_memory, train_run
+
+    if run.run_dir.exists() and not stale:
+        shutil.rmtree(run.run_dir)  # a failed attempt's record: start clean
+    t0 = time.perf_counter()
+    try:
+        return train_run(cfg, run.spec, backend, run.train_file, run.data_sha, run.run_dir,
+                         callbacks, on_phase=on_phase, fingerprint=fingerprint), "trained"
+    except Exception as exc:  # one run's failure must not stop the grid
+        failed = _failed_manifest(cfg, run, exc, t0)
+        if not stale:  # a forced retrain that fails keeps the old run
+            shutil.rmtree(run.run_dir, ignore_errors=True)
+            atomic_write_json(run.run_dir / "manifest.json", failed)
+        release_memory()
+        return failed, "failed"
