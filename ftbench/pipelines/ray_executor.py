@@ -91,6 +91,7 @@ class RayStudy:
         self.refs: dict = {}  # ObjectRef -> ("train", grid index, PlannedRun) | ("eval", name)
         self.failed_runs: list[str] = []
         self.ready: list[tuple] = []  # (RunSpec, run dir) trained before and current
+        self.grid_indexes: dict = {}
         self.eval_store = None
 
     # --- planning (driver only; InputError before any task starts) -------------------------
@@ -120,7 +121,8 @@ class RayStudy:
                 raise InputError(f"{out}: " + "; ".join(stale.values()) + "; re-run with "
                                  "--force to retrain, or use another output_dir")
             remove_stale_staging(out)
-            index = GridIndex(out, tc)
+            # one index per runs directory (every method's grid writes the same one)
+            index = self.grid_indexes.setdefault(str(out), GridIndex(out, tc))
             for run in planned:
                 name = run.spec.name
                 if is_complete(run.run_dir) and name not in stale:
