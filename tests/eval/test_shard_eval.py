@@ -80,8 +80,15 @@ def test_two_shards_in_two_processes_equal_one_unsharded_run(tiny_model, tiny_pe
         assert task_metrics(out / name) == task_metrics(ref / name), name
     assert task_metrics(out / "a") != task_metrics(out / "b")  # three different models
 
-    # the next un-sharded run reuses every result and derives the index
+    # the report derives the index the shards left out
     capsys.readouterr()
+    assert main(["report", str(out), "--out", str(tmp_path / "report")]) == 0
+    derived = json.loads((out / "index.json").read_text())
+    assert {m: e["status"] for m, e in derived["models"].items()} == dict.fromkeys("abc",
+                                                                                 "complete")
+    assert (tmp_path / "report" / "summary.md").is_file()
+
+    # the next un-sharded run reuses every result and writes the index again
     assert main(_eval_args(models, out)) == 0
     assert {name: sorted(p.name for p in results_files(out / name)) for name in "abc"} == files
     index = json.loads((out / "index.json").read_text())
