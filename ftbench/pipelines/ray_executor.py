@@ -147,8 +147,9 @@ class RayStudy:
         out.mkdir(parents=True, exist_ok=True)
         stack.enter_context(dir_lock(out, f"ftbench study --executor ray (eval --out {out})"))
         self.eval_store = ResultsStore.open(out, self.ctx.record, force=self.force)
-        self.base_of = {self.cfg.model_path(m): f"{m.name}-base" for m in self.cfg.models
-                        if self.cfg.eval.include_base}
+        self.base_of: dict[str, str] = {}  # model path -> its evaluated base (the first listed)
+        for m in self.cfg.models if self.cfg.eval.include_base else []:
+            self.base_of.setdefault(self.cfg.model_path(m), f"{m.name}-base")
         if "train" not in self.stages:  # as `--only eval` locally: a stale run stops it here
             from ftbench.train.grid import current_runs
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from ftbench.core.io import InputError
 from ftbench.eval.results_files import results_files, task_metrics
 
 REPO = Path(__file__).resolve().parents[2]
@@ -135,3 +136,20 @@ def test_an_unknown_executor_is_refused_at_config_load(tmp_path, capsys):
     err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
     assert rc == 2 and len(err) == 1 and "config key 'executor'" in err[0]
     assert str(config) in err[0]
+
+
+def test_task_resources_per_model_then_study_then_the_cluster(tmp_path):
+    from ftbench.pipelines.ray_executor import _resources
+    from ftbench.pipelines.study_config import load_study_config
+
+    config = _study(tmp_path, tmp_path, "ray")
+    cfg = load_study_config(config, ["eval.backend=vllm", "eval.model_args.tensor_parallel_size=2"])
+    assert _resources(cfg, "tiny", cluster_gpus=0) == {"num_cpus": 1}
+    assert _resources(cfg, "tiny", cluster_gpus=8) == {"num_gpus": 2}  # the engine's tp size
+    assert _resources(cfg, "tiny", 8, {"pipeline_parallel_size": 2}) == {"num_gpus": 4}
+    cfg = load_study_config(config, ["ray.resources={num_gpus: 1, num_cpus: 4}"])
+    assert _resources(cfg, "tiny", cluster_gpus=8) == {"num_gpus": 1.0, "num_cpus": 4.0}
+    cfg.models[1].resources = {"num_gpus": 2.0}
+    assert _resources(cfg, "broken", cluster_gpus=8) == {"num_gpus": 2.0}
+    with pytest.raises(InputError, match="config key 'ray.resources': gpus"):
+        load_study_config(config, ["ray.resources={gpus: 1}"])
