@@ -56,6 +56,13 @@ def train_main(config_path: Path, overrides: list[str], force: bool = False,
     from ftbench.train.grid import plan, run_grid
     from ftbench.train.unsloth_backend import import_unsloth, resolve_backend
 
+    world = os.environ.get("WORLD_SIZE", "1")
+    if world.isdigit() and int(world) > 1:  # accelerate launch / torchrun: every rank would
+        # take the output directory's lock and write the run's files (a deadlock, not a run)
+        raise InputError(f"{config_path}: started as {world} processes (WORLD_SIZE={world}, "
+                         "accelerate launch / torchrun); one training run per process is "
+                         "supported: spread the runs over GPUs with --shard I/N or ftbench study "
+                         "--executor ray")
     cfg = load_config(config_path, overrides)
     plan(cfg)  # every run's data checked before anything heavy is imported
     if resolve_backend(cfg.backend) == "unsloth":

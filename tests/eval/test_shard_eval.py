@@ -95,11 +95,11 @@ def test_two_shards_in_two_processes_equal_one_unsharded_run(tiny_model, tiny_pe
     assert {m: e["status"] for m, e in index["models"].items()} == dict.fromkeys("abc", "complete")
 
 
-def test_bad_shard_values_are_one_line_exit_2(tmp_path, capsys, tiny_model):
+def test_bad_shard_values_are_one_line_exit_2(tmp_path, capsys):
     from ftbench.cli.main import main
 
-    for bad in ("0/2", "3/2", "a/b"):
-        rc = main(_eval_args(f"a={tiny_model}", tmp_path / "r") + ["--shard", bad])
+    for bad in ("0/2", "3/2", "a/b"):  # refused before the model is read
+        rc = main(_eval_args(f"a={tmp_path}", tmp_path / "r") + ["--shard", bad])
         err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
         assert rc == 2 and len(err) == 1 and "--shard" in err[0] and bad in err[0], err
     assert not (tmp_path / "r").exists()

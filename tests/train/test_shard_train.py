@@ -72,14 +72,28 @@ def test_two_train_shards_in_two_processes_equal_one_unsharded_grid(
         dict.fromkeys(runs, ("complete", "skipped"))
 
 
-def test_bad_shard_values_are_one_line_exit_2(tiny_model, sample_prepared, make_config,
-                                              tmp_path, capsys):
+def test_bad_shard_values_are_one_line_exit_2(sample_prepared, make_config, tmp_path, capsys):
     from ftbench.cli.main import main
 
     config = _grid(make_config, tmp_path / "grid.yaml", tmp_path / "runs", sample_prepared,
-                   tiny_model)
+                   tmp_path)  # refused before the model is read
     for bad in ("0/2", "3/2", "a/b"):
         rc = main(["train", str(config), "--shard", bad])
         err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
         assert rc == 2 and len(err) == 1 and "--shard" in err[0] and bad in err[0], err
+    assert not (tmp_path / "runs").exists()
+
+
+def test_several_processes_of_one_run_are_refused_not_deadlocked(tmp_path, capsys, monkeypatch,
+                                                                 make_config, sample_prepared):
+    """`accelerate launch -m ftbench.cli.train CONFIG` starts one process per GPU; each would
+    take the output directory's lock and wait on the others: refused with one line instead."""
+    from ftbench.cli.train import main
+
+    config = _grid(make_config, tmp_path / "grid.yaml", tmp_path / "runs", sample_prepared,
+                   tmp_path)
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    assert main([str(config)]) == 2
+    err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert len(err) == 1 and "WORLD_SIZE=2" in err[0] and "--shard" in err[0], err
     assert not (tmp_path / "runs").exists()
