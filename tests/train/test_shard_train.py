@@ -97,3 +97,21 @@ def test_several_processes_of_one_run_are_refused_not_deadlocked(tmp_path, capsy
     err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
     assert len(err) == 1 and "WORLD_SIZE=2" in err[0] and "--shard" in err[0], err
     assert not (tmp_path / "runs").exists()
+
+
+def test_a_sharded_study_needs_only_train_or_eval(tmp_path, capsys):
+    import yaml
+
+    from ftbench.cli.main import main
+
+    config = tmp_path / "s.yaml"
+    (tmp_path / "m").mkdir()
+    config.write_text(yaml.safe_dump({
+        "name": "s", "out_dir": str(tmp_path / "study"),
+        "data": {"source": str(REPO / "ftbench" / "sample_data" / "bmw_sample.jsonl")},
+        "models": [{"name": "m", "path": str(tmp_path / "m")}]}))
+    for args in ([], ["--only", "data,train"]):
+        assert main(["study", str(config), "--shard", "1/2", *args]) == 2
+        err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+        assert len(err) == 1 and "--shard splits the train and eval stages only" in err[0], err
+    assert not (tmp_path / "study").exists()
