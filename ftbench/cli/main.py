@@ -160,22 +160,44 @@ def _max_gen_toks(text: str) -> int | dict[str, int]:
     return value
 
 
+def _model_args(text: str) -> dict:
+    """`--model-args tensor_parallel_size=2,gpu_memory_utilization=0.9` (values read as YAML
+    scalars); the keys are checked against the backend in cmd_eval."""
+    import yaml
+
+    args: dict = {}
+    for item in filter(None, (p.strip() for p in text.split(","))):
+        key, sep, raw = (s.strip() for s in item.partition("="))
+        if not sep or not key:
+            raise argparse.ArgumentTypeError(f"--model-args takes KEY=VALUE[,KEY=VALUE]; got {item!r}")
+        try:
+            args[key] = yaml.safe_load(raw) if raw else None
+        except yaml.YAMLError:
+            args[key] = raw
+    return args
+
+
 def cmd_eval(models: str | None, study: Path | None, tasks: str, out: Path, backend: str,
              limit: int | float | None, batch_size: int | str | None, chat_template: bool,
              metadata: str | None, context_length: int | None = None,
              threads: int | None = None, thinking: bool = False,
-             max_gen_toks: int | dict[str, int] | None = None, force: bool = False) -> int:
+             max_gen_toks: int | dict[str, int] | None = None, force: bool = False,
+             model_args: dict | None = None, shard: str | None = None) -> int:
     import json
 
     from rich.console import Console
 
     from ftbench.core.fingerprint import check_model_ref
+    from ftbench.core.shard import parse_shard
+    from ftbench.eval.backends import check_model_args
     from ftbench.eval.orchestrator import EvalSettings, evaluate_models
     from ftbench.eval.specs import parse_model_list
     from ftbench.eval.summary import print_summary
 
     if bool(models) == bool(study):
         raise InputError("give exactly one of --models NAME=PATH[,...] or --study CONFIG.yaml")
+    model_args = check_model_args(model_args, backend, "--model-args")
+    part = parse_shard(shard)
     if study:
         from ftbench.pipelines.study_config import load_study_config
 
@@ -197,6 +219,7 @@ def cmd_eval(models: str | None, study: Path | None, tasks: str, out: Path, back
         threads = threads or study_cfg.eval.threads
         thinking = thinking or study_cfg.eval.thinking
         max_gen_toks = max_gen_toks if max_gen_toks is not None else study_cfg.eval.max_gen_toks
+        model_args = {**(study_cfg.eval.model_args or {}), **model_args}
     if meta is not None and not isinstance(meta, dict):
         raise InputError(f"--metadata must be a JSON object, got {metadata!r}")
     task_list = [t.strip() for t in tasks.split(",") if t.strip()]
@@ -205,33 +228,44 @@ def cmd_eval(models: str | None, study: Path | None, tasks: str, out: Path, back
     settings = EvalSettings(tasks=task_list, backend=backend, limit=limit,
                             batch_size=batch_size, apply_chat_template=chat_template,
                             metadata=meta, context_length=context_length, threads=threads,
-                            enable_thinking=thinking, max_gen_toks=max_gen_toks)
+                            enable_thinking=thinking, max_gen_toks=max_gen_toks,
+                            model_args=model_args or None)
     if study:  # a suite whose task folder lives outside tasks/ adds it to the include path
         settings.include_path = study_cfg.include_path()
     console = Console()
-    index = evaluate_models(specs, settings, out, console, force=force)
-    print_summary(index.data, out, console)
-    return 0 if all(m["status"] == "complete" for m in index.data["models"].values()) else 1
+    index = evaluate_models(specs, settings, out, console, force=force, shard=part)
+    data = index.data
+    if index.own is not None:  # a shard answers for its own models
+        data = {**data, "models": {n: e for n, e in data["models"].items() if n in index.own}}
+    print_summary(data, out, console)
+    return 0 if all(m["status"] == "complete" for m in data["models"].values()) else 1
 
 
-def cmd_study(config: Path, only: str | None, overrides: list[str], force: bool = False) -> int:
+def cmd_study(config: Path, only: str | None, overrides: list[str], force: bool = False,
+              shard: str | None = None, executor: str | None = None) -> int:
     from rich.console import Console
 
+    from ftbench.core.shard import parse_shard
     from ftbench.pipelines.study import run_study
     from ftbench.pipelines.study_config import load_study_config
 
+    part = parse_shard(shard)
     cfg = load_study_config(config, overrides)
+    if executor is not None:
+        cfg.executor = executor
     stages = [s for s in only.split(",") if s] if only else None
-    manifest = run_study(cfg, stages, Console(), config_path=config, force=force)
+    manifest = run_study(cfg, stages, Console(), config_path=config, force=force, shard=part)
     total = sum(s.get("seconds", 0) for s in manifest["stages"].values())
     print(f"study {cfg.name}: done in {total:.0f} s; outputs in {cfg.out}")
     return 0
 
 
-def cmd_train(config: Path, overrides: list[str], force: bool = False) -> int:
+def cmd_train(config: Path, overrides: list[str], force: bool = False,
+              shard: str | None = None) -> int:
     from ftbench.cli.train import train_main
+    from ftbench.core.shard import parse_shard
 
-    return train_main(config, overrides, force=force)
+    return train_main(config, overrides, force=force, shard=parse_shard(shard))
 
 
 def cmd_report(source: Path, out: Path, top_n: int, compare: str | None, baseline: str | None,
@@ -254,6 +288,9 @@ FORCE_HELP = ("recompute outputs whose inputs changed (config, data, model, vers
               "stopping; old training runs are replaced, old eval results moved to "
               "RESULTS/.ftbench/superseded/")
 OVERRIDE_COMMANDS = ("study", "demo", "train", "glue")
+SHARD_HELP = ("evaluate / train only shard I of N (1 <= I <= N; e.g. $SLURM_ARRAY_TASK_ID/"
+              "$SLURM_ARRAY_TASK_COUNT): the models or runs sorted by name, every N-th; a later "
+              "run without --shard (or ftbench report) derives the index and reuses them all")
 
 
 def _interrupt(signum: int, _frame) -> None:
@@ -320,6 +357,11 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--max-gen-toks", type=_max_gen_toks, default=None,
                    help="token budget of the generative tasks: N, or TASK=N[,TASK=N] "
                         "(default: each task's own, sized for the real data)")
+    e.add_argument("--model-args", type=_model_args, default=None,
+                   help="engine settings passed to lm-eval's model_args, KEY=VALUE[,KEY=VALUE]: "
+                        "vllm tensor_parallel_size, data_parallel_size, gpu_memory_utilization, "
+                        "...; hf parallelize, device_map, max_memory_per_gpu, ... (README)")
+    e.add_argument("--shard", default=None, metavar="I/N", help=SHARD_HELP)
     e.add_argument("--force", action="store_true", help=FORCE_HELP)
 
     st = sub.add_parser("study", help="data → training grid → evaluation → report, from one config")
@@ -328,6 +370,12 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--only", default=None, help="comma-separated stages: data,models,train,eval,report")
     st.add_argument("--resume", action="store_true",
                     help="(default behaviour) completed work is always reused")
+    st.add_argument("--executor", choices=("local", "ray"), default=None,
+                    help="run training runs and evaluations as Ray tasks (a cluster via "
+                         "RAY_ADDRESS or ray.address, else a local one; pip install "
+                         "'ftbench[cluster]'); default: the config's executor, else local")
+    st.add_argument("--shard", default=None, metavar="I/N",
+                    help="with --only train or --only eval: " + SHARD_HELP)
     st.add_argument("--force", action="store_true", help=FORCE_HELP)
 
     dm = sub.add_parser("demo", help="the offline CPU demo: ftbench study configs/demo.yaml")
@@ -338,6 +386,7 @@ def build_parser() -> argparse.ArgumentParser:
     tr = sub.add_parser("train", help="LoRA / QLoRA / full fine-tuning, one run or a grid")
     tr.add_argument("config", type=Path)
     tr.add_argument("overrides", nargs="*", help="key=value overrides (dotted: lora.r=8)")
+    tr.add_argument("--shard", default=None, metavar="I/N", help=SHARD_HELP)
     tr.add_argument("--force", action="store_true", help=FORCE_HELP)
 
     gl = sub.add_parser("glue", help="GLUE-small matrix: decoders zero/few-shot + LoRA, encoders")
@@ -389,14 +438,15 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "data" and args.data_command == "import-chat":
             cmd_data_import_chat(args.source, args.out, args.split)
         elif args.command == "study":
-            return cmd_study(args.config, args.only, args.overrides, args.force)
+            return cmd_study(args.config, args.only, args.overrides, args.force, args.shard,
+                             args.executor)
         elif args.command == "demo":
             from ftbench.core.paths import CONFIGS_DIR
 
             config = "demo_real.yaml" if args.real else "demo.yaml"
             return cmd_study(CONFIGS_DIR / config, None, args.overrides)
         elif args.command == "train":
-            return cmd_train(args.config, args.overrides, args.force)
+            return cmd_train(args.config, args.overrides, args.force, args.shard)
         elif args.command == "glue":
             from ftbench.cli.glue import glue_main
 
@@ -409,7 +459,7 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_eval(args.models, args.study, args.tasks, args.out, args.backend, args.limit,
                             args.batch_size, args.chat_template, args.metadata,
                             args.context_length, args.threads, args.thinking,
-                            args.max_gen_toks, args.force)
+                            args.max_gen_toks, args.force, args.model_args, args.shard)
     except InputError as exc:
         print(f"ftbench: error: {exc}", file=sys.stderr)
         return 2

@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ftbench.core.io import InputError
+from ftbench.core.shard import Shard, parse_shard
 from ftbench.train.config import load_config
 
 
@@ -48,33 +49,51 @@ def print_summary(index: dict, names: list[str], console: Console) -> None:
     console.print(table)
 
 
-def train_main(config_path: Path, overrides: list[str], force: bool = False) -> int:
-    """Load and validate the config, check every run's data, then train what is not done yet."""
+def train_main(config_path: Path, overrides: list[str], force: bool = False,
+               shard: Shard | None = None) -> int:
+    """Load and validate the config, check every run's data, then train what is not done yet
+    (with `shard`, only its share of the runs: ftbench.core.shard)."""
     from ftbench.train.grid import plan, run_grid
     from ftbench.train.unsloth_backend import import_unsloth, resolve_backend
 
+    world = os.environ.get("WORLD_SIZE", "1")
+    if world.isdigit() and int(world) > 1:  # accelerate launch / torchrun: every rank would
+        # take the output directory's lock and write the run's files (a deadlock, not a run)
+        raise InputError(f"{config_path}: started as {world} processes (WORLD_SIZE={world}, "
+                         "accelerate launch / torchrun); one training run per process is "
+                         "supported: spread the runs over GPUs with --shard I/N or ftbench study "
+                         "--executor ray")
     cfg = load_config(config_path, overrides)
     plan(cfg)  # every run's data checked before anything heavy is imported
     if resolve_backend(cfg.backend) == "unsloth":
         import_unsloth()  # before transformers, so unsloth can patch it
     _quiet_libraries()
     console = Console()
-    index = run_grid(cfg, console, force=force)
+    index = run_grid(cfg, console, force=force, shard=shard)
     names = [r.name for r in cfg.runs()]
+    if shard is not None:
+        names = shard.select(names, key=str)
     print_summary(index, names, console)
-    console.print(f"runs in {cfg.output_dir}/ (index: {cfg.output_dir}/grid_index.json)")
+    console.print(f"runs in {cfg.output_dir}/" + ("" if shard else
+                                                   f" (index: {cfg.output_dir}/grid_index.json)"))
     return 0 if all(index["runs"][n]["status"] == "complete" for n in names) else 1
 
 
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if not args or args[0] in ("-h", "--help"):
-        print("usage: python -m ftbench.cli.train CONFIG.yaml [key=value ...]\n\n" + (__doc__ or ""))
+        print("usage: python -m ftbench.cli.train CONFIG.yaml [key=value ...] [--shard I/N] "
+              "[--force]\n\n" + (__doc__ or ""))
         return 0 if args else 2
     force = "--force" in args
     args = [a for a in args if a != "--force"]
+    shard = None
+    if "--shard" in args:
+        at = args.index("--shard")
+        shard = args[at + 1] if at + 1 < len(args) else ""
+        del args[at:at + 2]
     try:
-        return train_main(Path(args[0]), args[1:], force=force)
+        return train_main(Path(args[0]), args[1:], force=force, shard=parse_shard(shard))
     except InputError as exc:
         print(f"ftbench train: error: {exc}", file=sys.stderr)
         return 2

@@ -40,8 +40,10 @@ def _say(text: str) -> None:
 
 @contextmanager
 def dir_lock(root: Path | str, command: str, *, wait: bool = True,
-             say: Callable[[str], None] = _say) -> Iterator[None]:
-    """Hold the directory's lock for the duration of the block."""
+             say: Callable[[str], None] = _say, shared: bool = False) -> Iterator[None]:
+    """Hold the directory's lock for the duration of the block. `shared`: a share of it, held
+    together with other shared holders (the shards of one `--shard i/N` split, each writing
+    only its own models' or runs' files) and exclusive of every un-sharded run."""
     path = lock_path(Path(root))
     path.parent.mkdir(parents=True, exist_ok=True)
     key = str(path.resolve())
@@ -53,9 +55,10 @@ def dir_lock(root: Path | str, command: str, *, wait: bool = True,
             _held[key] -= 1
         return
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    mode = fcntl.LOCK_SH if shared else fcntl.LOCK_EX
     try:
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, mode | fcntl.LOCK_NB)
         except BlockingIOError:
             who = holder(Path(root)) or "another process"
             if not wait:
@@ -64,15 +67,17 @@ def dir_lock(root: Path | str, command: str, *, wait: bool = True,
                 raise InputError(f"{root}: in use by {who}; wait for it to finish or use another "
                                  "directory") from None
             say(f"ftbench: {root} is in use by {who}; waiting for it to finish (Ctrl-C to stop)")
-            fcntl.flock(fd, fcntl.LOCK_EX)
-        os.ftruncate(fd, 0)
-        os.write(fd, f"pid {os.getpid()}: {command} (since {time.strftime('%H:%M:%S')})\n"
-                 .encode())
+            fcntl.flock(fd, mode)
+        if not shared:  # shared holders leave the file to the exclusive one's record
+            os.ftruncate(fd, 0)
+            os.write(fd, f"pid {os.getpid()}: {command} (since {time.strftime('%H:%M:%S')})\n"
+                     .encode())
         _held[key] = 1
         try:
             yield
         finally:
             del _held[key]
-            os.ftruncate(fd, 0)
+            if not shared:
+                os.ftruncate(fd, 0)
     finally:
         os.close(fd)  # closing the descriptor releases the lock

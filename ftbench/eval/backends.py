@@ -13,6 +13,7 @@ import importlib.metadata as md
 import os
 from importlib.util import find_spec
 
+from ftbench.core.io import InputError
 from ftbench.core.lm_eval_glue import apply_vllm_cpu_shim
 
 BACKENDS = ("auto", "hf", "vllm")
@@ -54,3 +55,76 @@ def resolve_backend(backend: str) -> str:
     if backend == "auto":
         return "vllm" if vllm_available() else "hf"
     return backend
+
+
+# --- model_args passthrough (`eval.model_args`, per-model `model_args`, `--model-args`) ---------
+# The engine's own parallelism and memory knobs, handed to lm-eval's model constructor as they
+# are. Only keys listed here are accepted, so a typo stops the run at config load instead of
+# being swallowed by a `**kwargs` deep inside vLLM or transformers. Keys ftbench sets itself
+# (pretrained, dtype, add_bos_token, peft/lora paths, seed, batch size) are not passthrough.
+CONTEXT_ARGS = {"hf": "max_length", "vllm": "max_model_len"}  # = the context-length override
+MODEL_ARGS: dict[str, dict[str, str]] = {
+    "vllm": {
+        "tensor_parallel_size": "GPUs one engine shards each layer across",
+        "data_parallel_size": "engine replicas, each with a share of the requests (needs ray)",
+        "pipeline_parallel_size": "GPUs one engine splits the layers across",
+        "max_model_len": "context length (same as eval.context_length)",
+        "gpu_memory_utilization": "share of each GPU's memory the engine may take (ftbench: 0.8)",
+        "max_num_seqs": "sequences decoded together",
+        "max_num_batched_tokens": "tokens per engine step",
+        "enable_prefix_caching": "reuse the KV cache of shared prompt prefixes",
+        "enable_chunked_prefill": "split long prefills across steps",
+        "kv_cache_dtype": "KV cache precision (auto, fp8, ...)",
+        "cpu_offload_gb": "GiB of weights kept in CPU memory",
+        "quantization": "weight quantization method (awq, gptq, fp8, ...)",
+        "enforce_eager": "no CUDA graphs (ftbench: true on CPU)",
+        "block_size": "KV cache block size",
+        "distributed_executor_backend": "mp or ray, for tensor/pipeline parallelism",
+        "max_lora_rank": "largest LoRA rank (ftbench: the adapter's rank, rounded up)",
+        "trust_remote_code": "run the model repository's own code",
+        "revision": "hub revision of the model",
+        "tokenizer_mode": "auto or slow",
+    },
+    "hf": {
+        "parallelize": "split the model across the visible GPUs (accelerate device_map)",
+        "device_map": "accelerate device map (auto, balanced, sequential)",
+        "max_memory_per_gpu": "memory cap per GPU with parallelize (e.g. 20GiB)",
+        "max_cpu_memory": "memory cap for weights offloaded to CPU with parallelize",
+        "offload_folder": "where offloaded weights go with parallelize",
+        "tp_plan": "transformers tensor-parallel plan (auto), under torchrun",
+        "max_length": "context length (same as eval.context_length)",
+        "attn_implementation": "eager, sdpa or flash_attention_2",
+        "load_in_4bit": "bitsandbytes 4-bit weights",
+        "load_in_8bit": "bitsandbytes 8-bit weights",
+        "trust_remote_code": "run the model repository's own code",
+        "revision": "hub revision of the model",
+    },
+}
+_POSITIVE_INT_ARGS = frozenset({"tensor_parallel_size", "data_parallel_size",
+                                "pipeline_parallel_size", "max_model_len", "max_length",
+                                "max_num_seqs", "max_num_batched_tokens", "block_size",
+                                "max_lora_rank"})
+
+
+def check_model_args(args: dict | None, backend: str, where: str) -> dict:
+    """The passthrough args, or InputError naming `where` and the first bad key. `backend`
+    'auto' accepts the keys of either engine (checked again once it is resolved)."""
+    if args is None:
+        return {}
+    if not isinstance(args, dict):
+        raise InputError(f"{where}: expected a mapping key: value, got {args!r}")
+    engines = ("hf", "vllm") if backend == "auto" else (backend,)
+    known = sorted({k for e in engines for k in MODEL_ARGS[e]})
+    for key, value in args.items():
+        if key not in known:
+            other = [e for e in MODEL_ARGS if key in MODEL_ARGS[e]]
+            why = (f"a key of the {other[0]} backend, not of {backend}" if other
+                   else "not a known model arg")
+            raise InputError(f"{where}: unknown key '{key}' ({why}); known for {backend}: "
+                             + ", ".join(known))
+        if value is not None and not isinstance(value, (bool, int, float, str)):
+            raise InputError(f"{where}.{key}: expected a number, string or boolean, got {value!r}")
+        if key in _POSITIVE_INT_ARGS and (isinstance(value, bool) or not isinstance(value, int)
+                                          or value <= 0):
+            raise InputError(f"{where}.{key}: expected a positive integer, got {value!r}")
+    return dict(args)

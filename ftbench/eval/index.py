@@ -56,18 +56,25 @@ class ResultsStore:
     settings: dict
     notes: list[str] = field(default_factory=list)  # said once each, in order
     entries: dict[str, dict] = field(default_factory=dict)
+    # a shard (`--shard i/N`) or a worker writes only its own models' files: `own` names them,
+    # and index.json is left to the un-sharded run or the report that derives it afterwards
+    own: frozenset[str] | None = None
+    derive_index: bool = True
 
     @classmethod
-    def open(cls, root: Path, settings: dict, force: bool = False) -> ResultsStore:
-        """Claim the directory, check its settings (the caller holds the lock).
+    def open(cls, root: Path, settings: dict, force: bool = False,
+             own: frozenset[str] | None = None) -> ResultsStore:
+        """Claim the directory, check its settings (the caller holds the lock, shared when
+        `own` limits this run to some models: then only those are cleaned or moved aside).
 
         `settings["compare"]` must equal what the directory was made with; otherwise InputError
         says what changed, or with `force` every model's old results are moved aside first.
         """
         claim_dir(root, KIND, adopt=legacy_results_dir)
-        store = cls(Path(root), settings)
+        store = cls(Path(root), settings, own=own, derive_index=own is None)
         for d in store.model_dirs():
-            clean_partials(d)
+            if store.mine(d.name):  # another shard's staging dir may be in use
+                clean_partials(d)
         stored = store._stored_settings()
         if stored is not None and stored.get("compare") != settings["compare"]:
             diff = changes(stored.get("compare"), settings["compare"])
@@ -77,11 +84,21 @@ class ResultsStore:
                     f"({'; '.join(diff)}); re-run with --force to re-evaluate every model "
                     "(old results are moved to .ftbench/superseded/), or use another --out")
             for d in store.model_dirs():
-                store.supersede(d.name, why="settings changed")
+                if store.mine(d.name):
+                    store.supersede(d.name, why="settings changed")
         atomic_write_json(root / MARK_DIR / SETTINGS, settings)
         store.write_index()
         return store
 
+    @classmethod
+    def attach(cls, root: Path, own: frozenset[str]) -> ResultsStore:
+        """The store as a worker process sees it: the settings the driver wrote, its own models'
+        status files, no index (the driver derives it)."""
+        return cls(Path(root), read_json(Path(root) / MARK_DIR / SETTINGS), own=own,
+                   derive_index=False)
+
+    def mine(self, name: str) -> bool:
+        return self.own is None or name in self.own
     def _stored_settings(self) -> dict | None:
         path = self.root / MARK_DIR / SETTINGS
         if path.is_file():
@@ -128,7 +145,8 @@ class ResultsStore:
         self.write_index()
 
     def write_index(self) -> None:
-        atomic_write_json(self.root / "index.json", self.data)
+        if self.derive_index:
+            atomic_write_json(self.root / "index.json", self.data)
 
     @property
     def data(self) -> dict:
@@ -249,3 +267,17 @@ def task_facts(results_file: Path, task: str) -> dict:
 
 def _public(entry: dict) -> dict:
     return {k: v for k, v in entry.items() if k != "created"}
+
+
+def derive_index(root: Path) -> bool:
+    """Rebuild `index.json` from the status files (after sharded or distributed runs, which
+    write none); False when `root` has no stored settings (not a results directory of ours)."""
+    path = Path(root) / MARK_DIR / SETTINGS
+    if not path.is_file():
+        return False
+    try:
+        settings = read_json(path)
+    except InputError:
+        return False
+    atomic_write_json(Path(root) / "index.json", ResultsStore(Path(root), settings).data)
+    return True

@@ -31,7 +31,8 @@ from ftbench.core.io import InputError
 from ftbench.core.locking import dir_lock
 from ftbench.core.outputs import check_claim
 from ftbench.core.paths import TASKS_DIR
-from ftbench.eval.backends import resolve_backend
+from ftbench.core.shard import Shard
+from ftbench.eval.backends import check_model_args, resolve_backend
 from ftbench.eval.display import EvalDisplay
 from ftbench.eval.index import (
     KIND,
@@ -63,12 +64,14 @@ class EvalSettings:
     threads: int | None = None  # torch intra-op threads (None: OMP_NUM_THREADS or allowed CPUs)
     enable_thinking: bool = False
     max_gen_toks: int | dict[str, int] | None = None
+    model_args: dict | None = None  # passthrough to every model (ftbench.eval.backends.MODEL_ARGS)
 
     def for_index(self, backend: str) -> dict:
         return {"tasks": self.tasks, "backend": backend, "limit": self.limit,
                 "apply_chat_template": self.apply_chat_template, "metadata": self.metadata or {},
                 "context_length": self.context_length, "threads": self.threads,
-                "enable_thinking": self.enable_thinking, "max_gen_toks": self.max_gen_toks}
+                "enable_thinking": self.enable_thinking, "max_gen_toks": self.max_gen_toks,
+                **({"model_args": self.model_args} if self.model_args else {})}
 
     def record(self, backend: str, leaf: list[str], tm) -> dict:
         """What the results are made of: `compare` must match for reuse; the rest is recorded."""
@@ -84,105 +87,168 @@ class EvalSettings:
                    "data_sha256": {suite: src["sha256"] for suite, src in data.items()},
                    "task_code": eval_code_digest(task_dirs), "env": eval_env(),
                    "versions": package_versions()}
+        if self.model_args:  # absent when unset: results made before the key stay reusable
+            compare["model_args"] = self.model_args
         index = {**self.for_index(backend), "data": data, "task_code": compare["task_code"],
                  "env": compare["env"]}
         return {"compare": compare, "digest": digest(compare), "index": index,
                 "data_sources": data}
 
 
-def _on_cpu() -> bool:
+def on_cpu() -> bool:
     import torch
 
     return not torch.cuda.is_available()
 
 
 def evaluate_models(models: list[ModelSpec], settings: EvalSettings, out: Path,
-                    console: Console | None = None, force: bool = False) -> ResultsStore:
-    """Evaluate all models; returns the results store (`.data` is the derived index)."""
+                    console: Console | None = None, force: bool = False,
+                    shard: Shard | None = None) -> ResultsStore:
+    """Evaluate all models (with `shard`, only its share of them: ftbench.core.shard); returns
+    the results store (`.data` is the derived index)."""
     console = console or Console()
     if not models:
         raise InputError("no models to evaluate")
-    backend = resolve_backend(settings.backend)
-    tm = task_manager(settings.include_path, settings.metadata, settings.tasks)
-    leaf = expand_tasks(settings.tasks, tm)
-    record = settings.record(backend, leaf, tm)
+    ctx = eval_context(settings, models)
+    backend, leaf, record = ctx.backend, ctx.leaf, ctx.record
     out = Path(out)
     check_claim(out, KIND, adopt=legacy_results_dir)  # a file or a foreign directory: exit 2
     out.mkdir(parents=True, exist_ok=True)
-    with dir_lock(out, f"ftbench eval --out {out}"):
-        store = ResultsStore.open(out, record, force=force)
-        for m in models:  # a truncated results file is named and recomputed, never trusted
-            store.quarantine_corrupt(m.name)
-        fps = {m.name: model_fingerprint(m.pretrained, m.adapter) for m in models}
-        run_fp = {m.name: run_fingerprint(m, fps[m.name], record) for m in models}
-        stale = {m.name: why for m in models
-                 if (why := store.stale_reason(m.name, fps[m.name], run_fp[m.name],
-                                                prompt_settings(m.to_dict())))}
-        if stale and not force:
-            raise InputError("; ".join(stale.values()) + "; re-run with --force to re-evaluate "
-                             "(old results are moved to .ftbench/superseded/), or give the model "
-                             "another name or use another --out")
-        for name, why in stale.items():
-            store.supersede(name, why)
+    if shard is not None:
+        models = shard.select(models, key=lambda m: m.name)
+        console.print(f"shard {shard}: {len(models)} model(s): "
+                      f"{', '.join(m.name for m in models) or '(none)'}")
+    own = frozenset(m.name for m in models) if shard is not None else None
+    with dir_lock(out, f"ftbench eval --out {out}", shared=shard is not None):
+        store = ResultsStore.open(out, record, force=force, own=own)
+        plan = plan_models(store, models, record, force)
         for note in store.notes:
             console.print(f"[yellow]note:[/] {note}")
-        _run_all(models, settings, store, backend, leaf, fps, run_fp, record, console)
+        _run_all(models, settings, store, backend, leaf, plan, record, console)
         store.write_index()
     return store
+
+
+@dataclass
+class EvalContext:
+    """What every model of one evaluation shares: the backend, the leaf tasks, the settings
+    record (its digest decides reuse)."""
+
+    backend: str
+    leaf: list[str]
+    record: dict
+
+
+def eval_context(settings: EvalSettings, models: list[ModelSpec]) -> EvalContext:
+    """Resolve the backend, check the passthrough args, expand the tasks (InputError early)."""
+    backend = resolve_backend(settings.backend)
+    check_model_args(settings.model_args, backend, "model_args")
+    for m in models:
+        check_model_args(m.extra_args, backend, f"model {m.name}: model_args")
+    tm = task_manager(settings.include_path, settings.metadata, settings.tasks)
+    leaf = expand_tasks(settings.tasks, tm)
+    return EvalContext(backend, leaf, settings.record(backend, leaf, tm))
+
+
+@dataclass
+class ModelPlan:
+    """Each model's fingerprint and run fingerprint (what its results are reused for)."""
+
+    fps: dict[str, dict]
+    run_fps: dict[str, str]
+
+
+def plan_models(store: ResultsStore, models: list[ModelSpec], record: dict,
+                force: bool) -> ModelPlan:
+    """Fingerprint `models`, set aside corrupt or (with `force`) stale results; InputError for
+    stale results without `force`, before any model is evaluated."""
+    for m in models:  # a truncated results file is named and recomputed, never trusted
+        store.quarantine_corrupt(m.name)
+    fps = {m.name: model_fingerprint(m.pretrained, m.adapter) for m in models}
+    run_fp = {m.name: run_fingerprint(m, fps[m.name], record) for m in models}
+    stale = {m.name: why for m in models
+             if (why := store.stale_reason(m.name, fps[m.name], run_fp[m.name],
+                                            prompt_settings(m.to_dict())))}
+    if stale and not force:
+        raise InputError("; ".join(stale.values()) + "; re-run with --force to re-evaluate "
+                         "(old results are moved to .ftbench/superseded/), or give the model "
+                         "another name or use another --out")
+    for name, why in stale.items():
+        store.supersede(name, why)
+    return ModelPlan(fps, run_fp)
 
 
 def run_fingerprint(spec: ModelSpec, model_fp: dict, record: dict) -> str:
     """What a results file is reused for: the model's files, how prompts reach it (chat
     template, BOS, dtype) and the shared settings (tasks, data, code, versions)."""
     how = {"prompt": prompt_settings(spec.to_dict()), "dtype": spec.dtype}
+    if spec.extra_args:  # absent when unset: results made before the key stay reusable
+        how["model_args"] = spec.extra_args
     return digest({"model": model_fp["digest"], "spec": how, "settings": record["digest"]})
 
 
-def _run_all(models, settings, store: ResultsStore, backend, leaf, fps, run_fp, record,
-             console) -> None:
+def start_model(store: ResultsStore, spec: ModelSpec, backend: str, plan: ModelPlan,
+                leaf: list[str]) -> list[str]:
+    """Record the model's spec and fingerprints in its status file; return its pending tasks
+    (none: the model is complete and saved as such)."""
     out = store.root
-    on_cpu = _on_cpu()
-    batch = settings.batch_size or ("auto" if backend == "vllm" else 8)
-    pending = {m.name: [t for t in leaf if t not in completed_tasks(out / m.name, run_fp[m.name])]
-               for m in models}
+    done = completed_tasks(out / spec.name, plan.run_fps[spec.name])
+    entry = store.model(spec.name)
+    entry.update(spec=spec.to_dict(), backend=backend, dir=spec.name,
+                 fingerprint=plan.fps[spec.name], run_fingerprint=plan.run_fps[spec.name])
+    (out / spec.name).mkdir(parents=True, exist_ok=True)
+    _sync_tasks(entry, done)
+    pending = [t for t in leaf if t not in done]
+    if not pending:
+        entry.update(status="complete", error=None)
+    store.save(spec.name)
+    return pending
+
+
+def worker_job(spec: ModelSpec, pending: list[str], out: Path, backend: str,
+               settings: EvalSettings, plan: ModelPlan, record: dict, on_cpu: bool) -> WorkerJob:
+    """What one model's evaluation needs, in a form that crosses process boundaries."""
+    return WorkerJob(spec=spec, tasks=pending, model_dir=Path(out) / spec.name, backend=backend,
+                     on_cpu=on_cpu, limit=settings.limit,
+                     batch_size=settings.batch_size or ("auto" if backend == "vllm" else 8),
+                     apply_chat_template=settings.apply_chat_template,
+                     metadata=settings.metadata or {}, include_path=settings.include_path,
+                     context_length=settings.context_length, threads=settings.threads,
+                     enable_thinking=settings.enable_thinking, max_gen_toks=settings.max_gen_toks,
+                     model_fingerprint=plan.fps[spec.name],
+                     data_fingerprint=record["data_sources"],
+                     run_fingerprint=plan.run_fps[spec.name],
+                     extra_model_args={**(settings.model_args or {}), **(spec.extra_args or {})})
+
+
+def run_model_job(job: WorkerJob, emit) -> None:
+    """hf in this process; vLLM in a fresh one (its engine's memory is released after)."""
+    if job.backend == "vllm":
+        run_in_subprocess(job, emit)
+    else:
+        run_job(job, emit)
+
+
+def _run_all(models, settings, store: ResultsStore, backend, leaf, plan: ModelPlan, record,
+             console) -> None:
+    cpu = on_cpu()
     current: str | None = None
     with EvalDisplay([m.name for m in models], {m.name: len(leaf) for m in models}, console) as view:
         try:
             for spec in models:
                 current = spec.name
-                entry = store.model(spec.name)
-                entry.update(spec=spec.to_dict(), backend=backend, dir=spec.name,
-                             fingerprint=fps[spec.name], run_fingerprint=run_fp[spec.name])
-                (out / spec.name).mkdir(parents=True, exist_ok=True)
-                _sync_tasks(entry, completed_tasks(out / spec.name, run_fp[spec.name]))
-                if not pending[spec.name]:
-                    entry.update(status="complete", error=None)
-                    store.save(spec.name)
-                    view.state[spec.name]["done"] = len(leaf)
+                pending = start_model(store, spec, backend, plan, leaf)
+                view.state[spec.name]["done"] = len(leaf) - len(pending)
+                if not pending:
                     view.mark(spec.name, "skipped")
                     continue
-                store.save(spec.name)
-                job = WorkerJob(spec=spec, tasks=pending[spec.name], model_dir=out / spec.name,
-                                backend=backend, on_cpu=on_cpu, limit=settings.limit,
-                                batch_size=batch, apply_chat_template=settings.apply_chat_template,
-                                metadata=settings.metadata or {},
-                                include_path=settings.include_path,
-                                context_length=settings.context_length, threads=settings.threads,
-                                enable_thinking=settings.enable_thinking,
-                                max_gen_toks=settings.max_gen_toks,
-                                model_fingerprint=fps[spec.name],
-                                data_fingerprint=record["data_sources"],
-                                run_fingerprint=run_fp[spec.name])
-                view.state[spec.name]["done"] = len(leaf) - len(pending[spec.name])
 
                 def emit(event: dict) -> None:
                     store.apply(event)
                     view.on_event(event)
 
-                if backend == "vllm":
-                    run_in_subprocess(job, emit)
-                else:
-                    run_job(job, emit)
+                run_model_job(worker_job(spec, pending, store.root, backend, settings, plan,
+                                         record, cpu), emit)
             current = None
         except KeyboardInterrupt as exc:
             if current is not None:

@@ -37,6 +37,9 @@ class ModelSpec:
     # what the model is (ftbench.core.run_manifest.RunManifest as a dict), when a study knows it;
     # recorded with the results for the report, no effect on how the model is evaluated
     run: dict | None = None
+    # engine knobs passed through to lm-eval's model_args (study `models[].model_args`; checked
+    # against ftbench.eval.backends.MODEL_ARGS); part of the model's run fingerprint
+    extra_args: dict | None = None
 
     def __post_init__(self):
         if not _NAME_RE.match(self.name):
@@ -54,9 +57,19 @@ class ModelSpec:
     def to_dict(self) -> dict:
         return asdict(self)
 
-    def model_args(self, backend: str, on_cpu: bool, context_length: int | None = None) -> dict:
+    def model_args(self, backend: str, on_cpu: bool, context_length: int | None = None,
+                   extra: dict | None = None) -> dict:
         """lm-eval model_args; `context_length` (from the model, `ftbench.core.context`) is
-        passed to both engines (hf `max_length`, vLLM `max_model_len`) so they see the same."""
+        passed to both engines (hf `max_length`, vLLM `max_model_len`) so they see the same.
+        `extra`: the passthrough args (study-wide merged with this model's own); a context key
+        among them has already become `context_length`."""
+        args = self._own_model_args(backend, on_cpu, context_length)
+        from ftbench.eval.backends import CONTEXT_ARGS
+
+        args.update({k: v for k, v in (extra or {}).items() if k not in CONTEXT_ARGS.values()})
+        return args
+
+    def _own_model_args(self, backend: str, on_cpu: bool, context_length: int | None) -> dict:
         dtype = "float32" if on_cpu and self.dtype == "auto" else self.dtype
         args: dict = {"pretrained": self.pretrained, "dtype": dtype}
         if self.add_bos_token is not None:  # hf and vllm pass it to the tokenizer

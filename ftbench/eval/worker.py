@@ -56,11 +56,19 @@ class WorkerJob:
 
     def model_args(self, context_length: int | None = None) -> dict:
         """The spec's model args at this context plus the chat template's thinking switch."""
-        return {**self.spec.model_args(self.backend, self.on_cpu, context_length),
+        return {**self.spec.model_args(self.backend, self.on_cpu, context_length,
+                                       self.extra_model_args),
                 **thinking_model_args(self.backend, self.enable_thinking)}
+
+    def context_override(self) -> int | None:
+        """`context_length`, or the engine's own context key among the passthrough args."""
+        from ftbench.eval.backends import CONTEXT_ARGS
+
+        return self.context_length or self.extra_model_args.get(CONTEXT_ARGS[self.backend])
     model_fingerprint: dict = field(default_factory=dict)  # ftbench.core.fingerprint
     data_fingerprint: dict = field(default_factory=dict)
     run_fingerprint: str | None = None  # model + settings: what a results file is reused for
+    extra_model_args: dict = field(default_factory=dict)  # passthrough (eval.model_args + model's)
 
     def to_json(self) -> str:
         d = asdict(self)
@@ -118,7 +126,7 @@ def open_model(job: WorkerJob) -> ModelRun:
     if job.backend == "vllm" and threads["source"] in ("setting", "OMP_NUM_THREADS"):
         os.environ.setdefault("VLLM_CPU_OMP_THREADS_BIND",
                               vllm_cpu_binding(threads["torch_intra_op"]))
-    context = resolve_context(job.spec.pretrained, job.context_length)
+    context = resolve_context(job.spec.pretrained, job.context_override())
     lm = build_lm(job, context.tokens)
     if job.backend == "vllm":  # vLLM's CPU engine binds its own OpenMP threads
         threads = {**threads, "torch_intra_op": torch_threads(), "source": "vllm engine"}

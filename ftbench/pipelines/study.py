@@ -25,6 +25,7 @@ from ftbench.core.io import InputError, atomic_write_json, read_json
 from ftbench.core.locking import dir_lock
 from ftbench.core.outputs import check_claim, claim_dir
 from ftbench.core.paths import SAMPLE_SOURCE
+from ftbench.core.shard import Shard
 from ftbench.eval.index import package_versions
 from ftbench.pipelines.study_config import STAGES, TINY, StudyConfig
 
@@ -148,12 +149,13 @@ def _stage_models(cfg: StudyConfig, console: Console, force: bool) -> dict:
     return built
 
 
-def _stage_train(cfg: StudyConfig, console: Console, force: bool) -> dict:
+def _stage_train(cfg: StudyConfig, console: Console, force: bool,
+                 shard: Shard | None = None) -> dict:
     from ftbench.train.grid import run_grid
 
     failed = []
     for train_config in cfg.train_configs():  # one grid per training method
-        index = run_grid(train_config, console, force=force)
+        index = run_grid(train_config, console, force=force, shard=shard)
         runs = index.get("runs", index)
         failed += [n for n, r in runs.items()
                    if isinstance(r, dict) and r.get("status") == "failed" and n not in failed]
@@ -162,20 +164,18 @@ def _stage_train(cfg: StudyConfig, console: Console, force: bool) -> dict:
     return {"failed": failed}
 
 
-def _stage_eval(cfg: StudyConfig, console: Console, force: bool) -> dict:
-    from ftbench.eval.orchestrator import EvalSettings, evaluate_models
+def _stage_eval(cfg: StudyConfig, console: Console, force: bool,
+                shard: Shard | None = None) -> dict:
+    from ftbench.eval.orchestrator import evaluate_models
     from ftbench.eval.summary import print_summary
+    from ftbench.pipelines.stage_inputs import eval_settings
 
-    settings = EvalSettings(
-        tasks=cfg.eval.tasks, backend=cfg.eval.backend, limit=cfg.eval.limit,
-        batch_size=cfg.eval.batch_size, apply_chat_template=cfg.eval.apply_chat_template,
-        metadata=cfg.eval_metadata(), include_path=cfg.include_path(),
-        context_length=cfg.eval.context_length,
-        threads=cfg.eval.threads, enable_thinking=cfg.eval.thinking,
-        max_gen_toks=cfg.eval.max_gen_toks)
-    index = evaluate_models(cfg.model_specs(), settings, cfg.results_dir, console, force=force)
-    print_summary(index.data, cfg.results_dir, console)
-    return {m: v["status"] for m, v in index.data["models"].items()}
+    settings = eval_settings(cfg)
+    index = evaluate_models(cfg.model_specs(), settings, cfg.results_dir, console, force=force,
+                            shard=shard)
+    models = {m: v for m, v in index.data["models"].items() if index.mine(m)}
+    print_summary({**index.data, "models": models}, cfg.results_dir, console)
+    return {m: v["status"] for m, v in models.items()}
 
 
 def _stage_report(cfg: StudyConfig, console: Console, force: bool) -> dict:
@@ -187,7 +187,7 @@ def _stage_report(cfg: StudyConfig, console: Console, force: bool) -> dict:
                        n_samples=cfg.report.n_samples, runs=cfg.runs_dir, console=console)
 
 
-STAGE_FUNCS: dict[str, Callable[[StudyConfig, Console, bool], dict]] = {
+STAGE_FUNCS: dict[str, Callable[..., dict]] = {
     "data": _stage_data, "models": _stage_models, "train": _stage_train, "eval": _stage_eval,
     "report": _stage_report,
 }
@@ -231,18 +231,32 @@ def _legacy_study(root: Path) -> bool:
 
 
 def run_study(cfg: StudyConfig, only: list[str] | None = None, console: Console | None = None,
-              config_path: Path | None = None, force: bool = False) -> dict:
-    """Run the stages (all, or `only`), recording each in the study manifest."""
+              config_path: Path | None = None, force: bool = False,
+              shard: Shard | None = None) -> dict:
+    """Run the stages (all, or `only`), recording each in the study manifest. With `shard`
+    (`--only train` / `--only eval` of a Slurm array), only that share of the runs or models,
+    beside the other shards; the study manifest is left to the un-sharded study."""
     console = console or Console()
     stages = only or list(STAGES)
     unknown = [s for s in stages if s not in STAGES]
     if unknown:
         raise InputError(f"--only: unknown stage {unknown[0]!r}; stages: {', '.join(STAGES)}")
+    if shard is not None and not set(stages) <= {"train", "eval"}:
+        raise InputError("--shard splits the train and eval stages only: add --only train or "
+                         "--only eval (run data,models before and report after, unsharded)")
     if "eval" in stages or "train" in stages:
         check_tasks(cfg)
+        if cfg.executor == "ray" and shard is None:
+            from ftbench.pipelines.ray_tasks import require_ray
+
+            require_ray()  # not installed: exit 2 before any work
     _check_stage_dirs(cfg, stages)
     claim_dir(cfg.out, KIND, what="config key 'out_dir'", adopt=_legacy_study)
-    with dir_lock(cfg.out, f"ftbench study {config_path or cfg.name}"):
+    with dir_lock(cfg.out, f"ftbench study {config_path or cfg.name}", shared=shard is not None):
+        if shard is not None:
+            return {"stages": {stage: {"status": "complete", "shard": str(shard),
+                                       "info": STAGE_FUNCS[stage](cfg, console, force, shard)}
+                               for stage in stages}}
         return _run_stages(cfg, stages, console, config_path, force)
 
 
@@ -260,24 +274,38 @@ def _run_stages(cfg: StudyConfig, stages: list[str], console: Console,
                     versions=package_versions(),
                     config_file=str(config_path) if config_path else None)
     manifest.setdefault("stages", {})
+    # executor ray: train and eval run as one task graph (an evaluation waits for its run only)
+    on_ray = [s for s in ("train", "eval") if s in stages] if cfg.executor == "ray" else []
     for stage in stages:
-        console.print(Rule(f"[bold]{cfg.name}: {stage}"))
+        if stage in on_ray[1:]:
+            continue  # ran with the first stage of the group
+        group = on_ray if stage in on_ray else [stage]
+        console.print(Rule(f"[bold]{cfg.name}: {' + '.join(group)}"
+                           + (" (executor ray)" if stage in on_ray else "")))
         t0 = time.time()
-        manifest["stages"][stage] = {"status": "running", "started": time.strftime("%H:%M:%S")}
+        for s in group:
+            manifest["stages"][s] = {"status": "running", "started": time.strftime("%H:%M:%S")}
         atomic_write_json(path, manifest)
         try:
-            info = STAGE_FUNCS[stage](cfg, console, force)
+            if stage in on_ray:
+                from ftbench.pipelines.ray_executor import run_on_ray
+
+                infos = run_on_ray(cfg, group, console, force)
+            else:
+                infos = {stage: STAGE_FUNCS[stage](cfg, console, force)}
         except BaseException as exc:
             interrupted = isinstance(exc, KeyboardInterrupt)
-            manifest["stages"][stage].update(
-                status="interrupted" if interrupted else "failed",
-                error=f"interrupted by {str(exc) or 'SIGINT'}" if interrupted
-                else f"{type(exc).__name__}: {exc}",
-                seconds=round(time.time() - t0, 1))
+            for s in group:
+                manifest["stages"][s].update(
+                    status="interrupted" if interrupted else "failed",
+                    error=f"interrupted by {str(exc) or 'SIGINT'}" if interrupted
+                    else f"{type(exc).__name__}: {exc}",
+                    seconds=round(time.time() - t0, 1))
             atomic_write_json(path, manifest)
             raise
-        manifest["stages"][stage] = {"status": "complete", "seconds": round(time.time() - t0, 1),
-                                     "info": info}
+        for s in group:
+            manifest["stages"][s] = {"status": "complete", "seconds": round(time.time() - t0, 1),
+                                     "info": infos[s]}
         atomic_write_json(path, manifest)
     return manifest
 

@@ -58,6 +58,10 @@ class StudyModel:
     #                            of one base: list it twice, with distinct names)
     chat_template: str = "auto"        # "none": plain prompts (base models without a template)
     add_bos_token: bool | None = None  # None: the tokenizer's default
+    # engine knobs for evaluating this model and its runs (ftbench.eval.backends.MODEL_ARGS)
+    model_args: dict[str, bool | int | float | str | None] | None = None
+    # executor ray: what each training run / evaluation of this model asks the cluster for
+    resources: dict[str, float] | None = None
 
     def __post_init__(self) -> None:
         from ftbench.core.model_sources import check_model_source, is_model_source
@@ -72,6 +76,10 @@ class StudyModel:
         if self.chat_template not in ("auto", "none"):
             raise InputError("config key 'models.chat_template': must be auto or none; "
                              f"got {self.chat_template!r}")
+        for key, value in (self.resources or {}).items():
+            if key not in RESOURCE_KEYS or value < 0:
+                raise InputError(f"config key 'models.resources' ({self.name}): {key}: {value} "
+                                 f"is not a non-negative {' / '.join(RESOURCE_KEYS)}")
         try:
             check_model_source(self.path)
         except InputError as exc:
@@ -92,9 +100,11 @@ class EvalStage:
     threads: int | None = None       # torch intra-op threads (default: OMP_NUM_THREADS / allowed CPUs)
     thinking: bool = False           # reasoning models think (chat template enable_thinking)
     max_gen_toks: int | dict[str, int] | None = None  # budget override: N, or {task: N}
+    # passed through to lm-eval's model_args for every model: vLLM tensor_parallel_size, ...
+    model_args: dict[str, bool | int | float | str | None] | None = None
 
     def __post_init__(self) -> None:
-        from ftbench.eval.backends import BACKENDS
+        from ftbench.eval.backends import BACKENDS, check_model_args
         from ftbench.eval.tasks import check_limit
 
         if self.backend not in BACKENDS:
@@ -113,6 +123,8 @@ class EvalStage:
         if any(not isinstance(v, int) or isinstance(v, bool) or v <= 0 for v in budgets):
             raise InputError("config key 'eval.max_gen_toks': a positive integer or a mapping "
                              f"task -> positive integer; got {self.max_gen_toks!r}")
+        self.model_args = check_model_args(self.model_args, self.backend,
+                                           "config key 'eval.model_args'") or None
 
 
 def general_metadata(stage: EvalStage) -> dict:
@@ -127,6 +139,32 @@ def general_metadata(stage: EvalStage) -> dict:
     if stage.general_n:
         meta["general_n"] = stage.general_n
     return meta
+
+
+EXECUTORS = ("local", "ray")
+RESOURCE_KEYS = ("num_cpus", "num_gpus", "memory")  # Ray task options (memory in bytes)
+
+
+@dataclass
+class RaySettings:
+    """`executor: ray`: which cluster (an address, `auto`, or RAY_ADDRESS; none: start a local
+    one with `num_cpus` CPUs and a small object store) and the default per-task resources."""
+
+    address: str | None = None
+    num_cpus: int | None = None         # a local cluster only (null: every CPU)
+    object_store_mb: int = 256          # a local cluster only: results stay on disk, not here
+    resources: dict[str, float] | None = None  # per task; null: 1 GPU if the cluster has one
+
+    def __post_init__(self) -> None:
+        if self.num_cpus is not None and self.num_cpus <= 0:
+            raise InputError(f"config key 'ray.num_cpus': must be positive, got {self.num_cpus}")
+        if self.object_store_mb < 80:
+            raise InputError("config key 'ray.object_store_mb': Ray needs at least 80, got "
+                             f"{self.object_store_mb}")
+        for key, value in (self.resources or {}).items():
+            if key not in RESOURCE_KEYS or value < 0:
+                raise InputError(f"config key 'ray.resources': {key}: {value} is not a "
+                                 f"non-negative {' / '.join(RESOURCE_KEYS)}")
 
 
 @dataclass
@@ -147,9 +185,14 @@ class StudyConfig:
     train: dict[str, Any] = field(default_factory=dict)
     eval: EvalStage = field(default_factory=EvalStage)
     report: ReportStage = field(default_factory=ReportStage)
+    executor: str = "local"  # "ray": training runs and evaluations as Ray tasks
+    ray: RaySettings = field(default_factory=RaySettings)
 
     def __post_init__(self) -> None:
         self.out_dir = self.out_dir or f"work/{self.name}"
+        if self.executor not in EXECUTORS:
+            raise InputError(f"config key 'executor': must be one of {', '.join(EXECUTORS)}; "
+                             f"got {self.executor!r}")
         if not self.models:
             raise InputError("config key 'models': list at least one base model")
         suite = self.suite_def()
@@ -162,6 +205,11 @@ class StudyConfig:
                              f"suite {suite.name!r} needs a model path")
         if self.eval.tasks is None:
             self.eval.tasks = [suite.task_group]
+        from ftbench.eval.backends import check_model_args
+
+        for m in self.models:
+            m.model_args = check_model_args(m.model_args, self.eval.backend,
+                                            f"config key 'models.model_args' ({m.name})") or None
         self.set_train(self.train)
 
     def set_train(self, train: dict[str, Any]) -> None:
@@ -257,7 +305,7 @@ class StudyConfig:
         data = self.data_dir if source.reads == "prepared" else Path(self.data.source)
         return {source.metadata_key: str(data.resolve()), **general_metadata(self.eval)}
 
-    def model_specs(self) -> list[ModelSpec]:
+    def model_specs(self, include_runs: bool = True) -> list[ModelSpec]:
         """Base models (when evaluated) and every fine-tuned run that finished training from
         this config's current inputs (a run trained from other inputs raises InputError)."""
         from ftbench.core.model_sources import resolve_model_path
@@ -265,6 +313,7 @@ class StudyConfig:
 
         specs = []
         base_of: dict[str, str] = {}  # model path -> the evaluated base's name
+        own_args = {m.name: m.model_args for m in self.models}  # a run evaluates as its base
         if self.eval.include_base:  # one evaluation per base, even if trained with two methods
             bases: dict[str, StudyModel] = {}
             for m in self.models:
@@ -274,15 +323,25 @@ class StudyConfig:
                 base_of[path] = f"{m.name}-base"
                 specs.append(ModelSpec(f"{m.name}-base", weights, chat_template=m.chat_template,
                                        add_bos_token=m.add_bos_token,
-                                       run=base_manifest(m.name, weights).to_dict()))
+                                       run=base_manifest(m.name, weights).to_dict(),
+                                       extra_args=m.model_args))
+        if not include_runs:
+            return specs
         for train_config in self.train_configs():
             for run, run_dir in current_runs(train_config):
-                typed = read_run_manifest(run_dir)  # None: trained before typed manifests
-                specs.append(ModelSpec(
-                    run.name, str((run_dir / "merged").resolve()),
-                    chat_template=run.chat_template, add_bos_token=run.add_bos_token,
-                    run=typed.with_base(base_of.get(run.model_path)).to_dict() if typed else None))
+                specs.append(self.run_spec(run, run_dir, base_of.get(run.model_path),
+                                           own_args.get(run.model_name)))
         return specs
+
+    @staticmethod
+    def run_spec(run: RunSpec, run_dir: Path, base_name: str | None,
+                 model_args: dict | None) -> ModelSpec:
+        """A trained run as a model to evaluate, with what it is (its typed manifest)."""
+        typed = read_run_manifest(run_dir)  # None: trained before typed manifests
+        return ModelSpec(run.name, str((run_dir / "merged").resolve()),
+                         chat_template=run.chat_template, add_bos_token=run.add_bos_token,
+                         extra_args=model_args,
+                         run=typed.with_base(base_name).to_dict() if typed else None)
 
 
 def _abs(path: str) -> str:

@@ -123,6 +123,7 @@ def load_csv(path: Path) -> ReportData:
 
 def _study_models(root: Path, notes: list[str]) -> tuple[dict[str, dict], dict]:
     index_path = root / "index.json"
+    _refresh_index(root, index_path)
     if index_path.is_file():
         try:
             index = json.loads(index_path.read_text(encoding="utf-8"))
@@ -138,6 +139,18 @@ def _study_models(root: Path, notes: list[str]) -> tuple[dict[str, dict], dict]:
                          " and not a CSV file")
     notes.append(f"{index_path} missing: models taken from the result folders")
     return {p.name: {"status": "unknown", "tasks": {}} for p in dirs}, {}
+
+
+def _refresh_index(root: Path, index_path: Path) -> None:
+    """Sharded and distributed evaluations (`--shard`, `--executor ray`) leave index.json to
+    whoever reads the results next: derive it from the per-model status files when it is
+    missing or older than one of them."""
+    from ftbench.eval.index import STATUS, derive_index
+
+    statuses = list(root.glob(f"*/{STATUS}"))
+    if statuses and (not index_path.is_file() or max(p.stat().st_mtime_ns for p in statuses)
+                     > index_path.stat().st_mtime_ns):
+        derive_index(root)
 
 
 def load_study(root: Path, runs_dir: Path | None = None) -> ReportData:

@@ -39,11 +39,15 @@ def staged_dir(final: Path) -> Iterator[Path]:
         raise
 
 
-def remove_stale_staging(output_dir: Path) -> list[str]:
-    """Delete staging dirs left by a killed process (none of them can be in use: one grid per dir)."""
+def remove_stale_staging(output_dir: Path, runs: set[str] | None = None) -> list[str]:
+    """Delete staging dirs left by a killed process (none of them can be in use: one grid per
+    dir, or with `runs`, one process per run: only those runs' leftovers)."""
     removed = []
     if output_dir.is_dir():
         for p in output_dir.iterdir():
+            if runs is not None and not any(p.name.startswith(f"{STAGING_PREFIX}{r}{STAGING_MARK}")
+                                            for r in runs):
+                continue
             if p.is_dir() and p.name.startswith(STAGING_PREFIX) and STAGING_MARK in p.name:
                 shutil.rmtree(p, ignore_errors=True)
                 removed.append(p.name)

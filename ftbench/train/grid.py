@@ -35,6 +35,7 @@ from ftbench.core.io import InputError, atomic_write_json, sha256_file
 from ftbench.core.locking import dir_lock
 from ftbench.core.model_sources import check_model_source, is_model_source, source_digest
 from ftbench.core.outputs import claim_dir
+from ftbench.core.shard import Shard
 from ftbench.train.artifacts import remove_stale_staging
 from ftbench.train.config import RunSpec, TrainConfig
 from ftbench.train.data import check_train_file, read_manifest
@@ -150,8 +151,9 @@ def _summary(m: dict) -> dict[str, Any]:
 class GridIndex:
     """`grid_index.json`: rewritten atomically after every run."""
 
-    def __init__(self, output_dir: Path, cfg: TrainConfig) -> None:
+    def __init__(self, output_dir: Path, cfg: TrainConfig, write: bool = True) -> None:
         self.path = output_dir / INDEX_NAME
+        self.write = write  # False: a shard's or worker's records stay in memory
         old = {}
         if self.path.is_file():
             try:
@@ -164,7 +166,8 @@ class GridIndex:
     def record(self, name: str, manifest: dict, action: str) -> None:
         self.data["runs"][name] = {**_summary(manifest), "action": action}
         self.data["updated"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-        atomic_write_json(self.path, self.data)
+        if self.write:
+            atomic_write_json(self.path, self.data)
 
 
 def _failed_manifest(cfg: TrainConfig, run: PlannedRun, exc: BaseException, t0: float) -> dict:
@@ -184,13 +187,24 @@ def legacy_runs(output_dir: Path) -> bool:
 
 
 def run_grid(cfg: TrainConfig, console: Console | None = None,
-             callbacks: list | None = None, force: bool = False) -> dict[str, Any]:
-    """Train every run of `cfg` that is not complete and current yet; return the grid index."""
+             callbacks: list | None = None, force: bool = False,
+             shard: Shard | None = None) -> dict[str, Any]:
+    """Train every run of `cfg` that is not complete and current yet; return the grid index.
+
+    With `shard` (ftbench.core.shard) only its share of the runs, under a shared lock beside
+    the other shards; it writes only those runs' directories, and `grid_index.json` is left to
+    the next un-sharded run (which finds every run complete and records it)."""
     planned = plan(cfg)  # before the heavy imports: a bad config fails in a second
+    if shard is not None:
+        planned = shard.select(planned, key=lambda r: r.spec.name)
+        if console is not None:
+            console.print(f"shard {shard}: {len(planned)} run(s): "
+                          f"{', '.join(r.spec.name for r in planned) or '(none)'}")
     fingerprints = {r.spec.name: run_fingerprint(cfg, r.spec, r.data_sha) for r in planned}
     output_dir = claim_dir(cfg.output_dir, RUNS_KIND, what="config key 'output_dir'",
                            adopt=legacy_runs)
-    with dir_lock(output_dir, f"ftbench train (output_dir {output_dir})"):
+    with dir_lock(output_dir, f"ftbench train (output_dir {output_dir})",
+                  shared=shard is not None):
         stale = {r.spec.name: why for r in planned
                  if (why := stale_reason(r.run_dir, fingerprints[r.spec.name]))}
         if stale and not force:
@@ -198,22 +212,22 @@ def run_grid(cfg: TrainConfig, console: Console | None = None,
                              "--force to retrain (each old run is replaced once its new one is "
                              "complete), or use another output_dir")
         return _train_planned(cfg, planned, fingerprints, set(stale), output_dir, console,
-                              callbacks)
+                              callbacks, write_index=shard is None)
 
 
 def _train_planned(cfg: TrainConfig, planned: list[PlannedRun], fingerprints: dict[str, dict],
                    stale: set[str], output_dir: Path, console: Console | None,
-                   callbacks: list | None) -> dict[str, Any]:
+                   callbacks: list | None, write_index: bool = True) -> dict[str, Any]:
     from ftbench.train.unsloth_backend import import_unsloth, resolve_backend
 
     backend = resolve_backend(cfg.backend)
     if backend == "unsloth":
         import_unsloth()
     from ftbench.train.progress import GridProgress
-    from ftbench.train.run import release_memory, train_run
 
-    remove_stale_staging(output_dir)
-    index = GridIndex(output_dir, cfg)
+    # a shard cleans only its own runs' leftovers: another shard's staging dir may be in use
+    remove_stale_staging(output_dir, None if write_index else {r.spec.name for r in planned})
+    index = GridIndex(output_dir, cfg, write=write_index)
     with GridProgress(len(planned), console) as display:
         for run in planned:
             name = run.spec.name
@@ -221,26 +235,39 @@ def _train_planned(cfg: TrainConfig, planned: list[PlannedRun], fingerprints: di
                 index.record(name, read_run_manifest(run.run_dir) or {}, "skipped")
                 display.end_run(name, "already complete, skipped")
                 continue
-            if run.run_dir.exists() and name not in stale:
-                shutil.rmtree(run.run_dir)  # a failed attempt's record: start clean
             display.start_run(name)
-            t0 = time.perf_counter()
             try:
-                manifest = train_run(cfg, run.spec, backend, run.train_file, run.data_sha,
-                                     run.run_dir, [display.callback(name), *(callbacks or [])],
-                                     on_phase=display.phase, fingerprint=fingerprints[name])
-                index.record(name, manifest, "trained")
-                display.end_run(name, f"complete in {manifest['timing']['wall_s']:.1f} s")
+                manifest, action = train_one(cfg, run, backend, fingerprints[name],
+                                             name in stale,
+                                             [display.callback(name), *(callbacks or [])],
+                                             on_phase=display.phase)
             except KeyboardInterrupt:
                 index.record(name, {"status": "interrupted", "train_size": run.spec.train_size,
                                     "error": "interrupted"}, "interrupted")
                 raise
-            except Exception as exc:  # one run's failure must not stop the grid
-                failed = _failed_manifest(cfg, run, exc, t0)
-                if name not in stale:  # a forced retrain that fails keeps the old run
-                    shutil.rmtree(run.run_dir, ignore_errors=True)
-                    atomic_write_json(run.run_dir / "manifest.json", failed)
-                index.record(name, failed, "failed")
-                display.end_run(name, f"[red]failed[/red]: {failed['error']}")
-                release_memory()
+            index.record(name, manifest, action)
+            display.end_run(name, f"complete in {manifest['timing']['wall_s']:.1f} s"
+                            if action == "trained" else f"[red]failed[/red]: {manifest['error']}")
     return index.data
+
+
+def train_one(cfg: TrainConfig, run: PlannedRun, backend: str, fingerprint: dict, stale: bool,
+              callbacks: list | None = None, on_phase=None) -> tuple[dict, str]:
+    """Train one run whatever is under its name (a failed attempt's record is replaced; a
+    stale complete run only once the new one is complete); (manifest, "trained" | "failed").
+    A failure is recorded in the run's manifest, never raised: the grid goes on."""
+    from ftbench.train.run import release_memory, train_run
+
+    if run.run_dir.exists() and not stale:
+        shutil.rmtree(run.run_dir)  # a failed attempt's record: start clean
+    t0 = time.perf_counter()
+    try:
+        return train_run(cfg, run.spec, backend, run.train_file, run.data_sha, run.run_dir,
+                         callbacks, on_phase=on_phase, fingerprint=fingerprint), "trained"
+    except Exception as exc:  # one run's failure must not stop the grid
+        failed = _failed_manifest(cfg, run, exc, t0)
+        if not stale:  # a forced retrain that fails keeps the old run
+            shutil.rmtree(run.run_dir, ignore_errors=True)
+            atomic_write_json(run.run_dir / "manifest.json", failed)
+        release_memory()
+        return failed, "failed"

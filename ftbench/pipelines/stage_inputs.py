@@ -1,0 +1,17 @@
+"""What a study's stages are called with, in one place for every executor (local, Ray)."""
+
+from __future__ import annotations
+
+from ftbench.eval.orchestrator import EvalSettings
+from ftbench.pipelines.study_config import StudyConfig
+
+
+def eval_settings(cfg: StudyConfig) -> EvalSettings:
+    """The evaluation settings of a study (shared by every model it evaluates)."""
+    return EvalSettings(
+        tasks=cfg.eval.tasks, backend=cfg.eval.backend, limit=cfg.eval.limit,
+        batch_size=cfg.eval.batch_size, apply_chat_template=cfg.eval.apply_chat_template,
+        metadata=cfg.eval_metadata(), include_path=cfg.include_path(),
+        context_length=cfg.eval.context_length,
+        threads=cfg.eval.threads, enable_thinking=cfg.eval.thinking,
+        max_gen_toks=cfg.eval.max_gen_toks, model_args=cfg.eval.model_args)
