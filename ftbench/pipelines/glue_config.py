@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ftbench.core.io import InputError
-from ftbench.train.config import TrainConfig, build, read_config
+from ftbench.train.config import TrainConfig, build, load_with_train_group
 from ftbench.train.encoder import EncoderSettings
 
 MODES = ("zero_shot", "few_shot", "lora", "encoder")
@@ -152,11 +152,4 @@ class GlueConfig:
 
 
 def load_glue_config(path: Path | str, overrides: list[str] | None = None) -> GlueConfig:
-    data = read_config(path, overrides)
-    lora = data.pop("lora", None) or {}
-    try:
-        cfg = build(GlueConfig, data)
-        cfg.set_lora(lora)
-        return cfg
-    except InputError as exc:
-        raise InputError(f"{path}: {exc}") from None
+    return load_with_train_group(GlueConfig, path, overrides, "lora", "set_lora")

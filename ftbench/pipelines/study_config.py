@@ -16,7 +16,7 @@ from ftbench.core.fingerprint import check_model_ref
 from ftbench.core.io import InputError
 from ftbench.core.run_manifest import base_manifest, read_run_manifest
 from ftbench.eval.specs import ModelSpec
-from ftbench.train.config import METHODS, RunSpec, TrainConfig, build, read_config
+from ftbench.train.config import METHODS, RunSpec, TrainConfig, build, load_with_train_group
 
 TINY = "tiny"  # model path meaning "build the embedded tiny model"
 STUDY_FILLED_TRAIN_KEYS = ("base_model", "model_name", "train_size", "grid", "data_dir", "output_dir")
@@ -349,11 +349,4 @@ def _abs(path: str) -> str:
 
 
 def load_study_config(path: Path | str, overrides: list[str] | None = None) -> StudyConfig:
-    data = read_config(path, overrides)
-    train = data.pop("train", None) or {}
-    try:
-        cfg = build(StudyConfig, data)
-        cfg.set_train(train)
-        return cfg
-    except InputError as exc:
-        raise InputError(f"{path}: {exc}") from None
+    return load_with_train_group(StudyConfig, path, overrides, "train", "set_train")

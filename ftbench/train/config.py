@@ -326,6 +326,21 @@ def read_config(path: Path | str, overrides: list[str] | None = None) -> dict:
     return apply_overrides(data, list(overrides or []))
 
 
+def load_with_train_group(cls: type, path: Path | str, overrides: list[str] | None, group: str,
+                          attach: str):
+    """A config whose `group` holds `ftbench train` keys (a study's `train`, a GLUE matrix's
+    `lora`): the rest is built as `cls`, then `cfg.<attach>(group)` validates the group against
+    it; any error names the file."""
+    data = read_config(path, overrides)
+    nested = data.pop(group, None) or {}
+    try:
+        cfg = build(cls, data)
+        getattr(cfg, attach)(nested)
+        return cfg
+    except InputError as exc:
+        raise InputError(f"{path}: {exc}") from None
+
+
 def load_config(path: Path | str, overrides: list[str] | None = None) -> TrainConfig:
     """Read a training YAML, apply command-line overrides, return the validated config."""
     data = read_config(path, overrides)
