@@ -38,7 +38,7 @@ demo-real: setup
 	$(BIN)/ftbench demo --real
 
 test: setup
-	$(BIN)/pytest -q -ra
+	$(BIN)/pytest -q -ra --durations=25
 	scripts/wheel_check.sh $(VENV)
 
 wheel-check: setup
