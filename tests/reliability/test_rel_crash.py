@@ -111,9 +111,11 @@ def test_sigterm_and_sigint_during_eval_end_cleanly_and_resume(tmp_path, tiny_mo
         assert "running" not in {t["status"] for t in tasks_state.values()}, tasks_state
 
     done = {t: p.stat().st_mtime_ns for t, p in completed_tasks(res / "m1").items()}
+    left_over = set(res.rglob(".partial-*"))
     proc = start()
-    _wait_for(lambda: len(completed_tasks(res / "m1")) + len(completed_tasks(res / "m2"))
-              > len(done), proc)
+    # Ctrl-C while a task of the resumed run is being evaluated (its .partial- directory exists):
+    # waiting for a *completed* task instead raced the run's end when only one task was left
+    _wait_for(lambda: bool(set(res.rglob(".partial-*")) - left_over), proc)
     rc, err = _interrupt(proc, signal.SIGINT, group=True)
     assert rc == 130, err[-3000:]
     _check_one_line(err, "SIGINT")
