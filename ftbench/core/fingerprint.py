@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from ftbench.core.io import InputError, sha256_file
-from ftbench.core.paths import METRICS_CODE_DIR, SUITE_CODE_DIRS
+from ftbench.core.paths import ALL_SUITE_CODE_DIRS, METRICS_CODE_DIR
 
 FULL_HASH_LIMIT = 64 * 1024**2
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".gguf", ".ckpt", ".h5", ".msgpack")
@@ -171,7 +171,7 @@ def code_digest(dirs: Iterable[Path]) -> str:
 
 def eval_code_digest(task_yaml_dirs: Iterable[Path]) -> str:
     """The leaf tasks' folders plus the metric and task-data code of the package."""
-    return code_digest([*task_yaml_dirs, METRICS_CODE_DIR, *SUITE_CODE_DIRS])
+    return code_digest([*task_yaml_dirs, METRICS_CODE_DIR, *ALL_SUITE_CODE_DIRS])
 
 
 def eval_env() -> dict[str, str]:

@@ -26,5 +26,9 @@ SAMPLE_CORPUS = SAMPLE_DIR / "bmw_sample.jsonl"
 # prepared data and results (ftbench.core.fingerprint.code_digest)
 METRICS_CODE_DIR = PACKAGE_DIR / "metrics"
 SUITE_CODE_DIRS = (PACKAGE_DIR / "suites", PACKAGE_DIR / "suites" / "bmw")
+# every built-in suite's code: the glue_small and general_small tasks' utils.py import their
+# suite's package too, so an evaluation result depends on all of it
+ALL_SUITE_CODE_DIRS = (PACKAGE_DIR / "suites", *sorted(
+    d for d in (PACKAGE_DIR / "suites").iterdir() if d.is_dir() and not d.name.startswith("_")))
 # the word a config or command line uses for "the bundled sample" of a suite's data
 SAMPLE_SOURCE = "sample"

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from ftbench.core.fingerprint import digest, tree_files
 from ftbench.core.io import InputError, read_json, sha256_file
+from ftbench.core.paths import SAMPLE_SOURCE
 from ftbench.suites.base import DataSource
 
 
@@ -40,7 +41,7 @@ def _dir_source(value: str | None, how: str, sample_dir: Path | None = None) -> 
     """A suite's local data directory (or its bundled `sample`), hashed; None = the hub."""
     if value is None:
         return {"from": "hub", "path": None, "sha256": None}
-    bundled = sample_dir is not None and value == "sample"
+    bundled = sample_dir is not None and value == SAMPLE_SOURCE
     path = sample_dir if bundled else Path(value).expanduser()
     if not path.is_dir():
         return {"from": how, "path": value, "sha256": None}  # a hub name: the task decides
