@@ -7,7 +7,8 @@ and file existence decide nothing. `changes(old, new)` says, key by key, what di
 Model identity is cheap on purpose: the files a checkpoint is made of (config, tokenizer, chat
 template, safetensors index, adapter config, weights) are hashed in full up to FULL_HASH_LIMIT;
 larger weight files are identified by size and modification time, so a multi-GB checkpoint is
-fingerprinted in milliseconds. A re-written or copied weight file (new mtime) therefore counts as
+fingerprinted in milliseconds. A hub id is identified by the commit it names (ftbench.core.hub),
+never by what the local cache holds. A re-written or copied weight file (new mtime) therefore counts as
 a new model and is recomputed, never wrongly reused; moving a directory keeps its identity (the
 path is recorded, not hashed). Files ftbench itself writes beside the weights (README.md,
 manifest.json) and hidden files are not part of the identity.
@@ -25,6 +26,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+from ftbench.core.hub import looks_like_path, resolve_commit, snapshot_dir
 from ftbench.core.io import InputError, sha256_file
 from ftbench.core.paths import ALL_SUITE_CODE_DIRS, METRICS_CODE_DIR
 
@@ -37,7 +39,6 @@ TRAIN_PACKAGES = ("torch", "transformers", "peft", "trl", "accelerate", "bitsand
                   "datasets")
 # environment variables that change what an evaluation computes (recorded with its settings)
 EVAL_ENV = ("FTBENCH_BERTSCORE_MODEL", "FTBENCH_GLUE_N", "FTBENCH_GLUE_SEED")
-_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 
 
 def canonical_json(obj: Any) -> str:
@@ -80,66 +81,50 @@ def files_identity(root: Path) -> dict[str, str]:
             if p.is_file() and not p.name.startswith(".") and p.name not in NOT_IDENTITY}
 
 
-def looks_like_path(ref: str) -> bool:
-    """A reference that can only be a filesystem path (a hub id is `name` or `org/name`)."""
-    return (ref.startswith(("/", "./", "../", "~")) or ref.endswith(("/", ".gguf"))
-            or os.sep in ref.replace("/", "", 1) or not _HUB_ID.match(ref))
-
-
-def hub_snapshot(repo_id: str) -> Path | None:
-    """The cached snapshot directory of a hub model (its name is the commit), or None."""
-    if looks_like_path(repo_id):
-        return None
-    try:
-        from huggingface_hub import try_to_load_from_cache
-    except ImportError:  # pragma: no cover - transformers depends on it
-        return None
-    try:
-        hit = try_to_load_from_cache(repo_id, "config.json")
-    except Exception:  # an invalid id for the hub client: not a cached model
-        return None
-    return Path(hit).parent if isinstance(hit, str) else None
-
-
-def check_model_ref(ref: str, where: str, paths_only: bool = False) -> None:
+def check_model_ref(ref: str, where: str, paths_only: bool = False,
+                    revision: str | None = None) -> None:
     """InputError "… not found" for a model path that does not exist (instead of a hub-id error
-    deep inside transformers). A hub id passes unless the hub is off (HF_HUB_OFFLINE) and it is
-    not cached; `paths_only` lets every hub id pass (config load, before the model is needed)."""
+    deep inside transformers); for a hub id, the commit it names must be knowable now (the hub
+    asked, or the cache when offline). `paths_only` lets every hub id pass (config load, before
+    the model is needed)."""
     path = Path(ref).expanduser()
     if path.exists():
         return
-    offline = not paths_only and os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes")
-    if looks_like_path(ref) or (offline and hub_snapshot(ref) is None):
-        hint = "" if looks_like_path(ref) else " (and not in the Hugging Face cache; HF_HUB_OFFLINE is set)"
-        raise InputError(f"{where}: model {ref!r} not found: no such file or directory{hint}")
+    if looks_like_path(ref):
+        raise InputError(f"{where}: model {ref!r} not found: no such file or directory")
+    if not paths_only:
+        resolve_commit(ref, revision, where)
 
 
-def model_identity(ref: str) -> dict:
-    """What a model reference points at now: local files, or a hub id and its cached revision."""
+def model_identity(ref: str, revision: str | None = None) -> dict:
+    """What a model reference points at now: local files, or a hub id and the commit it names
+    (ftbench.core.hub: the same before and after the download)."""
     path = Path(ref).expanduser()
     if path.is_dir():
         return {"ref": str(path.resolve()), "kind": "local", "files": files_identity(path)}
     if path.is_file():  # a single-file checkpoint (.gguf)
         return {"ref": str(path.resolve()), "kind": "local",
                 "files": {path.name: file_identity(path)}}
-    snap = hub_snapshot(ref)
-    if snap is None:
-        return {"ref": ref, "kind": "hub", "revision": None, "files": {}}
-    return {"ref": ref, "kind": "hub", "revision": snap.name, "files": files_identity(snap)}
+    commit = resolve_commit(ref, revision, f"model {ref!r}")
+    snap = snapshot_dir(ref, commit)  # recorded for the reader, not part of the identity
+    return {"ref": ref, "kind": "hub", "revision": revision, "commit": commit,
+            "files": files_identity(snap) if snap else {}}
 
 
 def _identity_key(ident: dict | None) -> Any:
     if ident is None:
         return None
-    if ident["kind"] == "hub" and not ident["files"]:
-        return {"hub": ident["ref"], "revision": ident["revision"]}
+    if ident["kind"] == "hub":
+        return {"hub": ident["ref"], "commit": ident["commit"]}
     return ident["files"]  # the path is recorded, not hashed: a moved directory stays the same
 
 
-def model_fingerprint(pretrained: str, adapter: str | None = None) -> dict:
+def model_fingerprint(pretrained: str, adapter: str | None = None,
+                      revision: str | None = None) -> dict:
     """{"digest", "pretrained", "adapter"}: the digest changes when any weight, config or
-    tokenizer file of the base or the adapter changes (see the module docstring for how)."""
-    base = model_identity(pretrained)
+    tokenizer file of the base or the adapter changes, or a hub base's commit (see the module
+    docstring for how)."""
+    base = model_identity(pretrained, revision)
     extra = model_identity(adapter) if adapter else None
     return {"digest": digest({"pretrained": _identity_key(base), "adapter": _identity_key(extra)}),
             "pretrained": base, "adapter": extra}
@@ -206,4 +191,6 @@ def _show(value: Any) -> str:
     text = value if isinstance(value, str) else canonical_json(value)
     if isinstance(value, str) and re.fullmatch(r"(sha256:)?[0-9a-f]{40,}", value):
         text = value[:19] if value.startswith("sha256:") else value[:12]
+    elif isinstance(value, str):  # a hash inside a value (`org/name@<commit>`): its first 12
+        text = re.sub(r"(?<![0-9a-f])([0-9a-f]{12})[0-9a-f]{28,}(?![0-9a-f])", r"\1", text)
     return text if len(text) <= 60 else text[:57] + "..."

@@ -133,8 +133,18 @@ def model_family(model_dir: Path | str) -> str | None:
 
 
 def base_manifest(name: str, path: str) -> RunManifest:
-    """The manifest of a base model evaluated as it came (`path`: its resolved weights)."""
-    local = Path(path).is_dir()
+    """The manifest of a base model evaluated as it came (`path`: its resolved weights; a hub
+    id is read from its cached snapshot, when one is there)."""
+    files = Path(path) if Path(path).is_dir() else _cached_snapshot(path)
     return RunManifest(role="base", base_model=name, base_model_path=path,
-                       family=model_family(path) if local else None,
-                       params=safetensors_params(Path(path)) if local else None)
+                       family=model_family(files) if files else None,
+                       params=safetensors_params(files) if files else None)
+
+
+def _cached_snapshot(repo_id: str) -> Path | None:
+    from ftbench.core.hub import cached_commit, is_hub_id, snapshot_dir
+
+    if not is_hub_id(repo_id):
+        return None
+    commit = cached_commit(repo_id)
+    return snapshot_dir(repo_id, commit) if commit else None

@@ -164,7 +164,7 @@ def plan_models(store: ResultsStore, models: list[ModelSpec], record: dict,
     stale results without `force`, before any model is evaluated."""
     for m in models:  # a truncated results file is named and recomputed, never trusted
         store.quarantine_corrupt(m.name)
-    fps = {m.name: model_fingerprint(m.pretrained, m.adapter) for m in models}
+    fps = {m.name: model_fingerprint(m.pretrained, m.adapter, m.hub_revision()) for m in models}
     run_fp = {m.name: run_fingerprint(m, fps[m.name], record) for m in models}
     stale = {m.name: why for m in models
              if (why := store.stale_reason(m.name, fps[m.name], run_fp[m.name],

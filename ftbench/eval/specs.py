@@ -40,6 +40,9 @@ class ModelSpec:
     # engine knobs passed through to lm-eval's model_args (study `models[].model_args`; checked
     # against ftbench.eval.backends.MODEL_ARGS); part of the model's run fingerprint
     extra_args: dict | None = None
+    # a hub base's revision to pin (branch, tag or commit; None: main); the commit it names is
+    # part of the model's fingerprint and is what the engine loads (ftbench.core.hub)
+    revision: str | None = None
 
     def __post_init__(self):
         if not _NAME_RE.match(self.name):
@@ -56,6 +59,10 @@ class ModelSpec:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    def hub_revision(self) -> str | None:
+        """The revision asked for: the spec's own, else a passthrough `revision` model arg."""
+        return self.revision or (self.extra_args or {}).get("revision")
 
     def model_args(self, backend: str, on_cpu: bool, context_length: int | None = None,
                    extra: dict | None = None) -> dict:
@@ -123,7 +130,8 @@ def parse_model_spec(text: str) -> ModelSpec:
 
 
 def _split_options(text: str) -> tuple[str, dict]:
-    """`SPEC[key=value,...]` → (SPEC, {key: value}); keys: chat_template, add_bos_token."""
+    """`SPEC[key=value,...]` → (SPEC, {key: value}); keys: chat_template, add_bos_token,
+    revision (of a hub model)."""
     text = text.strip()
     if not text.endswith("]") or "[" not in text:
         return text, {}
@@ -131,13 +139,13 @@ def _split_options(text: str) -> tuple[str, dict]:
     options: dict = {}
     for item in filter(None, (p.strip() for p in body.split(","))):
         key, sep, value = (s.strip() for s in item.partition("="))
-        if key == "chat_template" and sep:
+        if key in ("chat_template", "revision") and sep and value:
             options[key] = value
         elif key == "add_bos_token" and value.lower() in (*_BOOLS, "null", "none"):
             options[key] = _BOOLS.get(value.lower())
         else:
-            raise InputError(f"model spec {text!r}: option {item!r} is not chat_template=auto|none "
-                             "or add_bos_token=true|false|null")
+            raise InputError(f"model spec {text!r}: option {item!r} is not chat_template=auto|none, "
+                             "add_bos_token=true|false|null or revision=BRANCH|TAG|COMMIT")
     return head, options
 
 

@@ -55,10 +55,18 @@ class WorkerJob:
     max_gen_toks: int | dict[str, int] | None = None  # override of the tasks' budgets
 
     def model_args(self, context_length: int | None = None) -> dict:
-        """The spec's model args at this context plus the chat template's thinking switch."""
+        """The spec's model args at this context plus the chat template's thinking switch; a hub
+        model is loaded at the commit its fingerprint names (ftbench.core.hub)."""
         return {**self.spec.model_args(self.backend, self.on_cpu, context_length,
                                        self.extra_model_args),
+                **revision_args(self.backend, self.revision),
                 **thinking_model_args(self.backend, self.enable_thinking)}
+
+    @property
+    def revision(self) -> str | None:
+        """The commit of a hub base (None for local files)."""
+        base = self.model_fingerprint.get("pretrained") or {}
+        return base.get("commit") if base.get("kind") == "hub" else None
 
     def context_override(self) -> int | None:
         """`context_length`, or the engine's own context key among the passthrough args."""
@@ -83,11 +91,18 @@ class WorkerJob:
         return cls(**d)
 
 
+def revision_args(backend: str, commit: str | None) -> dict:
+    """lm-eval model_args that pin a hub model's weights and tokenizer to one commit."""
+    if commit is None:
+        return {}
+    return {"revision": commit, **({"tokenizer_revision": commit} if backend == "vllm" else {})}
+
+
 def build_lm(job: WorkerJob, context_length: int):
     """The lm-eval LM object for this model and backend (hf: the bounded-perplexity subclass)."""
     from ftbench.core.fingerprint import check_model_ref
 
-    check_model_ref(job.spec.pretrained, f"model {job.spec.name}")
+    check_model_ref(job.spec.pretrained, f"model {job.spec.name}", revision=job.revision)
     if job.spec.adapter:
         check_model_ref(job.spec.adapter, f"model {job.spec.name} adapter")
     if job.backend == "vllm":
@@ -119,21 +134,23 @@ def open_model(job: WorkerJob) -> ModelRun:
     from ftbench.core.fingerprint import check_model_ref
     from ftbench.eval.tasks import task_manager
 
-    check_model_ref(job.spec.pretrained, f"model {job.spec.name}")
+    check_model_ref(job.spec.pretrained, f"model {job.spec.name}", revision=job.revision)
     if job.spec.adapter:
         check_model_ref(job.spec.adapter, f"model {job.spec.name} adapter")
     threads = configure_threads(job.threads)
     if job.backend == "vllm" and threads["source"] in ("setting", "OMP_NUM_THREADS"):
         os.environ.setdefault("VLLM_CPU_OMP_THREADS_BIND",
                               vllm_cpu_binding(threads["torch_intra_op"]))
-    context = resolve_context(job.spec.pretrained, job.context_override())
+    context = resolve_context(job.spec.pretrained, job.context_override(), revision=job.revision)
     lm = build_lm(job, context.tokens)
     if job.backend == "vllm":  # vLLM's CPU engine binds its own OpenMP threads
         threads = {**threads, "torch_intra_op": torch_threads(), "source": "vllm engine"}
     # the bmw loader fits prompts to this model's context: it needs the model in the metadata
     tm = task_manager(job.include_path, {**job.metadata, "pretrained": job.spec.pretrained,
-                                         "max_length": context.tokens}, job.tasks)
-    return ModelRun(lm, context, threads, tm, load_tokenizer(job.spec.pretrained))
+                                         "max_length": context.tokens,
+                                         **({"revision": job.revision} if job.revision else {})},
+                      job.tasks)
+    return ModelRun(lm, context, threads, tm, load_tokenizer(job.spec.pretrained, job.revision))
 
 
 def uses_chat_template(lm, job: WorkerJob) -> bool:

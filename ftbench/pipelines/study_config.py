@@ -62,6 +62,8 @@ class StudyModel:
     model_args: dict[str, bool | int | float | str | None] | None = None
     # executor ray: what each training run / evaluation of this model asks the cluster for
     resources: dict[str, float] | None = None
+    # a hub model's revision (branch, tag or commit) to pin; None: whatever `main` names now
+    revision: str | None = None
 
     def __post_init__(self) -> None:
         from ftbench.core.model_sources import check_model_source, is_model_source
@@ -276,7 +278,8 @@ class StudyConfig:
         for method, models in groups.items():
             grid = {"models": [{"path": self.model_path(m), "name": m.name,
                                 "chat_template": m.chat_template,
-                                "add_bos_token": m.add_bos_token} for m in models],
+                                "add_bos_token": m.add_bos_token, "revision": m.revision}
+                               for m in models],
                     "sizes": list(self.data.sizes)}
             data = {**self.train, "grid": grid, "data_dir": str(self.data_dir),
                     "output_dir": str(self.runs_dir)}
@@ -324,7 +327,7 @@ class StudyConfig:
                 specs.append(ModelSpec(f"{m.name}-base", weights, chat_template=m.chat_template,
                                        add_bos_token=m.add_bos_token,
                                        run=base_manifest(m.name, weights).to_dict(),
-                                       extra_args=m.model_args))
+                                       extra_args=m.model_args, revision=m.revision))
         if not include_runs:
             return specs
         for train_config in self.train_configs():

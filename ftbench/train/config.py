@@ -66,6 +66,7 @@ class ModelEntry:
     name: str | None = None
     chat_template: str | None = None   # None: the config's `chat_template`
     add_bos_token: bool | None = None  # None: the config's `add_bos_token`
+    revision: str | None = None        # a hub model's branch, tag or commit (None: main)
 
     def __post_init__(self) -> None:
         from ftbench.core.model_sources import check_model_source
@@ -105,6 +106,7 @@ class RunSpec:
     train_size: int
     chat_template: str = "auto"        # "none": train and evaluate with plain prompts
     add_bos_token: bool | None = None  # None: the tokenizer's default
+    revision: str | None = None        # a hub base's branch, tag or commit (None: main)
 
 
 @dataclass
@@ -175,7 +177,7 @@ class TrainConfig:
         specs = [RunSpec(f"{m.name}-{s}", m.path, m.name or "", s,
                          chat_template=m.chat_template or self.chat_template,
                          add_bos_token=(self.add_bos_token if m.add_bos_token is None
-                                        else m.add_bos_token))
+                                        else m.add_bos_token), revision=m.revision)
                  for m, s in pairs]
         names = [s.name for s in specs]
         dupes = sorted({n for n in names if names.count(n) > 1})

@@ -69,7 +69,8 @@ def plan(cfg: TrainConfig) -> list[PlannedRun]:
         path = check_train_file(data_dir, spec.train_size, manifest, key)
         hashes.setdefault(path, sha256_file(path))
         planned.append(PlannedRun(spec, Path(cfg.output_dir) / spec.name, path, hashes[path]))
-    for model in dict.fromkeys(r.spec.model_path for r in planned):  # "not found", not a hub error
+    # "not found" (or a hub id whose commit cannot be known), not a library error mid-grid
+    for model, revision in dict.fromkeys((r.spec.model_path, r.spec.revision) for r in planned):
         where = f"config key '{'grid.models' if cfg.grid else 'base_model'}'"
         if is_model_source(model):  # an alias or .gguf: its package or file, converted later
             try:
@@ -77,7 +78,7 @@ def plan(cfg: TrainConfig) -> list[PlannedRun]:
             except InputError as exc:
                 raise InputError(f"{where}: {exc}") from None
         else:
-            check_model_ref(model, where)
+            check_model_ref(model, where, revision=revision)
     return planned
 
 
@@ -85,9 +86,16 @@ def run_fingerprint(cfg: TrainConfig, spec: RunSpec, data_sha: str | None) -> di
     """What a run is trained from: its config, train size, base-model files, train-file hash and
     the training libraries' versions (`digest` decides reuse)."""
     config = {k: v for k, v in cfg.to_dict().items() if k not in _PLACEMENT_KEYS}
-    base = (source_digest(spec.model_path) if is_model_source(spec.model_path)
-            else model_fingerprint(spec.model_path)["digest"])
+    hub = None
+    if is_model_source(spec.model_path):
+        base = source_digest(spec.model_path)
+    else:
+        model = model_fingerprint(spec.model_path, revision=spec.revision)
+        base = model["digest"]
+        if model["pretrained"]["kind"] == "hub":  # the commit training loads (and names, if stale)
+            hub = f"{spec.model_path}@{model['pretrained']['commit']}"
     fp = {"config": config, "train_size": spec.train_size, "base_model": base,
+          **({"base_commit": hub} if hub else {}),
           "prompt": {"chat_template": spec.chat_template, "add_bos_token": spec.add_bos_token},
           "data_sha256": data_sha, "versions": versions(TRAIN_PACKAGES)}
     return {**fp, "digest": digest(fp)}

@@ -27,12 +27,16 @@ def save_adapter(model: Any, tokenizer: Any, out: Path) -> Path:
 
 
 def merge_adapter(base_path: str, adapter_dir: Path, tokenizer: Any, out: Path,
-                  device: str) -> Path:
-    """Base (full precision) + adapter → merged safetensors checkpoint with the tokenizer."""
+                  device: str, revision: str | None = None) -> Path:
+    """Base (full precision) + adapter → merged safetensors checkpoint with the tokenizer; on
+    the GPU when training ran there (an 8 B base reloaded on CPU takes minutes and host RAM)."""
     from peft import PeftModel
     from transformers import AutoModelForCausalLM
 
-    base = AutoModelForCausalLM.from_pretrained(base_path, dtype=merge_dtype(device))
+    kwargs = {"revision": revision} if revision else {}
+    if device == "cuda":
+        kwargs["device_map"] = {"": 0}
+    base = AutoModelForCausalLM.from_pretrained(base_path, dtype=merge_dtype(device), **kwargs)
     merged = PeftModel.from_pretrained(base, str(adapter_dir)).merge_and_unload()
     _save(merged, tokenizer, out)
     del base, merged

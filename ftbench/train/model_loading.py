@@ -40,12 +40,14 @@ def device_and_dtype(precision: str) -> tuple[str, Any]:
     return device, {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
 
 
-def load_tokenizer(model_path: str, add_bos_token: bool | None = None):
+def load_tokenizer(model_path: str, add_bos_token: bool | None = None,
+                   revision: str | None = None):
     """The model's tokenizer; `add_bos_token` (a per-model setting) overrides its default, as
     lm-eval's hf and vllm backends do with the same setting at evaluation time."""
     from transformers import AutoTokenizer
 
     kwargs = {} if add_bos_token is None else {"add_bos_token": add_bos_token}
+    kwargs |= revision_kwargs(revision)
     tokenizer = AutoTokenizer.from_pretrained(model_path, **kwargs)
     if tokenizer.pad_token is None:  # Llama 3.x ships none; padding is masked out of the loss
         tokenizer.pad_token = tokenizer.eos_token
@@ -70,13 +72,20 @@ def _disable_cpu_inference_packing(model) -> None:
             module.support_avx512bf16_for_cpu = False
 
 
-def load_model(model_path: str, cfg: TrainConfig, add_bos_token: bool | None = None) -> LoadedModel:
-    """Tokenizer + base model for `cfg.method`, on the GPU when there is one."""
+def revision_kwargs(revision: str | None) -> dict:
+    """`revision=<commit>` for a hub base (ftbench.core.hub), nothing for local files."""
+    return {"revision": revision} if revision else {}
+
+
+def load_model(model_path: str, cfg: TrainConfig, add_bos_token: bool | None = None,
+               revision: str | None = None) -> LoadedModel:
+    """Tokenizer + base model for `cfg.method`, on the GPU when there is one; a hub base at the
+    commit its run is identified by."""
     import torch
     from transformers import AutoModelForCausalLM
 
     device, dtype = device_and_dtype(cfg.precision)
-    tokenizer = load_tokenizer(model_path, add_bos_token)
+    tokenizer = load_tokenizer(model_path, add_bos_token, revision)
     if cfg.method == "qlora":
         from peft import prepare_model_for_kbit_training
         from transformers import BitsAndBytesConfig
@@ -85,13 +94,14 @@ def load_model(model_path: str, cfg: TrainConfig, add_bos_token: bool | None = N
                                    bnb_4bit_use_double_quant=True, bnb_4bit_compute_dtype=dtype)
         model = AutoModelForCausalLM.from_pretrained(
             model_path, quantization_config=quant, dtype=dtype,
-            device_map={"": 0} if device == "cuda" else "cpu")
+            device_map={"": 0} if device == "cuda" else "cpu", **revision_kwargs(revision))
         if device == "cpu":
             _disable_cpu_inference_packing(model)
         model = prepare_model_for_kbit_training(
             model, use_gradient_checkpointing=cfg.gradient_checkpointing)
     else:
-        model = AutoModelForCausalLM.from_pretrained(model_path, dtype=dtype)
+        model = AutoModelForCausalLM.from_pretrained(model_path, dtype=dtype,
+                                                     **revision_kwargs(revision))
         model.to(device)
     peft_config = None if cfg.method == "full" else lora_config(cfg.lora)
     torch.manual_seed(cfg.seed)

@@ -21,14 +21,21 @@ from ftbench.train.config import RunSpec, TrainConfig
 from ftbench.train.measure import PeakMemory, device_info, package_versions
 
 
-def _load(backend: str, spec: RunSpec, model_path: str, cfg: TrainConfig):
+def base_commit(fingerprint: dict | None) -> str | None:
+    """The hub commit a run's fingerprint pinned its base to (None: a local base): training and
+    the merge load exactly the commit the run is identified by (ftbench.core.hub)."""
+    hub = (fingerprint or {}).get("base_commit")
+    return hub.rpartition("@")[2] if hub else None
+
+
+def _load(backend: str, spec: RunSpec, model_path: str, cfg: TrainConfig, revision: str | None):
     if backend == "unsloth":
         from ftbench.train.unsloth_backend import load_model
 
-        return load_model(model_path, cfg)
+        return load_model(model_path, cfg, revision=revision)
     from ftbench.train.model_loading import load_model
 
-    return load_model(model_path, cfg, add_bos_token=spec.add_bos_token)
+    return load_model(model_path, cfg, add_bos_token=spec.add_bos_token, revision=revision)
 
 
 def train_run(cfg: TrainConfig, spec: RunSpec, backend: str, train_file: Path, data_sha: str,
@@ -48,7 +55,8 @@ def train_run(cfg: TrainConfig, spec: RunSpec, backend: str, train_file: Path, d
     set_seed(cfg.seed)
     phase("loading model")
     model_path = resolve_model_path(spec.model_path)  # an alias or .gguf: the cached HF dir
-    loaded = _load(backend, spec, model_path, cfg)
+    revision = base_commit(fingerprint)
+    loaded = _load(backend, spec, model_path, cfg, revision)
     prompt_format, why = data_mod.choose_prompt_format(loaded.tokenizer, spec.chat_template)
     if prompt_format == "plain":
         phase(f"plain prompt format ({why}): system + user text, then ' ' + answer")
@@ -70,14 +78,14 @@ def train_run(cfg: TrainConfig, spec: RunSpec, backend: str, train_file: Path, d
             outcome.model = loaded.model = None
             gc.collect()
             merge_adapter(model_path, tmp / "adapter", loaded.tokenizer, tmp / "merged",
-                          loaded.device)
+                          loaded.device, revision=revision)
         shutil.rmtree(tmp / "trainer", ignore_errors=True)
         history = history_from_log(outcome.log_history)
         manifest = {
             "kind": "ftbench-train-run", "status": "complete", "run": spec.name,
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "base_model": spec.model_path, "model_name": spec.model_name,
-            "base_model_dir": model_path,
+            "base_model_dir": model_path, "base_model_revision": revision,
             "base_model_source": (converted_manifest(model_path) or {}).get("source"),
             "train_size": spec.train_size, "method": cfg.method, "backend": backend,
             "loss_mask": loss_mask, "config": cfg.to_dict(), "fingerprint": fingerprint,

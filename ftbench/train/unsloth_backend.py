@@ -11,7 +11,7 @@ import importlib.util
 
 from ftbench.core.io import InputError
 from ftbench.train.config import TrainConfig
-from ftbench.train.model_loading import LoadedModel, device_and_dtype
+from ftbench.train.model_loading import LoadedModel, device_and_dtype, revision_kwargs
 
 # unsloth's get_peft_model wants module names; this is "all-linear" for Llama/Qwen/Mistral blocks
 ALL_LINEAR = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
@@ -44,7 +44,7 @@ def import_unsloth() -> None:
     import unsloth  # noqa: F401
 
 
-def load_model(model_path: str, cfg: TrainConfig) -> LoadedModel:
+def load_model(model_path: str, cfg: TrainConfig, revision: str | None = None) -> LoadedModel:
     """FastLanguageModel load (4-bit for qlora, full for `full`) with the LoRA adapter attached."""
     import_unsloth()
     from unsloth import FastLanguageModel
@@ -53,6 +53,7 @@ def load_model(model_path: str, cfg: TrainConfig) -> LoadedModel:
     model, tokenizer = FastLanguageModel.from_pretrained(
         model_name=model_path, max_seq_length=cfg.max_seq_length, dtype=dtype,
         load_in_4bit=cfg.method == "qlora", full_finetuning=cfg.method == "full",
+        **revision_kwargs(revision),
     )
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
