@@ -53,8 +53,8 @@ def train_main(config_path: Path, overrides: list[str], force: bool = False,
                shard: Shard | None = None) -> int:
     """Load and validate the config, check every run's data, then train what is not done yet
     (with `shard`, only its share of the runs: ftbench.core.shard)."""
+    from ftbench.train.device_check import check_train_device
     from ftbench.train.grid import plan, run_grid
-    from ftbench.train.unsloth_backend import import_unsloth, resolve_backend
 
     world = os.environ.get("WORLD_SIZE", "1")
     if world.isdigit() and int(world) > 1:  # accelerate launch / torchrun: every rank would
@@ -65,8 +65,7 @@ def train_main(config_path: Path, overrides: list[str], force: bool = False,
                          "--executor ray")
     cfg = load_config(config_path, overrides)
     plan(cfg)  # every run's data checked before anything heavy is imported
-    if resolve_backend(cfg.backend) == "unsloth":
-        import_unsloth()  # before transformers, so unsloth can patch it
+    check_train_device(cfg)  # GPU-only settings without a GPU; unsloth imported before models
     _quiet_libraries()
     console = Console()
     index = run_grid(cfg, console, force=force, shard=shard)

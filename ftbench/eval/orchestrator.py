@@ -210,7 +210,7 @@ def worker_job(spec: ModelSpec, pending: list[str], out: Path, backend: str,
     """What one model's evaluation needs, in a form that crosses process boundaries."""
     return WorkerJob(spec=spec, tasks=pending, model_dir=Path(out) / spec.name, backend=backend,
                      on_cpu=on_cpu, limit=settings.limit,
-                     batch_size=settings.batch_size or ("auto" if backend == "vllm" else 8),
+                     batch_size=settings.batch_size or default_batch_size(backend, on_cpu),
                      apply_chat_template=settings.apply_chat_template,
                      metadata=settings.metadata or {}, include_path=settings.include_path,
                      context_length=settings.context_length, threads=settings.threads,
@@ -219,6 +219,12 @@ def worker_job(spec: ModelSpec, pending: list[str], out: Path, backend: str,
                      data_fingerprint=record["data_sources"],
                      run_fingerprint=plan.run_fps[spec.name],
                      extra_model_args={**(settings.model_args or {}), **(spec.extra_args or {})})
+
+
+def default_batch_size(backend: str, on_cpu: bool) -> int | str:
+    """lm-eval's `auto` (the largest batch that fits) for vLLM and for hf on a GPU; 8 for hf on
+    a CPU, where `auto` would probe by running out of memory, which a CPU never reports."""
+    return "auto" if backend == "vllm" or not on_cpu else 8
 
 
 def run_model_job(job: WorkerJob, emit) -> None:

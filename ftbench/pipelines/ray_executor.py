@@ -68,17 +68,29 @@ class StageTable:
 
 
 def _resources(cfg: StudyConfig, model_name: str | None, cluster_gpus: float,
-               model_args: dict | None = None) -> dict:
-    """Ray options for a task of the base model `model_name`."""
+               model_args: dict | None = None, kind: str = "eval") -> dict:
+    """Ray options for a `kind` ("train" | "eval") task of the base model `model_name`: on a
+    GPU cluster a training run takes one GPU, an evaluation tensor × pipeline parallel ones
+    (its vLLM engine's shards)."""
     model = next((m for m in cfg.models if m.name == model_name), None)
     chosen = (model.resources if model and model.resources else cfg.ray.resources)
     if chosen:
         return dict(chosen)
     if cluster_gpus >= 1:
+        if kind == "train":
+            return {"num_gpus": 1}
         args = {**(cfg.eval.model_args or {}), **(model_args or {})}
         return {"num_gpus": int(args.get("tensor_parallel_size", 1))
                 * int(args.get("pipeline_parallel_size", 1))}
     return {"num_cpus": 1}
+
+
+def remote_task(ray, fn, gpu_cluster: bool):
+    """`fn` as a Ray task. On a GPU cluster each call gets a fresh worker process
+    (`max_calls=1`): a reused worker keeps the CUDA context and cached memory of the run before
+    it. Ray sets that itself only when `num_gpus` is in the decorator, and per-call
+    `.options(num_gpus=…)` cannot carry it, so it is set here."""
+    return ray.remote(max_retries=0, **({"max_calls": 1} if gpu_cluster else {}))(fn)
 
 
 class RayStudy:
@@ -164,7 +176,7 @@ class RayStudy:
     # --- submitting ----------------------------------------------------------------------
     def _submit_train(self, item: tuple) -> None:
         tc, index, run, fp, stale = item
-        opts = _resources(self.cfg, run.spec.model_name, self.gpus)
+        opts = _resources(self.cfg, run.spec.model_name, self.gpus, kind="train")
         ref = self.train_fn.options(**opts).remote(self.cwd, tc, run, fp, stale, self.progress)
         self.refs[ref] = ("train", index, run)
 
@@ -244,8 +256,8 @@ class RayStudy:
     def run(self) -> dict[str, dict]:
         ray = self.ray
         self.gpus = float(ray.cluster_resources().get("GPU", 0))
-        self.train_fn = ray.remote(max_retries=0)(ray_tasks.train_task)
-        self.eval_fn = ray.remote(max_retries=0)(ray_tasks.eval_task)
+        self.train_fn = remote_task(ray, ray_tasks.train_task, self.gpus >= 1)
+        self.eval_fn = remote_task(ray, ray_tasks.eval_task, self.gpus >= 1)
         self.view = StageTable([s for s in ("train", "eval") if s in self.stages], self.console)
         with contextlib.ExitStack() as stack:
             train = self._plan_train(stack) if "train" in self.stages else []

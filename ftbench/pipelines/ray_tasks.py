@@ -81,15 +81,15 @@ class Progress:
 def train_task(cwd: str, cfg, run, fingerprint: dict, stale: bool, progress) -> tuple[dict, str]:
     """One training run on a worker: (manifest, "trained" | "failed"), as the local grid does."""
     from ftbench.train.grid import train_one
-    from ftbench.train.unsloth_backend import import_unsloth, resolve_backend
+    from ftbench.train.unsloth_backend import resolve_backend
 
     os.chdir(cwd)
     key = ("train", run.spec.name)
     progress.start.remote(key)
     try:
-        backend = resolve_backend(cfg.backend)  # on the worker: it is the one with the GPU
-        if backend == "unsloth":
-            import_unsloth()
+        # on the worker: it is the one with the GPU (resolving unsloth imports it, before
+        # transformers builds a model)
+        backend = resolve_backend(cfg.backend)
         return train_one(cfg, run, backend, fingerprint, stale)
     finally:
         progress.stop.remote(key)

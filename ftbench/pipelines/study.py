@@ -161,6 +161,9 @@ def _stage_train(cfg: StudyConfig, console: Console, force: bool,
                    if isinstance(r, dict) and r.get("status") == "failed" and n not in failed]
     if failed:
         console.print(f"[red]  training failed for {', '.join(failed)}; the others go on[/]")
+    from ftbench.train.run import release_memory
+
+    release_memory()  # the eval stage's engines start on a card with nothing of training left
     return {"failed": failed}
 
 
@@ -202,6 +205,20 @@ def check_tasks(cfg: StudyConfig) -> list[str]:
         return expand_tasks(cfg.eval.tasks, task_manager(cfg.include_path(), None, cfg.eval.tasks))
     except InputError as exc:
         raise InputError(f"config key 'eval.tasks': {exc}") from None
+
+
+def check_devices(cfg: StudyConfig, stages: list[str]) -> None:
+    """GPU-only settings (bf16, unsloth, QLoRA on an unusable GPU, the CUDA vLLM build) on a
+    machine where CUDA is not usable stop the study here, before data or directories."""
+    if "train" in stages:
+        from ftbench.train.device_check import check_train_device
+
+        for train_config in cfg.train_configs():
+            check_train_device(train_config, prefix="train.")
+    if "eval" in stages:
+        from ftbench.eval.backends import resolve_backend
+
+        resolve_backend(cfg.eval.backend)
 
 
 def _check_stage_dirs(cfg: StudyConfig, stages: list[str]) -> None:
@@ -246,6 +263,7 @@ def run_study(cfg: StudyConfig, only: list[str] | None = None, console: Console 
                          "--only eval (run data,models before and report after, unsharded)")
     if "eval" in stages or "train" in stages:
         check_tasks(cfg)
+        check_devices(cfg, stages)
         if cfg.executor == "ray" and shard is None:
             from ftbench.pipelines.ray_tasks import require_ray
 

@@ -27,6 +27,7 @@ PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 CHAT_TEMPLATES = ("auto", "none")
 SCHEDULERS = ("linear", "cosine", "constant", "constant_with_warmup")
 DEFAULT_SIZES = [500, 1000, 1500, 2000]
+DEFAULT_LORA_DROPOUT = 0.05
 
 
 def _check(ok: bool, key: str, message: str) -> None:
@@ -46,15 +47,21 @@ class LoraSettings:
 
     r: int = 16
     alpha: int = 32
-    dropout: float = 0.05
+    dropout: float | None = None  # null: 0.05 with peft, 0 with unsloth (its fast kernels need 0)
     target_modules: list[str] | str = "all-linear"
 
     def __post_init__(self) -> None:
         _check(self.r > 0, "lora.r", f"must be a positive integer, got {self.r}")
         _check(self.alpha > 0, "lora.alpha", f"must be positive, got {self.alpha}")
-        _check(0.0 <= self.dropout < 1.0, "lora.dropout", f"must be in [0, 1), got {self.dropout}")
+        _check(self.dropout is None or 0.0 <= self.dropout < 1.0, "lora.dropout",
+               f"must be in [0, 1) or null, got {self.dropout}")
         _check(bool(self.target_modules), "lora.target_modules",
                "must be 'all-linear' or a non-empty list of module names")
+
+    def effective_dropout(self, backend: str) -> float:
+        if self.dropout is not None:
+            return self.dropout
+        return 0.0 if backend == "unsloth" else DEFAULT_LORA_DROPOUT
 
 
 @dataclass
@@ -136,7 +143,7 @@ class TrainConfig:
     eval_steps: int | None = None
     seed: int = 42
     precision: str = "auto"
-    gradient_checkpointing: bool = False
+    gradient_checkpointing: bool | None = None  # null: on with CUDA (memory), off on CPU (time)
     loss_mask: str = "auto"
     chat_template: str = "auto"
     add_bos_token: bool | None = None
@@ -186,6 +193,21 @@ class TrainConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+    def effective_gradient_checkpointing(self, device: str) -> bool:
+        """On a GPU activations are what runs out (an 8 B model at batch 8 × 2,048 tokens needs
+        100+ GB without it); on a CPU it only recomputes, so it is off there."""
+        if self.gradient_checkpointing is not None:
+            return self.gradient_checkpointing
+        return device == "cuda"
+
+    def effective(self, backend: str, device: str) -> dict[str, Any]:
+        """`to_dict` with every null "pick for me" setting replaced by what it picks on this
+        backend and device: what a run is really trained with (its fingerprint records this)."""
+        d = self.to_dict()
+        d["gradient_checkpointing"] = self.effective_gradient_checkpointing(device)
+        d["lora"]["dropout"] = self.lora.effective_dropout(backend)
+        return d
 
 
 # --- typed construction from plain data ---------------------------------------------------------

@@ -39,6 +39,8 @@ from ftbench.core.shard import Shard
 from ftbench.train.artifacts import remove_stale_staging
 from ftbench.train.config import RunSpec, TrainConfig
 from ftbench.train.data import check_train_file, read_manifest
+from ftbench.train.device_check import check_train_device
+from ftbench.train.unsloth_backend import resolve_backend
 
 INDEX_NAME = "grid_index.json"
 RUNS_KIND = "ftbench-train-runs"
@@ -82,10 +84,16 @@ def plan(cfg: TrainConfig) -> list[PlannedRun]:
     return planned
 
 
-def run_fingerprint(cfg: TrainConfig, spec: RunSpec, data_sha: str | None) -> dict:
-    """What a run is trained from: its config, train size, base-model files, train-file hash and
-    the training libraries' versions (`digest` decides reuse)."""
-    config = {k: v for k, v in cfg.to_dict().items() if k not in _PLACEMENT_KEYS}
+def run_fingerprint(cfg: TrainConfig, spec: RunSpec, data_sha: str | None,
+                    backend: str | None = None) -> dict:
+    """What a run is trained from: its config (null settings as they resolve on this backend
+    and device), train size, base-model files (a hub base: its commit), train-file hash and the
+    training libraries' versions (`digest` decides reuse)."""
+    from ftbench.core.accelerator import cuda_usable
+
+    backend = backend or resolve_backend(cfg.backend, note=lambda text: None)
+    effective = cfg.effective(backend, "cuda" if cuda_usable() else "cpu")
+    config = {k: v for k, v in effective.items() if k not in _PLACEMENT_KEYS}
     hub = None
     if is_model_source(spec.model_path):
         base = source_digest(spec.model_path)
@@ -203,12 +211,14 @@ def run_grid(cfg: TrainConfig, console: Console | None = None,
     the other shards; it writes only those runs' directories, and `grid_index.json` is left to
     the next un-sharded run (which finds every run complete and records it)."""
     planned = plan(cfg)  # before the heavy imports: a bad config fails in a second
+    backend = check_train_device(cfg)  # GPU-only settings without a GPU: exit 2 here
     if shard is not None:
         planned = shard.select(planned, key=lambda r: r.spec.name)
         if console is not None:
             console.print(f"shard {shard}: {len(planned)} run(s): "
                           f"{', '.join(r.spec.name for r in planned) or '(none)'}")
-    fingerprints = {r.spec.name: run_fingerprint(cfg, r.spec, r.data_sha) for r in planned}
+    fingerprints = {r.spec.name: run_fingerprint(cfg, r.spec, r.data_sha, backend)
+                    for r in planned}
     output_dir = claim_dir(cfg.output_dir, RUNS_KIND, what="config key 'output_dir'",
                            adopt=legacy_runs)
     with dir_lock(output_dir, f"ftbench train (output_dir {output_dir})",
@@ -220,17 +230,14 @@ def run_grid(cfg: TrainConfig, console: Console | None = None,
                              "--force to retrain (each old run is replaced once its new one is "
                              "complete), or use another output_dir")
         return _train_planned(cfg, planned, fingerprints, set(stale), output_dir, console,
-                              callbacks, write_index=shard is None)
+                              callbacks, write_index=shard is None, backend=backend)
 
 
 def _train_planned(cfg: TrainConfig, planned: list[PlannedRun], fingerprints: dict[str, dict],
                    stale: set[str], output_dir: Path, console: Console | None,
-                   callbacks: list | None, write_index: bool = True) -> dict[str, Any]:
-    from ftbench.train.unsloth_backend import import_unsloth, resolve_backend
-
-    backend = resolve_backend(cfg.backend)
-    if backend == "unsloth":
-        import_unsloth()
+                   callbacks: list | None, write_index: bool = True,
+                   backend: str | None = None) -> dict[str, Any]:
+    backend = backend or resolve_backend(cfg.backend)  # unsloth: imported by resolving it
     from ftbench.train.progress import GridProgress
 
     # a shard cleans only its own runs' leftovers: another shard's staging dir may be in use
@@ -277,5 +284,7 @@ def train_one(cfg: TrainConfig, run: PlannedRun, backend: str, fingerprint: dict
         if not stale:  # a forced retrain that fails keeps the old run
             shutil.rmtree(run.run_dir, ignore_errors=True)
             atomic_write_json(run.run_dir / "manifest.json", failed)
-        release_memory()
-        return failed, "failed"
+    # only here, after the except block: until it ends, the traceback holds the failed run's
+    # frames and with them its model, optimizer and GPU memory (the next run and vLLM need it)
+    release_memory()
+    return failed, "failed"

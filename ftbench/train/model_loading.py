@@ -57,7 +57,8 @@ def load_tokenizer(model_path: str, add_bos_token: bool | None = None,
 def lora_config(settings: LoraSettings):
     from peft import LoraConfig
 
-    return LoraConfig(r=settings.r, lora_alpha=settings.alpha, lora_dropout=settings.dropout,
+    return LoraConfig(r=settings.r, lora_alpha=settings.alpha,
+                      lora_dropout=settings.effective_dropout("peft"),
                       target_modules=settings.target_modules, bias="none", task_type="CAUSAL_LM")
 
 
@@ -98,7 +99,7 @@ def load_model(model_path: str, cfg: TrainConfig, add_bos_token: bool | None = N
         if device == "cpu":
             _disable_cpu_inference_packing(model)
         model = prepare_model_for_kbit_training(
-            model, use_gradient_checkpointing=cfg.gradient_checkpointing)
+            model, use_gradient_checkpointing=cfg.effective_gradient_checkpointing(device))
     else:
         model = AutoModelForCausalLM.from_pretrained(model_path, dtype=dtype,
                                                      **revision_kwargs(revision))

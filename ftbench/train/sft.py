@@ -53,7 +53,8 @@ def sft_config(cfg: TrainConfig, work_dir: Path, loaded: LoadedModel, loss_mask:
         use_cpu=not on_gpu, bf16=on_gpu and loaded.dtype == torch.bfloat16,
         fp16=on_gpu and loaded.dtype == torch.float16,
         # unsloth checkpoints inside get_peft_model ("unsloth" mode); the trainer must not add its own
-        gradient_checkpointing=cfg.gradient_checkpointing and loaded.backend != "unsloth",
+        gradient_checkpointing=(cfg.effective_gradient_checkpointing(loaded.device)
+                                and loaded.backend != "unsloth"),
         max_length=cfg.max_seq_length, packing=False,
         assistant_only_loss=loss_mask == "assistant",
         completion_only_loss=True if loss_mask == "completion" else None,

@@ -8,6 +8,8 @@ only when a run asks for it. Its adapter is a standard PEFT adapter, so export (
 from __future__ import annotations
 
 import importlib.util
+import sys
+from functools import cache
 
 from ftbench.core.io import InputError
 from ftbench.train.config import TrainConfig
@@ -21,22 +23,49 @@ def unsloth_installed() -> bool:
     return importlib.util.find_spec("unsloth") is not None
 
 
-def resolve_backend(requested: str) -> str:
-    """'peft' or 'unsloth'. `auto` takes unsloth only with CUDA *and* unsloth installed."""
-    import torch
+def _stderr(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
 
-    cuda = torch.cuda.is_available()
+
+def resolve_backend(requested: str, cuda: bool | None = None, note=_stderr) -> str:
+    """'peft' or 'unsloth'. `auto` takes unsloth only with CUDA *and* an unsloth that actually
+    imports (a wrong-version install imports xformers or refuses the torch it finds); when it
+    does not, `note` says why and training goes on with peft."""
+    from ftbench.core.accelerator import cuda_usable, require_cuda
+
     if requested == "unsloth":
-        if not cuda:
-            raise InputError("config key 'backend': 'unsloth' needs an NVIDIA GPU (CUDA) and none "
-                             "is visible; use backend: peft (or auto) on this machine")
+        require_cuda("backend", "backend: unsloth", "use backend: peft (or auto) on this machine")
         if not unsloth_installed():
             raise InputError("config key 'backend': 'unsloth' is not installed; "
                              "pip install -e '.[gpu]' on the GPU machine, or use backend: peft")
+        error = unsloth_import_error()
+        if error:
+            raise InputError(f"config key 'backend': unsloth is installed but does not import "
+                             f"({error}); reinstall with pip install -e '.[gpu]' (its tested "
+                             "versions) or use backend: peft")
         return "unsloth"
     if requested == "auto":
-        return "unsloth" if cuda and unsloth_installed() else "peft"
+        if not (cuda_usable() if cuda is None else cuda) or not unsloth_installed():
+            return "peft"
+        error = unsloth_import_error()
+        if error:
+            note(f"ftbench: backend auto: unsloth is installed but does not import ({error}); "
+                 "training with peft")
+            return "peft"
+        return "unsloth"
     return requested
+
+
+@cache
+def unsloth_import_error() -> str | None:
+    """None when `import unsloth` works, else its error in one line. Importing it here is also
+    what it needs: it patches transformers and trl before any model is built."""
+    try:
+        import_unsloth()
+    except Exception as exc:  # ImportError, NotImplementedError (no accelerator), RuntimeError
+        text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        return f"{type(exc).__name__}: {text}"[:200]
+    return None
 
 
 def import_unsloth() -> None:
@@ -59,10 +88,15 @@ def load_model(model_path: str, cfg: TrainConfig, revision: str | None = None) -
         tokenizer.pad_token = tokenizer.eos_token
     if cfg.method != "full":
         targets = cfg.lora.target_modules
+        if cfg.lora.dropout:  # an explicit non-zero value: unsloth patches around the LoRA layers
+            _stderr(f"ftbench: lora.dropout {cfg.lora.dropout}: unsloth's fast LoRA kernels need "
+                    "0 (null picks it on this backend); this run takes the slower path")
         model = FastLanguageModel.get_peft_model(
-            model, r=cfg.lora.r, lora_alpha=cfg.lora.alpha, lora_dropout=cfg.lora.dropout,
+            model, r=cfg.lora.r, lora_alpha=cfg.lora.alpha,
+            lora_dropout=cfg.lora.effective_dropout("unsloth"),
             target_modules=ALL_LINEAR if targets == "all-linear" else list(targets), bias="none",
-            use_gradient_checkpointing="unsloth" if cfg.gradient_checkpointing else False,
+            use_gradient_checkpointing="unsloth" if cfg.effective_gradient_checkpointing("cuda")
+            else False,
             random_state=cfg.seed, max_seq_length=cfg.max_seq_length,
         )
     return LoadedModel(model=model, tokenizer=tokenizer, peft_config=None, dtype=dtype,
