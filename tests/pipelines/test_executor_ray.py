@@ -147,9 +147,29 @@ def test_task_resources_per_model_then_study_then_the_cluster(tmp_path):
     assert _resources(cfg, "tiny", cluster_gpus=0) == {"num_cpus": 1}
     assert _resources(cfg, "tiny", cluster_gpus=8) == {"num_gpus": 2}  # the engine's tp size
     assert _resources(cfg, "tiny", 8, {"pipeline_parallel_size": 2}) == {"num_gpus": 4}
+    # a training run holds one GPU, whatever the evaluation engine's parallelism
+    assert _resources(cfg, "tiny", cluster_gpus=8, kind="train") == {"num_gpus": 1}
+    assert _resources(cfg, "tiny", cluster_gpus=0, kind="train") == {"num_cpus": 1}
     cfg = load_study_config(config, ["ray.resources={num_gpus: 1, num_cpus: 4}"])
     assert _resources(cfg, "tiny", cluster_gpus=8) == {"num_gpus": 1.0, "num_cpus": 4.0}
     cfg.models[1].resources = {"num_gpus": 2.0}
     assert _resources(cfg, "broken", cluster_gpus=8) == {"num_gpus": 2.0}
     with pytest.raises(InputError, match="config key 'ray.resources': gpus"):
         load_study_config(config, ["ray.resources={gpus: 1}"])
+
+
+def test_gpu_tasks_get_a_fresh_worker_each_call(ray_cluster):
+    """A reused worker keeps the CUDA context and cached memory of its last task: on a GPU
+    cluster every task is made `max_calls=1` (checked here as real worker processes)."""
+    from ftbench.pipelines.ray_executor import remote_task
+
+    def _pid():  # defined here, so that Ray ships it by value (the test module is not importable)
+        return __import__("os").getpid()
+
+    fresh = remote_task(ray_cluster, _pid, gpu_cluster=True)
+    reused = remote_task(ray_cluster, _pid, gpu_cluster=False)
+    assert fresh._default_options["max_calls"] == 1
+    fresh_pids = [ray_cluster.get(fresh.options(num_cpus=2).remote()) for _ in range(2)]
+    assert fresh_pids[0] != fresh_pids[1]
+    reused_pids = {ray_cluster.get(reused.options(num_cpus=2).remote()) for _ in range(3)}
+    assert len(reused_pids) == 1  # without it Ray reuses the worker (what a GPU task must not)
