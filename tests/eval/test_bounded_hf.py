@@ -73,3 +73,17 @@ def test_a_head_the_chunks_cannot_reproduce_falls_back_to_full_logits(
     assert lm._chunked_ok is False
     assert "using full logits per window" in caplog.text
     assert ours[0] == pytest.approx(upstream[0], rel=1e-6)
+
+
+def test_the_token_budget_does_not_grow_with_the_context(tiny_model, long_texts):
+    """A long-context model must not batch its whole context's worth of articles into one
+    forward pass: the budget is fixed; only a single window longer than it runs alone."""
+    budget = 200
+    lm = _lm(BoundedHFLM, tiny_model, CONTEXT, rolling_batch_tokens=budget)
+    shapes = []
+    lm._decoder().register_forward_hook(lambda m, i, kw, o: shapes.append(
+        tuple(kw["input_ids"].shape)), with_kwargs=True)
+    texts = [t[: 300 + 40 * i] for i, t in enumerate(long_texts)] * 3  # short, batchable
+    lm.loglikelihood_rolling(_requests(texts))
+    assert shapes and any(rows > 1 for rows, _ in shapes)
+    assert all(rows * width <= budget or rows == 1 for rows, width in shapes), shapes
