@@ -94,7 +94,8 @@ def fail_mid_run():
 
     class FailMidRun(TrainerCallback):
         def on_step_end(self, args, state, control, **kwargs):
-            if f"{os.sep}{FAILING}-" in str(args.output_dir):
+            # the trainer works in <runs>/.<run>.tmp-…/trainer (the run's staging directory)
+            if Path(args.output_dir).parent.name.lstrip(".").startswith(f"{FAILING}-"):
                 raise RuntimeError("smoke: injected failure after one optimizer step")
 
     return FailMidRun()

@@ -137,7 +137,7 @@ def test_bad_config_fails_before_anything_is_written(tmp_path, sample_prepared, 
 
 @pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="checks the no-GPU path")
 def test_unsloth_without_gpu_is_a_clear_error_and_auto_falls_back():
-    with pytest.raises(InputError, match="'backend': 'unsloth' needs an NVIDIA GPU"):
+    with pytest.raises(InputError, match="'backend': backend: unsloth needs a usable CUDA GPU"):
         resolve_backend("unsloth")
     assert resolve_backend("auto") == "peft" and resolve_backend("peft") == "peft"
 
