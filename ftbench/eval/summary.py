@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from ftbench.core.lm_eval_glue import headline_key
@@ -52,9 +53,10 @@ def _common_prefix(names: list[str]) -> str:
 
 
 def label(key: Key | None) -> str:
+    """`acc_norm`, `exact_match [flexible-extract]` (escaped: rich would read it as a style)."""
     if key is None:
         return ""
-    return key[0] if key[1] == "none" else f"{key[0]} [{key[1]}]"
+    return key[0] if key[1] == "none" else escape(f"{key[0]} [{key[1]}]")
 
 
 def print_summary(index: dict, out: Path, console: Console) -> None:
