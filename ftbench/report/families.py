@@ -18,8 +18,6 @@ import math
 from dataclasses import dataclass, field
 from itertools import combinations
 
-import pandas as pd
-
 from ftbench.report import stats
 from ftbench.report.items import compare_items, item_scores, sample_metrics
 from ftbench.report.section import Context
@@ -138,9 +136,3 @@ def verdict(ctx: Context, a: str, b: str, metric: str) -> dict | None:
     out["correction"] = fam.label()
     return out
 
-
-def labels(frame: pd.DataFrame | None) -> str:
-    """The distinct families of a table's `correction` column, for a sentence."""
-    if frame is None or "correction" not in frame or frame.empty:
-        return ""
-    return "; ".join(dict.fromkeys(frame["correction"].dropna()))
