@@ -298,8 +298,25 @@ def _interrupt(signum: int, _frame) -> None:
     raise KeyboardInterrupt(signal.Signals(signum).name)
 
 
+def package_version() -> str:
+    """The installed distribution's version; from a source checkout that is not installed,
+    pyproject.toml's (the one place the version is written)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("ftbench")
+    except PackageNotFoundError:
+        import tomllib
+
+        pyproject = Path(__file__).resolve().parents[2] / "pyproject.toml"
+        if pyproject.is_file():
+            return tomllib.loads(pyproject.read_text())["project"]["version"]
+        return "unknown"
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="ftbench", description=__doc__)
+    p.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
     sub = p.add_subparsers(dest="command", required=True)
 
     t = sub.add_parser("tiny-model", help="build the embedded tiny Llama model (offline, seconds)")

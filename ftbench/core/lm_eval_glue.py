@@ -102,6 +102,18 @@ def stderr_key(metric: str, filt: str) -> str:
     return f"{metric}_stderr,{filt}"
 
 
+# a benchmark's headline when no suite names one, first present wins: lm-eval's length-normalised
+# accuracy over raw accuracy, GSM8K's flexible extraction over its strict match
+HEADLINE_ORDER = (("acc_norm", "none"), ("acc", "none"), ("exact_match", "flexible-extract"),
+                  ("exact_match", "strict-match"))
+
+
+def headline_key(keys) -> tuple[str, str] | None:
+    """The (metric, filter) a task's one number is: HEADLINE_ORDER, else the first key."""
+    keys = list(keys)
+    return next((k for k in HEADLINE_ORDER if k in keys), keys[0] if keys else None)
+
+
 def task_metric_values(values: dict) -> dict[tuple[str, str], float]:
     """One task's `results` entry -> {(metric, filter): value} for its numeric metrics."""
     out: dict[tuple[str, str], float] = {}

@@ -7,7 +7,8 @@ from pathlib import Path
 
 from ftbench.core.lm_eval_glue import results_files, samples_file, task_metric_values
 
-__all__ = ["completed_tasks", "ftbench_block", "results_files", "samples_file", "task_metrics"]
+__all__ = ["completed_tasks", "ftbench_block", "results_files", "samples_file", "task_metric_keys",
+           "task_metrics"]
 
 
 def _read(path: Path) -> dict | None:
@@ -41,12 +42,18 @@ def completed_tasks(model_dir: Path, fingerprint: str | None = None) -> dict[str
     return done
 
 
-def task_metrics(model_dir: Path) -> dict[str, dict[str, float]]:
-    """task → {metric: value} from every results file of a model (latest file wins)."""
-    out: dict[str, dict[str, float]] = {}
+def task_metric_keys(model_dir: Path) -> dict[str, dict[tuple[str, str], float]]:
+    """task → {(metric, filter): value} from every results file of a model (latest file wins);
+    keeps GSM8K's two `exact_match` filters apart."""
+    out: dict[str, dict[tuple[str, str], float]] = {}
     for path in results_files(model_dir):
         data = json.loads(path.read_text())
         for task, values in data.get("results", {}).items():
-            out[task] = {metric: v for (metric, _), v in task_metric_values(values).items()}
+            out[task] = task_metric_values(values)
     return out
 
+
+def task_metrics(model_dir: Path) -> dict[str, dict[str, float]]:
+    """task → {metric: value} (one filter per metric name: the last lm-eval lists)."""
+    return {task: {metric: v for (metric, _), v in values.items()}
+            for task, values in task_metric_keys(model_dir).items()}

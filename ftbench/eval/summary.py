@@ -1,23 +1,44 @@
-"""The end-of-run table: every model × each task's headline metric, plus failures."""
+"""The end-of-run table: every model × each task's headline metric, plus failures.
+
+A task's headline here is the report's: the first of the suite's headline columns that the
+task reports (BMW summarization: ROUGE-L, not the task's composite `score`), else lm-eval's
+usual one (`HEADLINE_ORDER`: acc_norm before acc, GSM8K's flexible extraction), so the terminal
+never shows a different number for a task than the report quotes.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-from ftbench.eval.results_files import task_metrics
+from ftbench.core.lm_eval_glue import headline_key
+from ftbench.eval.results_files import task_metric_keys
+from ftbench.suites.registry import all_suites
+
+Key = tuple[str, str]  # (metric, filter)
 
 
-def headline(metrics: dict[str, float]) -> tuple[str, float] | None:
-    """A task's `score` when it has one, else the first metric lm-eval reported."""
-    if "score" in metrics:
-        return "score", metrics["score"]
-    for name, value in metrics.items():
-        if name not in ("alias", "sample_len"):
-            return name, value
-    return None
+def suite_headlines(task: str) -> list[str]:
+    """The lm-eval metric names a suite declares as `task`'s headline candidates, in order."""
+    out = []
+    for suite in all_suites():
+        columns = suite.vocab.task_columns.get(task) or {}
+        by_column = {col: metric for metric, col in columns.items()}
+        for options in suite.vocab.headlines.values():
+            out += [by_column[c] for c in options if c in by_column]
+    return out
+
+
+def headline(task: str, metrics: dict[Key, float]) -> Key | None:
+    """The report's headline (metric, filter) of `task` among the metrics it reported."""
+    for name in suite_headlines(task):
+        found = [k for k in metrics if k[0] == name]
+        if found:
+            return headline_key(found)
+    return headline_key(metrics)
 
 
 def _common_prefix(names: list[str]) -> str:
@@ -31,19 +52,25 @@ def _common_prefix(names: list[str]) -> str:
     return first[: first[:i].rfind("_") + 1]
 
 
+def label(key: Key | None) -> str:
+    """`acc_norm`, `exact_match [flexible-extract]` (escaped: rich would read it as a style)."""
+    if key is None:
+        return ""
+    return key[0] if key[1] == "none" else escape(f"{key[0]} [{key[1]}]")
+
+
 def print_summary(index: dict, out: Path, console: Console) -> None:
     """Models × tasks; with fewer models than tasks the table is transposed to stay narrow."""
     models = list(index["models"])
-    per_model = {m: task_metrics(out / m) for m in models}
+    per_model = {m: task_metric_keys(out / m) for m in models}
     tasks = sorted({t for metrics in per_model.values() for t in metrics})
     prefix = _common_prefix(tasks)
-    names = {}
+    keys = {}
     for t in tasks:
-        h = next((headline(per_model[m][t]) for m in models if t in per_model[m]), None)
-        names[t] = h[0] if h else ""
+        keys[t] = next((headline(t, per_model[m][t]) for m in models if t in per_model[m]), None)
 
     def cell(m: str, t: str) -> str:
-        v = per_model[m].get(t, {}).get(names[t])
+        v = per_model[m].get(t, {}).get(keys[t])
         return "—" if v is None else f"{v:.4g}"
 
     def status(m: str) -> str:
@@ -57,12 +84,13 @@ def print_summary(index: dict, out: Path, console: Console) -> None:
             table.add_column(m, justify="right", overflow="fold")
         table.add_row("status", *(status(m) for m in models))
         for t in tasks:
-            table.add_row(f"{t[len(prefix):]} {names[t]}", *(cell(m, t) for m in models))
+            table.add_row(f"{t[len(prefix):]} {label(keys[t])}", *(cell(m, t) for m in models))
     else:
         table.add_column("model")
         table.add_column("status")
         for t in tasks:
-            table.add_column(f"{t[len(prefix):]}\n{names[t]}", justify="right", overflow="fold")
+            table.add_column(f"{t[len(prefix):]}\n{label(keys[t])}", justify="right",
+                             overflow="fold")
         for m in models:
             table.add_row(m, status(m), *(cell(m, t) for t in tasks))
     console.print(table)

@@ -50,7 +50,8 @@ def _score_column(data: loading.ReportData) -> str:
 def training_section(ctx: Context) -> Section:
     sec = Section("training", "11. Training runs")
     if not ctx.data.runs:
-        return sec.skip("no training runs (manifest.json / history.json) found; pass runs=DIR")
+        return sec.skip("no training runs (manifest.json / history.json) found; pass --runs DIR "
+                        "to ftbench report")
     rows = []
     models = ctx.table["model"].tolist()
     for run in ctx.data.runs:

@@ -14,16 +14,14 @@ import pandas as pd
 from ftbench.core.io import InputError
 from ftbench.metrics import confusion_matrix, per_class_accuracy
 from ftbench.report.baselines import majority_columns
+from ftbench.report.families import compared_metrics, verdict
 from ftbench.report.intervals import wilson
+from ftbench.report.items import sample_metrics
 from ftbench.report.pairing import default_base
 from ftbench.report.section import Context, Section
-from ftbench.report.significance import compare_items, item_scores, sample_metrics
-from ftbench.report.tables import headline_columns
-from ftbench.report.vocab import BINARY, COLUMN_TASK, OVERALL, resolve_metric
+from ftbench.report.vocab import BINARY, COLUMN_TASK, resolve_metric
 from ftbench.suites.bmw.schema import ARTICLE_TYPES
 
-_LENGTH = ("summ_pred_words", "summ_length_ratio", "title_pred_words", "title_length_ratio",
-           "tag_pred_tags")
 _QUALITATIVE = {"bmw_summarization": "summ_rougeL_f1", "bmw_title": "title_rougeL_f1",
                 "bmw_tags": "tag_f1", "bmw_type": "type_accuracy"}
 
@@ -71,11 +69,11 @@ def focus_pair(ctx: Context) -> tuple[str, str] | None:
 
 
 def _tests(ctx: Context, base: str, model: str, metric: str) -> dict:
-    a, b = item_scores(ctx, base, metric), item_scores(ctx, model, metric)
-    if a is None or b is None:
+    """The pair's verdict in the metric's family (the same wherever the pair appears)."""
+    v = verdict(ctx, base, model, metric)
+    if v is None:
         return {}
-    r = compare_items(a, b, metric, ctx)
-    return {"p": r["p"], "test": r["test"], "significant": r["significant"]}
+    return {k: v[k] for k in ("p", "p_holm", "test", "significant", "correction")}
 
 
 def base_vs_finetuned(ctx: Context) -> Section:
@@ -83,15 +81,15 @@ def base_vs_finetuned(ctx: Context) -> Section:
     base = ctx.shared.get("base")
     if base is None:
         return sec.skip(ctx.shared.get("base_missing") or
-                        "no base model: pass baseline=NAME (no model name contains 'base' and "
+                        "no base model: pass --baseline NAME to ftbench report (no model name "
+                        "contains 'base' and "
                         "no study model is a plain checkpoint without train size)")
     t = ctx.table.set_index("model")
     if len(t) < 2:
         return sec.skip(f"only the base model {base} has results")
-    metrics = [OVERALL] + headline_columns(ctx.table) + [c for c in _LENGTH if c in t]
     rows = []
     for model in [m for m in t.index if m != base]:
-        for metric in dict.fromkeys(metrics):
+        for metric in compared_metrics(ctx):
             b, f = t.at[base, metric], t.at[model, metric]
             if pd.isna(b) and pd.isna(f):
                 continue
@@ -102,7 +100,10 @@ def base_vs_finetuned(ctx: Context) -> Section:
                          **_tests(ctx, base, model, metric),
                          **majority_columns(ctx, model, metric)})
     sec.tables["base_vs_finetuned"] = pd.DataFrame(rows)
-    sec.text.append(f"Base model: **{base}**; every other model is compared with it.")
+    sec.text.append(f"Base model: **{base}**; every other model is compared with it. p_holm is "
+                    "the pair's p-value adjusted in its metric's family (named in `correction`, "
+                    "listed in section 10), the same p_holm the pair has in every other table; "
+                    "`significant` follows p_holm.")
     pair = focus_pair(ctx)
     if pair:
         sec.text.append(f"The markdown shows {pair[1]}; all models are in the CSV.")
@@ -169,12 +170,15 @@ def paired(ctx: Context) -> Section:
             if f"{metric}_a" not in joined:
                 continue
             d = joined[f"{metric}_b"] - joined[f"{metric}_a"]
-            r = compare_items(joined[f"{metric}_a"], joined[f"{metric}_b"], metric, ctx)
-            rows.append({"task": task, "metric": metric, "n": r["n"],
+            r = verdict(ctx, a, b, metric) or {}
+            rows.append({"task": task, "metric": metric, "n": r.get("n", 0),
                          "mean_a": joined[f"{metric}_a"].mean(),
-                         "mean_b": joined[f"{metric}_b"].mean(), "diff": r["diff"],
-                         "diff_lo": r["diff_lo"], "diff_hi": r["diff_hi"], "p": r["p"],
-                         "test": r["test"], "significant": r["significant"],
+                         "mean_b": joined[f"{metric}_b"].mean(), "diff": r.get("diff", math.nan),
+                         "diff_lo": r.get("diff_lo", math.nan),
+                         "diff_hi": r.get("diff_hi", math.nan), "p": r.get("p", math.nan),
+                         "p_holm": r.get("p_holm", math.nan), "test": r.get("test", ""),
+                         "significant": r.get("significant", False),
+                         "correction": r.get("correction", ""),
                          "b_better": int((d > thr).sum()), "b_worse": int((d < -thr).sum()),
                          "similar": int((d.abs() <= thr).sum())})
     if not rows:

@@ -33,10 +33,23 @@ def num(value: float, digits: int = 4) -> str:
     return "n/a" if value is None or pd.isna(value) else f"{value:.{digits}f}"
 
 
-def pval(p: float) -> str:
+def pval(p: float, name: str = "p") -> str:
     if p is None or pd.isna(p):
-        return "p n/a"
-    return f"p = {p:.1e}" if p < 1e-3 else f"p = {p:.3f}"
+        return f"{name} n/a"
+    return f"{name} = {p:.1e}" if p < 1e-3 else f"{name} = {p:.3f}"
+
+
+def joined(names: list[str]) -> str:
+    """'a', 'a and b', 'a, b and c'."""
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + f" and {names[-1]}"
+
+
+def _correction(frame: pd.DataFrame | None) -> str:
+    """The comparison family (and its correction) a table's verdicts were adjusted in."""
+    if frame is None or "correction" not in frame:
+        return "unadjusted"
+    found = [c for c in dict.fromkeys(frame["correction"].dropna()) if c]
+    return "; ".join(found) if found else "unadjusted"
 
 
 def _sig(p: float) -> str:
@@ -45,38 +58,33 @@ def _sig(p: float) -> str:
     return "significant" if p < stats.ALPHA else "not significant"
 
 
+def _lead(ctx: Context, ranked: pd.DataFrame) -> tuple[list[str], str]:
+    """The models sharing the top score (ties: more than one) and the sentence's head."""
+    best = ranked[ctx.score].iloc[0]
+    top = ranked["model"][np.isclose(ranked[ctx.score], best, rtol=0, atol=1e-12)].tolist()
+    if len(top) == 1:
+        return top, f"**{top[0]}** leads on {ctx.score} with {num(best)}"
+    return top, (f"{joined([f'**{m}**' for m in top])} share the lead on {ctx.score} with "
+                 f"{num(best)}")
+
+
 def leader(ctx: Context, tables: Tables) -> Finding | None:
     ranked = ctx.scored()
     if ranked.empty:
         return None
-    top = ranked.iloc[0]
-    head = f"**{top['model']}** leads on {ctx.score} with {num(top[ctx.score])}"
+    top, head = _lead(ctx, ranked)
     sig = ctx.shared.get("vs_leader")
     if sig is not None:
-        s = sig.set_index("model")
-        row = s.loc[top["model"]]
-        tied = s[s["vs_leader"] == "n.s."]
-        n = int(row["n_items"])
-        head += (f" (all {n} articles score the same: no sampling variation)"
-                 if str(row["ci_method"]).startswith("none") else
-                 f" (95% {row['ci_method']} CI {num(row['ci_lo'])}-{num(row['ci_hi'])}, "
-                 f"n = {n} articles)")
-        untested = s.index[s["vs_leader"] == "n/a"].tolist()
-        note = f"; untested (no per-item results): {', '.join(untested)}" if untested else ""
-        if tied.empty:
-            below = s[s["vs_leader"] == "sig."]
-            worst = below["p_holm"].max() if not below.empty else math.nan
-            return Finding("leader", head + "; every other model with per-item results is "
-                           f"significantly below it (paired tests, Holm-adjusted; largest "
-                           f"{pval(worst)}){note}.")
-        names = ", ".join(f"{m} ({num(ranked.set_index('model').at[m, ctx.score])}, "
-                          f"{pval(r.p_holm)})" for m, r in tied.iterrows())
-        return Finding("leader", head + f"; not distinguishable from it (paired test, "
-                       f"Holm-adjusted p >= {stats.ALPHA}): {names}{note}.")
+        return _leader_tested(ctx, ranked, top, head, sig)
     if len(ranked) < 2:
         return Finding("leader", head + " (the only model with a score).")
-    second = ranked.iloc[1]
-    gap = top[ctx.score] - second[ctx.score]
+    rest = ranked[~ranked["model"].isin(top)]
+    if rest.empty:
+        return Finding("leader", head + f" (all {len(ranked)} models score the same); a flat "
+                       "table has no per-item results, so no confidence interval or paired test "
+                       "is possible.")
+    second = rest.iloc[0]
+    gap = ranked[ctx.score].iloc[0] - second[ctx.score]
     adj = tables.get("adjacent_ranks")
     one = adj["one_item"].iloc[0] if adj is not None and not adj.empty else math.nan
     text = head + f", {num(gap)} ahead of {second['model']}"
@@ -87,6 +95,38 @@ def leader(ctx: Context, tables: Tables) -> Finding | None:
         text += f" — more than one type item ({num(one)}) but untested"
     return Finding("leader", text + "; a flat table has no per-item results, so no confidence "
                    "interval or paired test is possible.")
+
+
+def _leader_tested(ctx: Context, ranked: pd.DataFrame, top: list[str], head: str,
+                   sig: pd.DataFrame) -> Finding:
+    s = sig.set_index("model")
+    first = ranked["model"].iloc[0]
+    row = s.loc[first]
+    n = int(row["n_items"])
+    who = f" for {first}" if len(top) > 1 else ""
+    head += (f" (all {n} articles score the same: no sampling variation)"
+             if str(row["ci_method"]).startswith("none") else
+             f" (95% {row['ci_method']} CI {num(row['ci_lo'])}-{num(row['ci_hi'])}{who}, "
+             f"n = {n} articles)")
+    if len(s) == 1:
+        return Finding("leader", head + "; it is the only model with a score, so no other "
+                       "model is compared with it.")
+    tied, below = s[s["vs_leader"] == "n.s."], s[s["vs_leader"] == "sig."]
+    untested = s.index[s["vs_leader"] == "n/a"].tolist()
+    note = f"; untested (no per-item results): {', '.join(untested)}" if untested else ""
+    how = f"paired tests, {_correction(sig)}"
+    if tied.empty and below.empty:
+        return Finding("leader", head + "; no other model has per-item results, so none is "
+                       f"tested against it{note}.")
+    if tied.empty:
+        return Finding("leader", head + "; every other model with per-item results is "
+                       f"significantly below it ({how}; largest "
+                       f"{pval(below['p_holm'].max(), 'p_holm')}){note}.")
+    scores = ranked.set_index("model")[ctx.score]
+    names = ", ".join(f"{m} ({num(scores[m])}, {pval(r.p_holm, 'p_holm')})"
+                      for m, r in tied.iterrows())
+    return Finding("leader", head + f"; not distinguishable from it ({how}; p_holm >= "
+                   f"{stats.ALPHA}): {names}{note}.")
 
 
 def resolution(ctx: Context, tables: Tables) -> Finding | None:
@@ -108,17 +148,24 @@ def resolution(ctx: Context, tables: Tables) -> Finding | None:
                      f"{int(row['n'])} is {num(row['mde'])} ({row['mde_basis']}), and "
                      f"{len(below)} of {len(adj)} adjacent gaps are below it; "
                      f"{int((adj['verdict'] == 'resolved').sum())} are resolved by a paired "
-                     "test (Holm-adjusted)")
+                     f"test ({_correction(adj)})")
     if rec is not None and not rec.empty:
         best = rec.iloc[0]
-        parts.append(f"{best['winner']} is resolved as the best model" if best["verdict"] ==
-                     "resolved" else "the recommendations name no single best model ("
-                     + (f"{best['leader']} is tied with {best['tied_with']}" if best["tied_with"]
-                        else f"{best['leader']}'s lead is untested") + ")")
+        parts.append(_best(best))
     if not parts:
         return None
     text = "; ".join(parts)
     return Finding("resolution", text[0].upper() + text[1:] + ".")
+
+
+def _best(best: pd.Series) -> str:
+    if best["verdict"] == "resolved":
+        return f"{best['winner']} is resolved as the best model"
+    if best["verdict"] == "only candidate":
+        return f"{best['winner']} is the only candidate, so nothing is compared with it"
+    return ("the recommendations name no single best model ("
+            + (f"{best['leader']} is tied with {best['tied_with']}" if best["tied_with"]
+               else f"{best['leader']}'s lead is untested") + ")")
 
 
 def training_size(ctx: Context, tables: Tables) -> Finding | None:
@@ -264,32 +311,53 @@ def gains(ctx: Context, tables: Tables) -> Finding | None:
     bvf = tables.get("base_vs_finetuned")
     if bvf is None or bvf.empty:
         return None
-    score = bvf[bvf["metric"] == ctx.score].sort_values("abs_change", ascending=False)
+    score = bvf[bvf["metric"] == ctx.score]
     if score.empty:
         return None
-    top = score.iloc[0]
-    test = f"{top['test']} {pval(top['p'])}" if "p" in top and pd.notna(top.get("p")) \
-        else "untested: no per-item results"
-    text = (f"Biggest gain over the base {top['base']}: {top['model']}, {ctx.score} "
-            f"{num(top['base_value'])} -> {num(top['finetuned_value'])} "
+    best = score["abs_change"].max()
+    tops = score[np.isclose(score["abs_change"], best, rtol=0, atol=1e-12)]
+    top = tops.iloc[0]
+    tested = "p_holm" in score and score["p_holm"].notna().any()
+    test = (f"{top['test']} {pval(top['p'])}, {pval(top['p_holm'], 'p_holm')}"
+            if tested and pd.notna(top.get("p_holm")) else "untested: no per-item results")
+    who = joined(tops["model"].tolist()) + (" (tied)" if len(tops) > 1 else "")
+    lead = (f"Biggest gain over the base {top['base']}: {who}" if best > 0 else
+            f"No other model gained over the base {top['base']} on {ctx.score}; the best "
+            f"change: {who}")
+    text = (f"{lead}, {ctx.score} {num(top['base_value'])} -> {num(top['finetuned_value'])} "
             f"({top['abs_change']:+.4f}; {test})")
-    if "p" in score and score["p"].notna().any():
-        adjusted = stats.holm(score["p"].tolist())
-        ups = sum(1 for p, d in zip(adjusted, score["abs_change"]) if p < stats.ALPHA and d > 0)
-        downs = sum(1 for p, d in zip(adjusted, score["abs_change"]) if p < stats.ALPHA and d < 0)
-        text += (f"; {ups} of {len(score)} fine-tuned models are significantly above the base "
-                 f"and {downs} significantly below (Holm-adjusted)")
+    if tested:
+        sig = score["significant"].eq(True)
+        ups = int((sig & (score["abs_change"] > 0)).sum())
+        downs = int((sig & (score["abs_change"] < 0)).sum())
+        many = len(score) > 1
+        text += (f"; {ups} of the {len(score)} other model{'s' if many else ''} "
+                 f"{'are' if many else 'is'} significantly above the base and {downs} "
+                 f"significantly below ({_correction(score)})")
+    return Finding("gains", text + _hollow(bvf) + ".")
+
+
+def _true(value) -> bool:
+    """A verdict cell that says yes (NaN and missing say no)."""
+    return isinstance(value, (bool, np.bool_)) and bool(value)
+
+
+def _hollow(bvf: pd.DataFrame) -> str:
+    """Classification gains that are significant vs the base but not above the majority class."""
+    if "significant" not in bvf:
+        return ""
     cls = bvf[bvf["metric"].isin({"type_accuracy", "type_mc_accuracy"})]
-    hollow = [r for r in cls.itertuples() if getattr(r, "p", math.nan) < stats.ALPHA
-              and r.abs_change > 0 and getattr(r, "vs_majority", "above") != "above"]
+    hollow = [r for r in cls.itertuples() if _true(r.significant) and r.abs_change > 0
+              and getattr(r, "vs_majority", "above") != "above"]
+    text = ""
     for r in sorted(hollow, key=lambda r: r.finetuned_value)[:3]:  # the emptiest gains first
         where = "below" if r.vs_majority == "below" else "not significantly above"
         text += (f"; {r.model}'s {r.metric} gain {num(r.base_value, 2)} -> "
-                 f"{num(r.finetuned_value, 2)} ({pval(r.p)} vs base) is {where} the "
-                 f"{num(r.majority_baseline, 2)} majority baseline (binomial "
+                 f"{num(r.finetuned_value, 2)} ({pval(r.p_holm, 'p_holm')} vs base) is {where} "
+                 f"the {num(r.majority_baseline, 2)} majority baseline (binomial "
                  f"{pval(r.p_vs_majority)})" + (": its answers collapse onto one class"
                                                 if getattr(r, "collapsed", False) else ""))
-    return Finding("gains", text + ".")
+    return text
 
 
 def forgetting(ctx: Context, tables: Tables) -> Finding | None:
@@ -298,18 +366,29 @@ def forgetting(ctx: Context, tables: Tables) -> Finding | None:
         return None
     head = table[table["headline"]]
     losses = head[head["significant"].eq(True) & (head["abs_change"] < 0)]
+    how = _forgetting_family(table)
     if losses.empty:
         worst = head.sort_values("abs_change").iloc[0]
         return Finding("forgetting", f"No significant loss of general skills in {len(head)} "
-                       f"model x benchmark comparisons; the largest drop is {worst['model']} on "
-                       f"{worst['benchmark']} ({worst['abs_change']:+.3f}, {pval(worst['p'])}).")
+                       f"model x benchmark comparisons ({how}); the largest drop is "
+                       f"{worst['model']} on {worst['benchmark']} ({worst['abs_change']:+.3f}, "
+                       f"{pval(worst['p'])}, {pval(worst.get('p_holm'), 'p_holm')}).")
     parts = [f"{r.model} {r.benchmark} {r.metric} {num(r.base_value, 3)} -> "
              f"{num(r.finetuned_value, 3)} ({r.abs_change:+.3f}; lost {int(r.lost)} / gained "
-             f"{int(r.gained)} items, McNemar {pval(r.p)})"
+             f"{int(r.gained)} items, McNemar {pval(r.p)}, {pval(r.p_holm, 'p_holm')})"
              for r in losses.sort_values("abs_change").head(3).itertuples()]
     return Finding("forgetting", f"Fine-tuning cost general skills in {len(losses)} of "
-                   f"{len(head)} model x benchmark comparisons (p < {stats.ALPHA}): "
+                   f"{len(head)} model x benchmark comparisons (p_holm < {stats.ALPHA}; {how}): "
                    + "; ".join(parts) + ".")
+
+
+def _forgetting_family(table: pd.DataFrame) -> str:
+    """Forgetting's families: each benchmark, metric and filter over its fine-tuned models."""
+    sizes = sorted(set(table.groupby(["benchmark", "metric", "filter"])["p"].count()))
+    if sizes == [1]:
+        return "1 comparison per benchmark and metric, no adjustment needed"
+    k = str(sizes[0]) if len(sizes) == 1 else f"{sizes[0]}-{sizes[-1]}"
+    return (f"Holm over the {k} fine-tuned-vs-base comparisons of each benchmark and metric")
 
 
 def difficulty(ctx: Context, tables: Tables) -> Finding | None:

@@ -40,7 +40,7 @@ def _paired(base_items, tuned_items, key, ctx: Context) -> dict:
     test = stats.paired_test(va, vb, binary=binary, n_boot=ctx.options.n_boot,
                              seed=ctx.options.seed)
     out = {"n_items": test["n"], "change_lo": test["diff_lo"], "change_hi": test["diff_hi"],
-           "p": test["p"], "test": test["test"], "significant": test["significant"]}
+           "p": test["p"], "test": test["test"]}
     if binary:
         mc = stats.mcnemar(va, vb)
         out.update(lost=mc["a_only"], gained=mc["b_only"])
@@ -72,8 +72,25 @@ def forgetting_rows(ctx: Context, general: dict[str, GeneralResults],
                     **_paired(g_base.items.get(task), g_model.items.get(task), key, ctx)})
     cols = ["model", "base", "train_size", "method", "benchmark", "metric", "filter", "headline",
             "base_value", "base_stderr", "finetuned_value", "finetuned_stderr", "abs_change",
-            "change_lo", "change_hi", "n_items", "lost", "gained", "p", "test", "significant"]
-    return pd.DataFrame(rows, columns=cols)
+            "change_lo", "change_hi", "n_items", "lost", "gained", "p", "test"]
+    return adjust(pd.DataFrame(rows, columns=cols))
+
+
+def adjust(table: pd.DataFrame) -> pd.DataFrame:
+    """p_holm within each benchmark, metric and filter: the family is every fine-tuned model vs
+    its base on that one score, so a model's verdict does not depend on other benchmarks.
+    `significant` follows p_holm."""
+    table = table.assign(p_holm=math.nan, correction="")
+    for (bench, metric, filt), grp in table.groupby(["benchmark", "metric", "filter"]):
+        p = pd.to_numeric(grp["p"], errors="coerce")
+        m = int(p.notna().sum())
+        what = f"{bench} {metric}" + (f" [{filt}]" if filt != "none" else "")
+        label = (f"Holm over {m} comparisons of {what} (each fine-tuned model vs its base)"
+                 if m > 1 else f"1 comparison of {what}, no adjustment needed")
+        table.loc[grp.index, "p_holm"] = stats.holm(p.tolist())
+        table.loc[grp.index, "correction"] = [label if not pd.isna(x) else "" for x in p]
+    table["significant"] = table["p_holm"] < stats.ALPHA
+    return table
 
 
 def tradeoff_rows(ctx: Context, table: pd.DataFrame, pairs: dict[str, str]) -> pd.DataFrame:
@@ -130,7 +147,8 @@ def forgetting(ctx: Context) -> Section:
                for m in models if ctx.data.model_dirs[m].is_dir()}
     general = {m: g for m, g in general.items() if g.metrics}
     if not general:
-        return sec.skip("no model has general_small_* results (add general_small to eval.tasks)")
+        return sec.skip("no model has general_small_* results (add general_small to "
+                        "`ftbench eval --tasks`, or to eval.tasks in a study config)")
     pairs, unmatched = pair_bases(ctx)
     if unmatched:
         sec.skipped.append(f"no base model found for {', '.join(unmatched)}")
@@ -157,7 +175,10 @@ def forgetting(ctx: Context) -> Section:
         "exact below 25 discordant pairs: `lost` = base right and fine-tuned wrong, `gained` = "
         "the reverse). Trade-off: domain gain in "
         f"`{ctx.score}` vs the mean change of each benchmark's headline metric.")
-    sec.text.append("Significant losses (p < 0.05): " + (
+    sec.text.append("Significance: p_holm, Holm-adjusted within each benchmark, metric and "
+                    "filter over the fine-tuned models (each vs its own base); `significant` "
+                    "follows p_holm, p is unadjusted.")
+    sec.text.append(f"Significant losses (p_holm < {stats.ALPHA}): " + (
         ", ".join(f"{r.model} {r.benchmark} {r.metric}" + (f" [{r.filter}]" if r.filter != "none"
                                                            else "") + f" {r.abs_change:+.3f}"
                   for r in losses.itertuples()) or "none") + ".")

@@ -14,14 +14,13 @@ from pathlib import Path
 import pandas as pd
 
 from ftbench.core.io import InputError, read_jsonl
-from ftbench.core.lm_eval_glue import split_metric_key, stderr_key
+from ftbench.core.lm_eval_glue import HEADLINE_ORDER, headline_key, split_metric_key, stderr_key
 from ftbench.eval.results_files import results_files, samples_file
 from ftbench.report.stats import as_float
 
 GENERAL_PREFIX = "general_small_"
-# preferred headline per benchmark, first present wins (one number per benchmark per model)
-HEADLINE_ORDER = (("acc_norm", "none"), ("acc", "none"), ("exact_match", "flexible-extract"),
-                  ("exact_match", "strict-match"))
+__all__ = ["GENERAL_PREFIX", "HEADLINE_ORDER", "GeneralResults", "benchmark_name", "headline",
+           "item_values", "parse_task_results", "read_general", "read_items"]
 
 Key = tuple[str, str]  # (metric, filter)
 
@@ -52,8 +51,8 @@ def parse_task_results(values: dict) -> dict[Key, tuple[float, float]]:
 
 
 def headline(keys) -> Key | None:
-    keys = list(keys)
-    return next((k for k in HEADLINE_ORDER if k in keys), keys[0] if keys else None)
+    """One number per benchmark per model: the same choice as the eval summary's table."""
+    return headline_key(keys)
 
 
 def read_items(path: Path, keys) -> pd.DataFrame:

@@ -289,12 +289,12 @@ def _apply_meta(data: ReportData, mapping: dict[str, dict]) -> None:
     for field_name, models in guessed.items():
         data.notes.append(f"{field_name} guessed from the model name for {which(models)} "
                           "(no run manifest: a flat table or a study from elsewhere); check it, "
-                          "or give a column or a mapping file")
+                          "or give a column or a mapping file (ftbench report --mapping FILE)")
     untyped = [m for m in table["model"] if m not in data.manifests]
     if untyped:
         data.notes.append("base models and base/fine-tuned pairs chosen by name ('base' in it) "
                           f"and training-run directories for {which(untyped)} (no run "
-                          "manifest); pass baseline=NAME to choose the base")
+                          "manifest); pass --baseline NAME to ftbench report to choose the base")
     for field_name in meta.FIELDS:
         if field_name not in data.table or data.table[field_name].isna().all():
             data.notes.append(f"{field_name} unknown for every model (no column, mapping, manifest"

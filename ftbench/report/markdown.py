@@ -39,7 +39,19 @@ def md_table(frame: pd.DataFrame) -> str:
 
 
 def view(name: str, frame: pd.DataFrame, ctx: Context) -> tuple[pd.DataFrame, str]:
-    """The part of a table worth reading, and a caption saying what was left out."""
+    """The part of a table worth reading, and a caption saying what was left out. A
+    `correction` column with one family is said once in the caption instead of on every row."""
+    shown, caption = _view(name, frame, ctx)
+    if "correction" in shown:
+        families = [c for c in dict.fromkeys(shown["correction"].dropna()) if c]
+        if len(families) <= 1:
+            shown = shown.drop(columns=["correction"])
+            if families:
+                caption = "; ".join(x for x in (caption, f"verdicts: {families[0]}") if x)
+    return shown, caption
+
+
+def _view(name: str, frame: pd.DataFrame, ctx: Context) -> tuple[pd.DataFrame, str]:
     n = ctx.options.top_n
     if frame.empty:
         return frame, "empty"

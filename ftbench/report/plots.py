@@ -115,7 +115,7 @@ def ranking(table: pd.DataFrame, score: str, sig: pd.DataFrame | None, path: Pat
         colors = [palette.get(v, "tab:gray") for v in s["vs_leader"]]
         handles = [Patch(color=c, label=lbl) for lbl, c in (
             ("leader", "tab:blue"), ("not sig. different from leader", "tab:cyan"),
-            ("sig. below leader (Holm)", "tab:gray"))]
+            ("sig. below leader (Holm, all pairs)", "tab:gray"))]
         low, high = float(np.nanmin(np.fmin(lo, values))), float(np.nanmax(np.fmax(hi, values)))
         n = int(s["n_items"].max()) if "n_items" in s and s["n_items"].notna().any() else 0
         method = ", ".join(sorted(set(s["ci_method"].dropna()))) if "ci_method" in s else ""

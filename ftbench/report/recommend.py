@@ -3,8 +3,9 @@ the test set can tell.
 
 "Best overall", "best at N B parameters" and "smallest viable" are the choices a reader makes
 from a ranking. Each names a winner only when it is significantly better than every rival
-(paired test on the same items, Holm-adjusted); otherwise the row lists the models it is tied
-with. A flat table cannot be tested: rivals closer than one type-classification item (0.2 / n
+(paired test on the same items, its p_holm in the score's family of every pair of models, so a
+pair's verdict here is the one the ranking and the all-pairs table give); otherwise the row lists
+the models it is tied with. A flat table cannot be tested: rivals closer than one type-classification item (0.2 / n
 of the overall score) are tied for certain, the rest are "untested".
 """
 
@@ -15,6 +16,8 @@ import math
 import pandas as pd
 
 from ftbench.report import stats
+from ftbench.report.families import family, verdict
+from ftbench.report.items import item_scores
 from ftbench.report.resolution import (
     POWER,
     adjacent_ranks,
@@ -23,7 +26,6 @@ from ftbench.report.resolution import (
     resolution_table,
 )
 from ftbench.report.section import Context, Section
-from ftbench.report.significance import compare_items, item_scores
 from ftbench.report.vocab import OVERALL
 
 
@@ -35,15 +37,10 @@ def rivals(ctx: Context, best: str, others: list[str]) -> dict:
         return out
     mine = item_scores(ctx, best, ctx.score) if ctx.data.samples else None
     if mine is not None:
-        tests = {}
         for m in others:
-            theirs = item_scores(ctx, m, ctx.score)
-            tests[m] = compare_items(theirs, mine, ctx.score, ctx)["p"] if theirs is not None \
-                else math.nan
-        adjusted = dict(zip(tests, stats.holm(list(tests.values()))))
-        for m, p in adjusted.items():
-            out["untested" if math.isnan(p) else "below" if p < stats.ALPHA else "tied"].append(m)
-        out["evidence"] = "paired test on the same items, Holm-adjusted"
+            v = verdict(ctx, best, m, ctx.score)
+            out["untested" if v is None else "below" if v["significant"] else "tied"].append(m)
+        out["evidence"] = f"paired test on the same items, {family(ctx, ctx.score).label()}"
         return out
     one = overall_item_value(ctx.shared.get("item_counts") or item_counts(ctx)) \
         if ctx.score == OVERALL else math.nan

@@ -24,8 +24,9 @@ from scipy.optimize import brentq
 
 from ftbench.metrics import OVERALL_WEIGHTS
 from ftbench.report import stats
+from ftbench.report.families import verdict
+from ftbench.report.items import item_scores
 from ftbench.report.section import Context
-from ftbench.report.significance import compare_items, item_scores
 from ftbench.report.vocab import BINARY, COLUMN_TASK, HEADLINES, OVERALL
 
 POWER = 0.8
@@ -175,7 +176,8 @@ def resolution_table(ctx: Context) -> pd.DataFrame:
 
 
 def adjacent_ranks(ctx: Context) -> pd.DataFrame:
-    """Each rank vs the next: gap, one item's worth, MDE and paired test (Holm over the pairs)."""
+    """Each rank vs the next: gap, one item's worth, MDE and paired test. The test's p_holm is
+    the pair's in the score's family (every pair of models), the same in every table."""
     ranked = ctx.scored()
     counts = ctx.shared.get("item_counts") or item_counts(ctx)
     one_item = overall_item_value(counts) if ctx.score == OVERALL else math.nan
@@ -183,15 +185,16 @@ def adjacent_ranks(ctx: Context) -> pd.DataFrame:
     for (_, hi), (_, lo) in zip(ranked.iterrows(), ranked.iloc[1:].iterrows()):
         row = {"rank": len(rows) + 1, "model": hi["model"], "next_model": lo["model"],
                "gap": hi[ctx.score] - lo[ctx.score], "one_item": one_item, "mde": math.nan,
-               "p": math.nan}
+               "p": math.nan, "p_holm": math.nan, "correction": ""}
         a, b = item_scores(ctx, hi["model"], ctx.score), item_scores(ctx, lo["model"], ctx.score)
         if a is not None and b is not None:
             row["mde"] = pair_mde(b, a, ctx.score in BINARY)
-            row["p"] = compare_items(b, a, ctx.score, ctx)["p"]
+            v = verdict(ctx, lo["model"], hi["model"], ctx.score)
+            if v is not None:
+                row.update(p=v["p"], p_holm=v["p_holm"], correction=v["correction"])
         rows.append(row)
     out = pd.DataFrame(rows, columns=["rank", "model", "next_model", "gap", "one_item", "mde",
-                                      "p"])
-    out["p_holm"] = stats.holm(out["p"].tolist()) if not out.empty else []
+                                      "p", "p_holm", "correction"])
     out["below_one_item"] = out["gap"] < out["one_item"]
     out["below_mde"] = out["gap"] < out["mde"]
     out["verdict"] = [_verdict(r) for r in out.itertuples()]

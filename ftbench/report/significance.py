@@ -1,59 +1,30 @@
 """Section 10: per-item scores -> bootstrap CIs per metric and paired tests between models.
 
 Per-item scores are keyed by article, so two models are always compared on the same test items
-(pairs present for only one model are dropped). The ranking's "vs leader" marks come from here.
+(pairs present for only one model are dropped). Every paired verdict comes from `families`: the
+ranking's "vs leader" marks and the all-pairs table are two views of one Holm-adjusted family.
 """
 
 from __future__ import annotations
 
 import math
-from itertools import combinations
 
 import numpy as np
 import pandas as pd
 
-from ftbench.report import intervals, stats
-from ftbench.report.samples import article_overall
+from ftbench.report import intervals
+from ftbench.report.families import family, verdict
+from ftbench.report.items import compare_items, item_scores, sample_metrics
 from ftbench.report.section import Context, Section
-from ftbench.report.vocab import BINARY, COLUMN_TASK, OVERALL, TASK_COLUMNS
+from ftbench.report.vocab import BINARY, OVERALL
 
-_EXTRA = {"bmw_perplexity": ("word_perplexity",)}
-
-
-def sample_metrics(frame: pd.DataFrame, task: str) -> list[str]:
-    """The per-item metric columns of one task's sample frame."""
-    cols = list(TASK_COLUMNS.get(task, {}).values()) + list(_EXTRA.get(task, ()))
-    return [c for c in dict.fromkeys(cols) if c in frame and frame[c].notna().any()]
-
-
-def _keyed(frame: pd.DataFrame) -> pd.DataFrame:
-    key = "article_id" if frame["article_id"].is_unique else "doc_id"
-    return frame.set_index(key)
-
-
-def item_scores(ctx: Context, model: str, metric: str) -> pd.Series | None:
-    """One value per test item for `model` (the overall score: per article)."""
-    samples = ctx.data.samples.get(model) or {}
-    if metric == OVERALL:
-        cache = ctx.shared.setdefault("article_overall", {})
-        if model not in cache:
-            cache[model] = article_overall(samples)
-        return cache[model]
-    frame = samples.get(COLUMN_TASK.get(metric, ""))
-    if frame is None or metric not in frame:
-        return None
-    return _keyed(frame)[metric]
-
-
-def compare_items(a: pd.Series, b: pd.Series, metric: str, ctx: Context) -> dict:
-    joined = pd.concat([a.rename("a"), b.rename("b")], axis=1, join="inner").dropna()
-    return stats.paired_test(joined["a"].to_numpy(), joined["b"].to_numpy(),
-                             binary=metric in BINARY, n_boot=ctx.options.n_boot,
-                             seed=ctx.options.seed)
+__all__ = ["compare_items", "item_scores", "metric_cis", "pairwise_overall", "sample_metrics",
+           "significance", "vs_leader"]
 
 
 def vs_leader(ctx: Context) -> pd.DataFrame | None:
-    """CI of every model's score and a paired test against the leader (Holm-adjusted)."""
+    """CI of every model's score and its paired test against the leader, adjusted in the
+    score's family (every pair of models), so it agrees with the all-pairs table."""
     ranked = ctx.scored()
     if ranked.empty or not ctx.data.samples:
         return None
@@ -68,16 +39,15 @@ def vs_leader(ctx: Context) -> pd.DataFrame | None:
                                     seed=ctx.options.seed) \
             if s is not None else {"lo": math.nan, "hi": math.nan, "n": 0, "method": ""}
         row = {"model": model, "ci_lo": ci["lo"], "ci_hi": ci["hi"], "n_items": ci["n"],
-               "ci_method": ci["method"], "p_vs_leader": math.nan}
-        if model != leader and s is not None:
-            row["p_vs_leader"] = compare_items(s, items[leader], ctx.score, ctx)["p"]
+               "ci_method": ci["method"], "p_vs_leader": math.nan, "p_holm": math.nan,
+               "vs_leader": "leader" if model == leader else "n/a", "correction": ""}
+        v = verdict(ctx, leader, model, ctx.score) if model != leader else None
+        if v is not None:
+            row.update(p_vs_leader=v["p"], p_holm=v["p_holm"],
+                       vs_leader="sig." if v["significant"] else "n.s.",
+                       correction=v["correction"])
         rows.append(row)
-    out = pd.DataFrame(rows)
-    out["p_holm"] = stats.holm(out["p_vs_leader"].tolist())
-    out["vs_leader"] = [
-        "leader" if m == leader else "n/a" if math.isnan(p) else "sig." if p < stats.ALPHA
-        else "n.s." for m, p in zip(out["model"], out["p_holm"])]
-    return out
+    return pd.DataFrame(rows)
 
 
 def _ppl_stat(rows: np.ndarray) -> float:
@@ -115,18 +85,26 @@ def metric_cis(ctx: Context) -> pd.DataFrame:
 
 
 def pairwise_overall(ctx: Context) -> pd.DataFrame:
+    """Every pair of ranked models on the score: the whole family the other views draw from."""
     rows = []
-    models = ctx.scored()["model"].tolist()
-    for a, b in combinations(models, 2):
-        sa, sb = item_scores(ctx, a, ctx.score), item_scores(ctx, b, ctx.score)
-        if sa is None or sb is None:
-            continue
-        rows.append({"model_a": a, "model_b": b, "metric": ctx.score,
-                     **compare_items(sa, sb, ctx.score, ctx)})
-    out = pd.DataFrame(rows)
-    if not out.empty:
-        out["p_holm"] = stats.holm(out["p"].tolist())
-    return out
+    fam = family(ctx, ctx.score)
+    for a, b in fam.pairs:
+        v = verdict(ctx, a, b, ctx.score)
+        if v is not None:
+            rows.append({"model_a": a, "model_b": b, "metric": ctx.score, **v})
+    return pd.DataFrame(rows)
+
+
+def _families_text(ctx: Context) -> str:
+    """The families, metrics with the same pairs and size said once."""
+    groups: dict[tuple, list[str]] = {}
+    for metric in ctx.shared.get("families") or {}:
+        fam = family(ctx, metric)
+        if fam.size:
+            groups.setdefault((fam.size, fam.scope), []).append(metric)
+    texts = [(f"Holm over {k} comparisons" if k > 1 else "1 comparison, no adjustment needed")
+             + f" each of {', '.join(metrics)}: {scope}" for (k, scope), metrics in groups.items()]
+    return "; ".join(texts) if texts else "no pair has per-item results"
 
 
 def significance(ctx: Context) -> Section:
@@ -151,5 +129,7 @@ def significance(ctx: Context) -> Section:
                     f"BCa bootstrap for the rest ({ctx.options.n_boot} resamples over test items, "
                     f"seed {ctx.options.seed}); paired tests on the same items: sign-flip permutation "
                     "for continuous metrics, McNemar (exact binomial below 25 discordant pairs) "
-                    "for 0/1 metrics; Holm adjustment across comparisons.")
+                    "for 0/1 metrics. One family per metric, Holm-adjusted once, so a pair has one "
+                    "verdict in every table: " + _families_text(ctx) + ". `significant` and "
+                    "every verdict follow p_holm; p is the unadjusted p-value.")
     return sec

@@ -37,6 +37,13 @@ def headline_columns(table: pd.DataFrame) -> list[str]:
     return cols
 
 
+def task_headlines(table: pd.DataFrame) -> list[str]:
+    """Each task's one headline metric: the first of its candidates the table has (the number
+    the findings, plots and terminal quote for the task)."""
+    found = (next((c for c in options if _has(table, c)), None) for options in HEADLINES.values())
+    return [c for c in found if c]
+
+
 def ranking(ctx: Context) -> Section:
     sec = Section("ranking", "1. Overall ranking")
     ranked = ctx.scored()
@@ -62,12 +69,15 @@ def ranking(ctx: Context) -> Section:
     if len(ranked) > 2 * n:
         sec.text.append(f"Top {n} and bottom {n} of {len(ranked)} models by {ctx.score}; "
                         "the full ranking is in tables/ranking.csv.")
-    leader = ranked.iloc[0]
-    sec.text.append(f"Leader: **{leader['model']}** ({ctx.score} {leader[ctx.score]:.4f}).")
+    best = ranked[ctx.score].iloc[0]
+    top = ranked["model"][(ranked[ctx.score] - best).abs() <= 1e-12].tolist()
+    who = "Leader" if len(top) == 1 else f"Shared lead ({len(top)} models with the same score)"
+    sec.text.append(f"{who}: {', '.join(f'**{m}**' for m in top)} ({ctx.score} {best:.4f}).")
     if sig is not None and "vs_leader" in ranked:
         tied = ranked["model"][ranked["vs_leader"] == "n.s."].tolist()
-        sec.text.append("Not significantly different from the leader (paired test, Holm-adjusted "
-                        f"p >= 0.05): {', '.join(tied) if tied else 'none'}.")
+        family = next((c for c in sig["correction"] if c), "no model tested")
+        sec.text.append(f"Not significantly different from the leader (paired test, {family}; "
+                        f"p_holm >= {stats.ALPHA}): {', '.join(tied) if tied else 'none'}.")
     return sec
 
 

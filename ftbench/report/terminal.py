@@ -1,6 +1,8 @@
 """The rich terminal summary: the few tables a researcher looks at first, plus what was skipped.
 
-Everything shown here is also in summary.md; the terminal only picks the headline views.
+Everything shown here is also in summary.md; the terminal only picks the headline views: per
+task, the report's one headline metric (`tables.task_headlines`), never a different number for
+the same task than the findings quote.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from rich.table import Table
 
 from ftbench.report.markdown import fmt, view
 from ftbench.report.section import Context, Section
+from ftbench.report.tables import task_headlines
 
 _SHOW = {
     "ranking": ["rank", "model", "train_size", "overall_score", "ci_lo", "ci_hi", "vs_leader"],
@@ -24,18 +27,17 @@ _SHOW = {
     "type_accuracy_bands": ["band", "n_models"],
     "score_correlations": ["x", "n", "pearson_r", "pearson_p", "spearman_rho", "spearman_p"],
     "base_vs_finetuned": ["model", "metric", "base_value", "finetuned_value", "abs_change",
-                          "rel_change_pct", "p"],
-    "paired_summary": ["metric", "n", "mean_a", "mean_b", "diff", "p", "b_better", "b_worse",
-                       "similar"],
+                          "p", "p_holm", "significant"],
+    "paired_summary": ["metric", "n", "mean_a", "mean_b", "diff", "p_holm", "significant",
+                       "b_better", "b_worse", "similar"],
     "significance_vs_leader": None,
     "forgetting": ["model", "benchmark", "metric", "filter", "base_value", "finetuned_value",
-                   "abs_change", "lost", "gained", "p"],
+                   "abs_change", "lost", "gained", "p_holm"],
     "forgetting_tradeoff": ["model", "train_size", "domain_gain", "general_change",
                             "significant_losses"],
 }
 _MAX_COLS = 10
-_HEADLINE_ROWS = {"summ_rougeL_f1", "summ_bertscore_f1", "title_rougeL_f1", "title_bertscore_f1",
-                  "tag_f1", "tag_jaccard", "type_accuracy", "type_mc_accuracy", "word_perplexity"}
+_BY_METRIC = ("base_vs_finetuned", "paired_summary")  # one row per metric: headlines only
 
 
 def _rich_table(title: str, frame: pd.DataFrame) -> Table:
@@ -53,8 +55,9 @@ def print_summary(ctx: Context, sections: list[Section], result: dict,
     console = console or Console()
     data = ctx.data
     console.rule(f"ftbench report — {data.source.name}")
+    heads = [ctx.score, *task_headlines(ctx.table)]
     console.print(f"{len(data.table)} models from {'a study' if data.kind == 'study' else 'a flat table'}"
-                  f"; ranking score [bold]{ctx.score}[/]")
+                  f"; ranking score [bold]{ctx.score}[/]; per task: {', '.join(heads[1:])}")
     for sec in sections:
         shown = [(n, f) for n, f in sec.tables.items() if n in _SHOW]
         if not shown and not sec.text:
@@ -65,8 +68,10 @@ def print_summary(ctx: Context, sections: list[Section], result: dict,
         for name, frame in shown:
             part, caption = view(name, frame, ctx)
             cols = _SHOW[name] or list(part.columns)
-            if name == "paired_summary":
-                part = part[part["metric"].isin(_HEADLINE_ROWS)]
+            if name in _BY_METRIC:
+                part = part[part["metric"].isin(heads)]
+            elif name == "forgetting" and "headline" in frame:
+                part = part[frame.loc[part.index, "headline"].eq(True)]
             part = part[[c for c in cols if c in part.columns][:_MAX_COLS]]
             if not part.empty:
                 console.print(_rich_table(f"{name}" + (f" ({caption})" if caption else ""), part))

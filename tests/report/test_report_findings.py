@@ -29,6 +29,7 @@ from scipy import stats as sps
 
 from ftbench.report import findings
 from ftbench.report.build import compute_sections, report_main
+from ftbench.report.forgetting import adjust
 from ftbench.report.resolution import mde_paired_t
 
 MODELS = {
@@ -100,12 +101,13 @@ def test_gains_report_significance_and_the_majority_baseline(study):
     bvf = tables["base_vs_finetuned"]
     best = bvf[bvf["metric"] == "overall_score"].sort_values("abs_change").iloc[-1]
     assert f"Biggest gain over the base acme-base: {best['model']}" in text
-    assert "3 of 3 fine-tuned models are significantly above the base" in text
+    assert "3 of the 3 other models are significantly above the base" in text
     row = bvf[(bvf["model"] == "acme-1b-500") & (bvf["metric"] == "type_accuracy")].iloc[0]
     assert row["base_value"] == 0 and row["finetuned_value"] == pytest.approx(28 / 60)
     assert row["majority_baseline"] == pytest.approx(56 / 60) and row["vs_majority"] == "below"
     assert row["p"] < 0.05 and bool(row["collapsed"])
-    assert (f"acme-1b-500's type_accuracy gain 0.00 -> 0.47 ({findings.pval(row['p'])} vs base) "
+    assert (f"acme-1b-500's type_accuracy gain 0.00 -> 0.47 "
+            f"({findings.pval(row['p_holm'], 'p_holm')} vs base) "
             "is below the 0.93 majority baseline") in text
     assert "collapse onto one class" in text
     expected = sps.binomtest(28, 60, 56 / 60).pvalue
@@ -139,17 +141,21 @@ def test_findings_section_comes_first_with_one_sentence_per_generator(study):
 
 
 def test_forgetting_finding_from_a_known_table():
-    table = pd.DataFrame([
-        {"model": "m1", "benchmark": "gsm8k", "metric": "exact_match", "headline": True,
-         "base_value": 0.45, "finetuned_value": 0.15, "abs_change": -0.30, "lost": 14,
-         "gained": 2, "p": 0.0042, "significant": True},
-        {"model": "m1", "benchmark": "mmlu", "metric": "acc", "headline": True,
+    table = adjust(pd.DataFrame([
+        {"model": "m1", "benchmark": "gsm8k", "metric": "exact_match", "filter": "flexible-extract",
+         "headline": True, "base_value": 0.45, "finetuned_value": 0.15, "abs_change": -0.30,
+         "lost": 14, "gained": 2, "p": 0.0042},
+        {"model": "m1", "benchmark": "mmlu", "metric": "acc", "filter": "none", "headline": True,
          "base_value": 0.40, "finetuned_value": 0.38, "abs_change": -0.02, "lost": 5,
-         "gained": 3, "p": 0.73, "significant": False}])
+         "gained": 3, "p": 0.73}]))
     text = findings.forgetting(None, {"forgetting": table}).text
     assert text.startswith("Fine-tuning cost general skills in 1 of 2 model x benchmark")
     assert "m1 gsm8k exact_match 0.450 -> 0.150 (-0.300; lost 14 / gained 2 items, McNemar " \
-           "p = 0.004)" in text and "mmlu" not in text
+           "p = 0.004, p_holm = 0.004)" in text and "mmlu" not in text
+    assert "1 comparison per benchmark and metric, no adjustment needed" in text
+    assert table["correction"].tolist() == [
+        "1 comparison of gsm8k exact_match [flexible-extract], no adjustment needed",
+        "1 comparison of mmlu acc, no adjustment needed"]
     table["significant"] = False
     assert "No significant loss of general skills in 2" in \
         findings.forgetting(None, {"forgetting": table}).text
