@@ -272,7 +272,10 @@ def cmd_report(source: Path, out: Path, top_n: int, compare: str | None, baselin
                metric: str | None, tie_threshold: float, n_samples: int, mapping: Path | None,
                runs: Path | None) -> int:
     from ftbench.report.build import report_main
+    from ftbench.report.settings import check_report_settings
 
+    flags = {"top_n": "--top-n", "tie_threshold": "--tie-threshold", "n_samples": "--samples"}
+    check_report_settings(top_n, tie_threshold, n_samples, name=flags.__getitem__)
     pair = None
     if compare:
         parts = compare.split(",")
