@@ -192,7 +192,7 @@ def cmd_eval(models: str | None, study: Path | None, tasks: str, out: Path, back
     from ftbench.eval.backends import check_model_args
     from ftbench.eval.orchestrator import EvalSettings, evaluate_models
     from ftbench.eval.specs import parse_model_list
-    from ftbench.eval.summary import print_summary
+    from ftbench.eval.summary import all_complete, print_summary
 
     if bool(models) == bool(study):
         raise InputError("give exactly one of --models NAME=PATH[,...] or --study CONFIG.yaml")
@@ -237,8 +237,9 @@ def cmd_eval(models: str | None, study: Path | None, tasks: str, out: Path, back
     data = index.data
     if index.own is not None:  # a shard answers for its own models
         data = {**data, "models": {n: e for n, e in data["models"].items() if n in index.own}}
-    print_summary(data, out, console)
-    return 0 if all(m["status"] == "complete" for m in data["models"].values()) else 1
+    asked = index.own if index.own is not None else [s.name for s in specs]
+    print_summary(data, out, console, asked=asked)
+    return 0 if all_complete(data, asked) else 1
 
 
 def cmd_study(config: Path, only: str | None, overrides: list[str], force: bool = False,
@@ -247,7 +248,7 @@ def cmd_study(config: Path, only: str | None, overrides: list[str], force: bool 
 
     from ftbench.core.shard import parse_shard
     from ftbench.pipelines.study import run_study
-    from ftbench.pipelines.study_config import load_study_config
+    from ftbench.pipelines.study_config import STAGES, load_study_config
 
     part = parse_shard(shard)
     cfg = load_study_config(config, overrides)
@@ -255,6 +256,13 @@ def cmd_study(config: Path, only: str | None, overrides: list[str], force: bool 
         cfg.executor = executor
     stages = [s for s in only.split(",") if s] if only else None
     manifest = run_study(cfg, stages, Console(), config_path=config, force=force, shard=part)
+    failed = [(s, v) for s, v in manifest["stages"].items()
+              if s in (stages or STAGES) and v.get("status") == "failed"]
+    if failed:
+        stage, entry = failed[0]
+        print(f"ftbench: study {cfg.name}: stage {stage} failed: {entry.get('error')}",
+              file=sys.stderr)
+        return 1
     total = sum(s.get("seconds", 0) for s in manifest["stages"].values())
     print(f"study {cfg.name}: done in {total:.0f} s; outputs in {cfg.out}")
     return 0
@@ -272,7 +280,10 @@ def cmd_report(source: Path, out: Path, top_n: int, compare: str | None, baselin
                metric: str | None, tie_threshold: float, n_samples: int, mapping: Path | None,
                runs: Path | None) -> int:
     from ftbench.report.build import report_main
+    from ftbench.report.settings import check_report_settings
 
+    flags = {"top_n": "--top-n", "tie_threshold": "--tie-threshold", "n_samples": "--samples"}
+    check_report_settings(top_n, tie_threshold, n_samples, name=flags.__getitem__)
     pair = None
     if compare:
         parts = compare.split(",")

@@ -10,6 +10,7 @@ quirks) and sets the CPU engine's environment (STACK.md: KV-cache size, in-proce
 from __future__ import annotations
 
 import importlib.metadata as md
+import math
 import os
 from importlib.util import find_spec
 
@@ -137,6 +138,8 @@ def check_model_args(args: dict | None, backend: str, where: str) -> dict:
                              + ", ".join(known))
         if value is not None and not isinstance(value, (bool, int, float, str)):
             raise InputError(f"{where}.{key}: expected a number, string or boolean, got {value!r}")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise InputError(f"{where}.{key}: must be a finite number, got {value}")
         if key in _POSITIVE_INT_ARGS and (isinstance(value, bool) or not isinstance(value, int)
                                           or value <= 0):
             raise InputError(f"{where}.{key}: expected a positive integer, got {value!r}")

@@ -8,6 +8,7 @@ never shows a different number for a task than the report quotes.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 from rich.console import Console
@@ -59,8 +60,11 @@ def label(key: Key | None) -> str:
     return key[0] if key[1] == "none" else escape(f"{key[0]} [{key[1]}]")
 
 
-def print_summary(index: dict, out: Path, console: Console) -> None:
-    """Models × tasks; with fewer models than tasks the table is transposed to stay narrow."""
+def print_summary(index: dict, out: Path, console: Console,
+                  asked: Iterable[str] | None = None) -> None:
+    """Models × tasks; with fewer models than tasks the table is transposed to stay narrow.
+    With `asked`, the folder's other models (an earlier run's) are listed but said apart: an
+    exit status answers for the models a run was asked to evaluate, never for the others."""
     models = list(index["models"])
     per_model = {m: task_metric_keys(out / m) for m in models}
     tasks = sorted({t for metrics in per_model.values() for t in metrics})
@@ -101,3 +105,13 @@ def print_summary(index: dict, out: Path, console: Console) -> None:
         for t, info in index["models"][m].get("tasks", {}).items():
             if info.get("status") == "failed":
                 console.print(f"[red]{m} / {t}[/]: {info.get('error', '').splitlines()[0]}")
+    others = [m for m in models if asked is not None and m not in set(asked)]
+    if others:
+        listed = ", ".join(f"{m} ({index['models'][m].get('status', '?')})" for m in others)
+        console.print(f"also in {out}, not evaluated by this run (not counted in its exit "
+                      f"status): {listed}")
+
+
+def all_complete(index: dict, asked: Iterable[str]) -> bool:
+    """Whether every model a run was asked to evaluate is complete (others do not count)."""
+    return all(index["models"].get(m, {}).get("status") == "complete" for m in asked)

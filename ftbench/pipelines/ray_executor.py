@@ -105,10 +105,11 @@ class RayStudy:
         self.ready: list[tuple] = []  # (RunSpec, run dir) trained before and current
         self.grid_indexes: dict = {}
         self.eval_store = None
+        self.asked: list[str] = []  # models this study's eval stage evaluated (its exit status)
 
     # --- planning (driver only; InputError before any task starts) -------------------------
     def _plan_train(self, stack: contextlib.ExitStack) -> list[tuple]:
-        from ftbench.train.artifacts import remove_stale_staging
+        from ftbench.train.artifacts import kept_note, remove_stale_staging
         from ftbench.train.grid import (
             RUNS_KIND,
             GridIndex,
@@ -142,6 +143,8 @@ class RayStudy:
                     self.view.stages["train"].skipped += 1
                     self.ready.append((run.spec, run.run_dir))
                 else:
+                    if note := kept_note(run.run_dir):
+                        self.console.print(f"  {note}")
                     todo.append((tc, index, run, fps[name], name in stale))
             self.view.stages["train"].total += len(planned)
         return todo
@@ -185,6 +188,7 @@ class RayStudy:
         from ftbench.eval.orchestrator import plan_models, start_model, worker_job
 
         store, ctx = self.eval_store, self.ctx
+        self.asked.append(spec.name)  # the stage answers for these models, not the folder's others
         self.view.stages["eval"].total += 1
         try:
             check_model_args(spec.extra_args, ctx.backend, f"model {spec.name}: model_args")
@@ -297,8 +301,9 @@ class RayStudy:
             from ftbench.eval.summary import print_summary
 
             data = self.eval_store.data
-            print_summary(data, self.eval_store.root, self.console)
-            infos["eval"] = {m: v["status"] for m, v in data["models"].items()}
+            print_summary(data, self.eval_store.root, self.console, asked=self.asked)
+            infos["eval"] = {m: data["models"].get(m, {}).get("status", "unknown")
+                             for m in self.asked}
         return infos
 
 

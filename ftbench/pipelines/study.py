@@ -174,11 +174,22 @@ def _stage_eval(cfg: StudyConfig, console: Console, force: bool,
     from ftbench.pipelines.stage_inputs import eval_settings
 
     settings = eval_settings(cfg)
-    index = evaluate_models(cfg.model_specs(), settings, cfg.results_dir, console, force=force,
-                            shard=shard)
+    specs = cfg.model_specs()
+    index = evaluate_models(specs, settings, cfg.results_dir, console, force=force, shard=shard)
     models = {m: v for m, v in index.data["models"].items() if index.mine(m)}
-    print_summary({**index.data, "models": models}, cfg.results_dir, console)
-    return {m: v["status"] for m, v in models.items()}
+    asked = [s.name for s in specs if index.mine(s.name)]
+    print_summary({**index.data, "models": models}, cfg.results_dir, console, asked=asked)
+    return {m: models.get(m, {}).get("status", "unknown") for m in asked}
+
+
+def stage_failure(stage: str, info: dict) -> str | None:
+    """Why a stage that ran to its end still failed, or None: an eval stage in which every
+    evaluation it was asked for failed has nothing to report (partial failures are listed in
+    the results and the stage goes on, as a failed training run does)."""
+    if stage != "eval" or not info or "complete" in info.values():
+        return None
+    return (f"every evaluation failed ({', '.join(f'{m}: {v}' for m, v in info.items())}); "
+            "see each model's status.json in the results directory")
 
 
 def _stage_report(cfg: StudyConfig, console: Console, force: bool) -> dict:
@@ -272,9 +283,13 @@ def run_study(cfg: StudyConfig, only: list[str] | None = None, console: Console 
     claim_dir(cfg.out, KIND, what="config key 'out_dir'", adopt=_legacy_study)
     with dir_lock(cfg.out, f"ftbench study {config_path or cfg.name}", shared=shard is not None):
         if shard is not None:
-            return {"stages": {stage: {"status": "complete", "shard": str(shard),
-                                       "info": STAGE_FUNCS[stage](cfg, console, force, shard)}
-                               for stage in stages}}
+            done = {}
+            for stage in stages:
+                info = STAGE_FUNCS[stage](cfg, console, force, shard)
+                why = stage_failure(stage, info)
+                done[stage] = {"status": "failed" if why else "complete", "shard": str(shard),
+                               "info": info, **({"error": why} if why else {})}
+            return {"stages": done}
         return _run_stages(cfg, stages, console, config_path, force)
 
 
@@ -321,10 +336,14 @@ def _run_stages(cfg: StudyConfig, stages: list[str], console: Console,
                     seconds=round(time.time() - t0, 1))
             atomic_write_json(path, manifest)
             raise
+        failures = {s: why for s in group if (why := stage_failure(s, infos[s]))}
         for s in group:
-            manifest["stages"][s] = {"status": "complete", "seconds": round(time.time() - t0, 1),
-                                     "info": infos[s]}
+            manifest["stages"][s] = {"status": "failed" if s in failures else "complete",
+                                     "seconds": round(time.time() - t0, 1), "info": infos[s],
+                                     **({"error": failures[s]} if s in failures else {})}
         atomic_write_json(path, manifest)
+        if failures:  # the later stages would work from nothing
+            break
     return manifest
 
 

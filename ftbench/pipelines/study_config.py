@@ -176,6 +176,12 @@ class ReportStage:
     n_samples: int = 5
     metric: str | None = None
 
+    def __post_init__(self) -> None:  # at load: the report runs last, after hours of work
+        from ftbench.report.settings import check_report_settings
+
+        check_report_settings(self.top_n, self.tie_threshold, self.n_samples,
+                              name=lambda key: f"config key 'report.{key}'")
+
 
 @dataclass
 class StudyConfig:

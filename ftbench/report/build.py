@@ -27,6 +27,7 @@ from ftbench.report.page import write_page
 from ftbench.report.recommend import resolution_section
 from ftbench.report.runs import match_run
 from ftbench.report.section import Context, Options, Section
+from ftbench.report.settings import check_report_settings
 from ftbench.report.tables import headline_columns
 from ftbench.report.vocab import OVERALL, perplexity_column
 
@@ -120,8 +121,7 @@ def report_main(source: Path, out: Path, *, top_n: int = 5,
     "seconds"}. Unusable input raises ftbench.core.io.InputError naming what is missing.
     """
     t0 = time.time()
-    if top_n < 1 or n_samples < 0 or tie_threshold < 0:
-        raise InputError("top_n must be >= 1, n_samples >= 0 and tie_threshold >= 0")
+    check_report_settings(top_n, tie_threshold, n_samples)
     if compare is not None and len(compare) != 2:
         raise InputError(f"compare needs exactly two model names, got {compare!r}")
     out = Path(out)

@@ -2,6 +2,8 @@
 
 Why a staging directory: a run is built in `<output_dir>/.<run>.tmp-<pid>/` and renamed into place
 only when complete, so a crash never leaves a half-written run that a resumed grid would trust.
+Why `RUN_OUTPUTS`: a run directory may also hold the user's own files (notes, an eval of their
+own); every cleanup and replacement touches only the names ftbench writes, never anything else.
 """
 
 from __future__ import annotations
@@ -18,11 +20,66 @@ from ftbench.core.io import atomic_write_json, atomic_write_text
 
 STAGING_PREFIX = "."
 STAGING_MARK = ".tmp-"
+# every name a run directory gets from ftbench (run.py, write_run_files, a failed run's record)
+RUN_OUTPUTS = frozenset({"manifest.json", "adapter", "merged", "trainer", "history.json",
+                         "loss_curve.png"})
+
+
+def is_run_output(name: str) -> bool:
+    """A name ftbench writes in a run directory, or the temp file of one (atomic writes)."""
+    return name in RUN_OUTPUTS or any(name.startswith(f".{o}.") and name.endswith((".tmp", ".tmp.png"))
+                                      for o in RUN_OUTPUTS)
+
+
+def user_entries(run_dir: Path) -> list[str]:
+    """What a run directory holds that ftbench did not write (kept by every cleanup)."""
+    if not run_dir.is_dir():
+        return []
+    return sorted(p.name for p in run_dir.iterdir() if not is_run_output(p.name))
+
+
+def kept_note(run_dir: Path) -> str | None:
+    """The one line that says a cleanup of `run_dir` keeps the user's files."""
+    kept = user_entries(run_dir)
+    if not kept:
+        return None
+    listed = ", ".join(kept[:5]) + (f" and {len(kept) - 5} more" if len(kept) > 5 else "")
+    return f"{run_dir}: kept {listed} (not written by ftbench); only ftbench's files are replaced"
+
+
+def clear_run_dir(run_dir: Path) -> list[str]:
+    """Remove what ftbench wrote in `run_dir` (the manifest first, so a crash midway never leaves
+    a run that looks complete); the directory itself goes only when nothing else is in it.
+    Returns the names kept."""
+    if not run_dir.is_dir() or run_dir.is_symlink():
+        return []
+    (run_dir / "manifest.json").unlink(missing_ok=True)
+    for p in run_dir.iterdir():
+        if is_run_output(p.name):
+            if p.is_dir() and not p.is_symlink():
+                shutil.rmtree(p)
+            else:
+                p.unlink(missing_ok=True)
+    kept = user_entries(run_dir)
+    if not kept:
+        run_dir.rmdir()
+    return kept
+
+
+def _install(tmp: Path, final: Path) -> None:
+    """Put the finished staging dir in place of `final`; a user's files in `final` stay."""
+    if final.exists() and clear_run_dir(final):
+        for p in sorted(tmp.iterdir(), key=lambda p: p.name == "manifest.json"):  # manifest last
+            os.replace(p, final / p.name)
+        tmp.rmdir()
+    else:
+        os.replace(tmp, final)
 
 
 @contextmanager
 def staged_dir(final: Path) -> Iterator[Path]:
-    """Yield a temp dir beside `final`; on success replace `final` with it, on error delete it."""
+    """Yield a temp dir beside `final`; on success its files replace ftbench's in `final` (a
+    user's files there stay), on error it is deleted and `final` is left as it was."""
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{final.name}{STAGING_MARK}",
                                 dir=final.parent))
@@ -31,9 +88,7 @@ def staged_dir(final: Path) -> Iterator[Path]:
     os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes 0700; the run dir gets the usual permissions
     try:
         yield tmp
-        if final.exists():
-            shutil.rmtree(final)
-        os.replace(tmp, final)
+        _install(tmp, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import re
 import types
 import typing
@@ -212,6 +213,17 @@ class TrainConfig:
 
 # --- typed construction from plain data ---------------------------------------------------------
 
+class NotFinite(InputError):
+    """A number that is inf or nan: no setting means that, so no option of a union may take it."""
+
+
+def finite(value: float, key: str) -> float:
+    """`value` when it is a finite number; `.inf` / `.nan` (YAML) or `inf` / `nan` are refused."""
+    if not math.isfinite(value):
+        raise NotFinite(f"config key '{key}': must be a finite number, got {value}")
+    return value
+
+
 def _type_name(tp: Any) -> str:
     return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
 
@@ -231,6 +243,8 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
         for option in real:
             try:
                 return _coerce(value, option, key)
+            except NotFinite:
+                raise
             except InputError:
                 continue
         raise InputError(f"config key '{key}': expected {_type_name(tp)}, got {value!r}")
@@ -260,12 +274,16 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
             return int(value)
     elif tp is float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
+            return finite(float(value), key)
         if isinstance(value, str):  # YAML 1.1 reads `2e-4` (no dot) as a string
             try:
-                return float(value)
+                number = float(value)
             except ValueError:
                 pass
+            else:  # as text, a union may still take it as a string
+                if math.isfinite(number):
+                    return number
+                raise InputError(f"config key '{key}': must be a finite number, got {value!r}")
     elif tp is str and isinstance(value, str):
         return value
     raise InputError(f"config key '{key}': expected {_type_name(tp)}, got {value!r}")

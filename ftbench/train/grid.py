@@ -4,8 +4,9 @@ Resume rule: a run directory whose manifest says "complete" *and* carries the fi
 would have now (config, base-model files, train-file hash, versions) is skipped. A complete run
 with another fingerprint stops the grid before anything trains (exit 2, saying what changed)
 unless `force`, which retrains it (the old run is replaced only when the new one is complete).
-Anything else under the run's name (a failed run's record, a killed run's staging dir) is removed
-and the run starts again from the base model. The output directory is owned by the project
+Anything else ftbench wrote under the run's name (a failed run's record, a killed run's staging
+dir) is removed and the run starts again from the base model; files the user put in a run
+directory are kept (ftbench.train.artifacts.RUN_OUTPUTS names what is ftbench's). The output directory is owned by the project
 (`.ftbench/owner.json`; a foreign non-empty one is refused) and locked while a grid runs.
 `grid_index.json` records every run's status, fingerprint, the error of a failed one, and its
 headline numbers.
@@ -14,7 +15,6 @@ headline numbers.
 from __future__ import annotations
 
 import json
-import shutil
 import time
 import traceback
 from dataclasses import dataclass
@@ -36,7 +36,7 @@ from ftbench.core.locking import dir_lock
 from ftbench.core.model_sources import check_model_source, is_model_source, source_digest
 from ftbench.core.outputs import claim_dir
 from ftbench.core.shard import Shard
-from ftbench.train.artifacts import remove_stale_staging
+from ftbench.train.artifacts import clear_run_dir, kept_note, remove_stale_staging
 from ftbench.train.config import RunSpec, TrainConfig
 from ftbench.train.data import check_train_file, read_manifest
 from ftbench.train.device_check import check_train_device
@@ -251,6 +251,8 @@ def _train_planned(cfg: TrainConfig, planned: list[PlannedRun], fingerprints: di
                 display.end_run(name, "already complete, skipped")
                 continue
             display.start_run(name)
+            if note := kept_note(run.run_dir):
+                display.console.log(note)
             try:
                 manifest, action = train_one(cfg, run, backend, fingerprints[name],
                                              name in stale,
@@ -273,8 +275,8 @@ def train_one(cfg: TrainConfig, run: PlannedRun, backend: str, fingerprint: dict
     A failure is recorded in the run's manifest, never raised: the grid goes on."""
     from ftbench.train.run import release_memory, train_run
 
-    if run.run_dir.exists() and not stale:
-        shutil.rmtree(run.run_dir)  # a failed attempt's record: start clean
+    if not stale:
+        clear_run_dir(run.run_dir)  # a failed attempt's record: start clean (user files stay)
     t0 = time.perf_counter()
     try:
         return train_run(cfg, run.spec, backend, run.train_file, run.data_sha, run.run_dir,
@@ -282,7 +284,7 @@ def train_one(cfg: TrainConfig, run: PlannedRun, backend: str, fingerprint: dict
     except Exception as exc:  # one run's failure must not stop the grid
         failed = _failed_manifest(cfg, run, exc, t0)
         if not stale:  # a forced retrain that fails keeps the old run
-            shutil.rmtree(run.run_dir, ignore_errors=True)
+            clear_run_dir(run.run_dir)
             atomic_write_json(run.run_dir / "manifest.json", failed)
     # only here, after the except block: until it ends, the traceback holds the failed run's
     # frames and with them its model, optimizer and GPU memory (the next run and vLLM need it)

@@ -10,6 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ftbench.train.finite import check_finite_weights
+
 
 def merge_dtype(device: str):
     import torch
@@ -55,3 +57,4 @@ def _save(model: Any, tokenizer: Any, out: Path) -> None:
         model.generation_config.pad_token_id = tokenizer.pad_token_id
     model.save_pretrained(out)  # safetensors is the transformers 5 default
     tokenizer.save_pretrained(out)
+    check_finite_weights(out)  # read back: an inf in the export never becomes a complete run

@@ -59,6 +59,7 @@ def sft_config(cfg: TrainConfig, work_dir: Path, loaded: LoadedModel, loss_mask:
         assistant_only_loss=loss_mask == "assistant",
         completion_only_loss=True if loss_mask == "completion" else None,
         include_num_input_tokens_seen="non_padding", dataset_num_proc=None,
+        logging_nan_inf_filter=False,  # a NaN loss is logged as NaN: FiniteLossGuard stops it
     )
 
 
@@ -75,13 +76,15 @@ def run_sft(cfg: TrainConfig, loaded: LoadedModel, train_records: list[dict],
     from transformers import PrinterCallback
     from trl import SFTTrainer
 
+    from ftbench.train.finite import FiniteLossGuard
+
     has_eval = bool(eval_records)
     args = sft_config(cfg, work_dir, loaded, loss_mask, has_eval)
     trainer = SFTTrainer(
         model=loaded.model, args=args, processing_class=loaded.tokenizer,
         train_dataset=Dataset.from_list(train_records),
         eval_dataset=Dataset.from_list(eval_records) if has_eval else None,
-        peft_config=loaded.peft_config, callbacks=list(callbacks or []),
+        peft_config=loaded.peft_config, callbacks=[FiniteLossGuard(), *(callbacks or [])],
     )
     trainer.remove_callback(PrinterCallback)  # history.json and the rich display carry the logs
     before = trainer.evaluate()["eval_loss"] if has_eval else None

@@ -17,6 +17,7 @@ import sys
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -102,10 +103,10 @@ def test_offline_uncached_hub_id_is_one_line_naming_it(cache):
 class _ModelInfo(BaseHTTPRequestHandler):
     """The one hub API call identity needs: GET /api/models/<id>/revision/<rev> → its sha."""
 
-    commits: dict[str, str] = {}
-    calls: list[str] = []
+    commits: ClassVar[dict[str, str]] = {}
+    calls: ClassVar[list[str]] = []
 
-    def do_GET(self):  # noqa: N802 (http.server's name)
+    def do_GET(self):  # http.server's name
         self.calls.append(self.path)
         parts = self.path.split("?")[0].strip("/").split("/")
         if parts[:2] == ["api", "models"] and "revision" in parts:
