@@ -144,7 +144,7 @@ def mtimes(root: Path) -> dict[str, int]:
     """The finished outputs of the models that did not fail (the failed run is retried)."""
     return {str(p): p.stat().st_mtime_ns for p in root.rglob("*")
             if p.is_file() and f"{FAILING}-" not in str(p.relative_to(root))
-            and (p.name == "manifest.json" and p.parent.parent.name == "runs"
+            and ((p.name == "manifest.json" and p.parent.parent.name == "runs")
                  or p.name.startswith("results_"))}
 
 
