@@ -206,7 +206,7 @@ def cmd_eval(models: str | None, study: Path | None, tasks: str, out: Path, back
     else:
         specs = parse_model_list(models)
     for spec in specs:  # before any work: a typo in a path is not a hub-id error later
-        check_model_ref(spec.pretrained, f"--models {spec.name}")
+        check_model_ref(spec.pretrained, f"--models {spec.name}", revision=spec.hub_revision())
         if spec.adapter:
             check_model_ref(spec.adapter, f"--models {spec.name} (adapter)")
     try:

@@ -105,7 +105,13 @@ def model_identity(ref: str, revision: str | None = None) -> dict:
     if path.is_file():  # a single-file checkpoint (.gguf)
         return {"ref": str(path.resolve()), "kind": "local",
                 "files": {path.name: file_identity(path)}}
-    commit = resolve_commit(ref, revision, f"model {ref!r}")
+    if looks_like_path(ref):  # a missing path: the model fails at its turn, the others go on
+        return {"ref": ref, "kind": "missing", "files": {}}
+    try:
+        commit = resolve_commit(ref, revision, f"model {ref!r}")
+    except InputError as exc:  # likewise: named when the model is loaded (check_model_ref)
+        return {"ref": ref, "kind": "hub", "revision": revision, "commit": None,
+                "error": str(exc), "files": {}}
     snap = snapshot_dir(ref, commit)  # recorded for the reader, not part of the identity
     return {"ref": ref, "kind": "hub", "revision": revision, "commit": commit,
             "files": files_identity(snap) if snap else {}}
@@ -116,6 +122,8 @@ def _identity_key(ident: dict | None) -> Any:
         return None
     if ident["kind"] == "hub":
         return {"hub": ident["ref"], "commit": ident["commit"]}
+    if ident["kind"] == "missing":
+        return {"missing": ident["ref"]}
     return ident["files"]  # the path is recorded, not hashed: a moved directory stays the same
 
 
