@@ -182,7 +182,11 @@ def cmd_eval(models: str | None, study: Path | None, tasks: str, out: Path, back
              metadata: str | None, context_length: int | None = None,
              threads: int | None = None, thinking: bool = False,
              max_gen_toks: int | dict[str, int] | None = None, force: bool = False,
-             model_args: dict | None = None, shard: str | None = None) -> int:
+             model_args: dict | None = None, shard: str | None = None,
+             system_instruction: str | None = None,
+             fewshot_as_multiturn: bool | None = None) -> int:
+    """`chat_template`, `system_instruction`, `fewshot_as_multiturn`: None = not given (the
+    study's value with --study, else apply the template / lm-eval's defaults)."""
     import json
 
     from rich.console import Console
@@ -220,16 +224,24 @@ def cmd_eval(models: str | None, study: Path | None, tasks: str, out: Path, back
         thinking = thinking or study_cfg.eval.thinking
         max_gen_toks = max_gen_toks if max_gen_toks is not None else study_cfg.eval.max_gen_toks
         model_args = {**(study_cfg.eval.model_args or {}), **model_args}
+        chat_template = (study_cfg.eval.apply_chat_template if chat_template is None
+                         else chat_template)
+        system_instruction = (study_cfg.eval.system_instruction if system_instruction is None
+                              else system_instruction)
+        fewshot_as_multiturn = (study_cfg.eval.fewshot_as_multiturn
+                                if fewshot_as_multiturn is None else fewshot_as_multiturn)
     if meta is not None and not isinstance(meta, dict):
         raise InputError(f"--metadata must be a JSON object, got {metadata!r}")
     task_list = [t.strip() for t in tasks.split(",") if t.strip()]
     if not task_list:
         raise InputError("--tasks: give at least one task or group")
     settings = EvalSettings(tasks=task_list, backend=backend, limit=limit,
-                            batch_size=batch_size, apply_chat_template=chat_template,
+                            batch_size=batch_size,
+                            apply_chat_template=True if chat_template is None else chat_template,
                             metadata=meta, context_length=context_length, threads=threads,
                             enable_thinking=thinking, max_gen_toks=max_gen_toks,
-                            model_args=model_args or None)
+                            model_args=model_args or None, system_instruction=system_instruction,
+                            fewshot_as_multiturn=fewshot_as_multiturn)
     if study:  # a suite whose task folder lives outside tasks/ adds it to the include path
         settings.include_path = study_cfg.include_path()
     console = Console()
@@ -331,10 +343,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     t = sub.add_parser("tiny-model", help="build the embedded tiny Llama model (offline, seconds)")
-    t.add_argument("--out", type=Path, required=True)
+    t.add_argument("--out", type=Path, required=True, help="directory the model is written to")
     t.add_argument("--corpus", type=Path, default=None, help="raw JSONL (default: bundled sample)")
     t.add_argument("--steps", type=int, default=300, help="pre-training steps")
-    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--seed", type=int, default=0, help="random seed of the weights and the pre-training")
 
     sub.add_parser("tasks-path", help="print the folder of ftbench's lm-eval tasks, for "
                    "`lm_eval --include_path $(ftbench tasks-path)`")
@@ -342,12 +354,14 @@ def build_parser() -> argparse.ArgumentParser:
     d = sub.add_parser("data", help="data preparation")
     dsub = d.add_subparsers(dest="data_command", required=True)
     dp = dsub.add_parser("prepare", help="raw articles → test split + nested chat-format train splits")
-    dp.add_argument("raw", type=Path)
-    dp.add_argument("--out", type=Path, required=True)
-    dp.add_argument("--sizes", type=_sizes, default=(500, 1000, 1500, 2000))
+    dp.add_argument("raw", type=Path, help="raw articles, JSONL (one article per line)")
+    dp.add_argument("--out", type=Path, required=True, help="directory of the prepared data")
+    dp.add_argument("--sizes", type=_sizes, default=(500, 1000, 1500, 2000),
+                    help="nested train sizes in articles, comma-separated (default: "
+                         "500,1000,1500,2000)")
     dp.add_argument("--test-size", type=_test_size, default=0.1,
                     help="test articles: a count (e.g. 50) or a fraction (e.g. 0.1)")
-    dp.add_argument("--seed", type=int, default=42)
+    dp.add_argument("--seed", type=int, default=42, help="seed of the test/train split")
     dp.add_argument("--max-input-words", type=int, default=None,
                     help="truncate article text in prompts to this many words")
     dp.add_argument("--skip-invalid", action="store_true",
@@ -359,7 +373,7 @@ def build_parser() -> argparse.ArgumentParser:
     di = dsub.add_parser("import-chat", help="chat JSONL splits ({messages: [system, user, "
                          "assistant]} per row, the published study's format) → prepared layout")
     di.add_argument("source", type=Path, help="a chat JSONL file or a directory of them")
-    di.add_argument("--out", type=Path, required=True)
+    di.add_argument("--out", type=Path, required=True, help="directory of the prepared data")
     di.add_argument("--split", choices=("test", "train"), default=None,
                     help="for a single file whose name says neither test nor train")
 
@@ -368,12 +382,28 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--study", type=Path, help="study config listing the models")
     e.add_argument("--tasks", default="bmw", help="lm-eval tasks/groups, comma-separated")
     e.add_argument("--out", type=Path, required=True, help="results directory of the study")
-    e.add_argument("--backend", choices=("auto", "hf", "vllm"), default="auto")
+    e.add_argument("--backend", choices=("auto", "hf", "vllm"), default="auto",
+                   help="lm-eval model type (auto: vllm when it can run here, else hf)")
     e.add_argument("--limit", type=_limit, default=None,
                    help="examples per task (a count, or a fraction in (0, 1))")
     e.add_argument("--batch-size", type=_batch_size, default=None,
                    help="default: 8 (hf), auto (vllm)")
-    e.add_argument("--no-chat-template", dest="chat_template", action="store_false")
+    e.add_argument("--apply-chat-template", dest="chat_template",
+                   action=argparse.BooleanOptionalAction, default=None,
+                   help="format prompts with each model's chat template, as lm-eval's "
+                        "--apply_chat_template (default: apply; a model without a template, or "
+                        "one set chat_template=none, gets plain prompts); recorded in every "
+                        "results file")
+    e.add_argument("--no-chat-template", dest="chat_template", action="store_false",
+                   help="the same as --no-apply-chat-template (older spelling)")
+    e.add_argument("--system-instruction", default=None, metavar="TEXT",
+                   help="system message before every prompt (lm-eval --system_instruction; "
+                        "default: none); part of what results are reused for")
+    e.add_argument("--fewshot-as-multiturn", action=argparse.BooleanOptionalAction,
+                   default=None,
+                   help="few-shot examples as separate chat turns (lm-eval "
+                        "--fewshot_as_multiturn; default: lm-eval's, on with the chat template); "
+                        "part of what results are reused for")
     e.add_argument("--metadata", default=None, help="JSON passed to the tasks (lm-eval --metadata)")
     e.add_argument("--context-length", type=_positive_int, default=None,
                    help="tokens per sequence, at most each model's own (default: the model's)")
@@ -386,14 +416,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help="token budget of the generative tasks: N, or TASK=N[,TASK=N] "
                         "(default: each task's own, sized for the real data)")
     e.add_argument("--model-args", type=_model_args, default=None,
-                   help="engine settings passed to lm-eval's model_args, KEY=VALUE[,KEY=VALUE]: "
-                        "vllm tensor_parallel_size, data_parallel_size, gpu_memory_utilization, "
-                        "...; hf parallelize, device_map, max_memory_per_gpu, ... (README)")
+                   help="lm-eval's model_args, KEY=VALUE[,KEY=VALUE], meaning what they mean "
+                        "there and winning over ftbench's defaults: dtype, revision, "
+                        "attn_implementation; hf device, parallelize, device_map, ...; vllm "
+                        "tensor_parallel_size, gpu_memory_utilization, ... (README); "
+                        "trust_remote_code=true is refused")
     e.add_argument("--shard", default=None, metavar="I/N", help=SHARD_HELP)
     e.add_argument("--force", action="store_true", help=FORCE_HELP)
 
     st = sub.add_parser("study", help="data → training grid → evaluation → report, from one config")
-    st.add_argument("config", type=Path)
+    st.add_argument("config", type=Path, help="study config YAML")
     st.add_argument("overrides", nargs="*", help="key=value overrides (dotted: eval.limit=4)")
     st.add_argument("--only", default=None, help="comma-separated stages: data,models,train,eval,report")
     st.add_argument("--resume", action="store_true",
@@ -409,27 +441,29 @@ def build_parser() -> argparse.ArgumentParser:
     dm = sub.add_parser("demo", help="the offline CPU demo: ftbench study configs/demo.yaml")
     dm.add_argument("--real", action="store_true",
                     help="the real-model demo instead: configs/demo_real.yaml (SmolLM2-135M-Instruct)")
-    dm.add_argument("overrides", nargs="*")
+    dm.add_argument("overrides", nargs="*", help="key=value overrides of the demo config")
 
     tr = sub.add_parser("train", help="LoRA / QLoRA / full fine-tuning, one run or a grid")
-    tr.add_argument("config", type=Path)
+    tr.add_argument("config", type=Path, help="training config YAML (one run or a grid)")
     tr.add_argument("overrides", nargs="*", help="key=value overrides (dotted: lora.r=8)")
     tr.add_argument("--shard", default=None, metavar="I/N", help=SHARD_HELP)
     tr.add_argument("--force", action="store_true", help=FORCE_HELP)
 
     gl = sub.add_parser("glue", help="GLUE-small matrix: decoders zero/few-shot + LoRA, encoders")
-    gl.add_argument("config", type=Path)
+    gl.add_argument("config", type=Path, help="GLUE-small config YAML")
     gl.add_argument("overrides", nargs="*", help="key=value overrides (dotted: eval.limit=8)")
 
     rp = sub.add_parser("report", help="tables, plots and statistics from result files")
     rp.add_argument("source", type=Path, help="study results directory or a flat results CSV")
-    rp.add_argument("--out", type=Path, required=True)
-    rp.add_argument("--top-n", type=int, default=5)
+    rp.add_argument("--out", type=Path, required=True, help="directory of the report")
+    rp.add_argument("--top-n", type=int, default=5, help="models shown at the top and bottom of a long ranking")
     rp.add_argument("--compare", default=None, help="two model names A,B for the paired comparison")
     rp.add_argument("--baseline", default=None, help="the base model of the base-vs-fine-tuned table")
     rp.add_argument("--metric", default=None, help="per-sample metric of the paired comparison")
-    rp.add_argument("--tie-threshold", type=float, default=0.01)
-    rp.add_argument("--samples", dest="n_samples", type=int, default=5)
+    rp.add_argument("--tie-threshold", type=float, default=0.01,
+                    help="per-sample score difference counted as a tie (paired comparison)")
+    rp.add_argument("--samples", dest="n_samples", type=int, default=5,
+                    help="example outputs shown per task and per paired comparison")
     rp.add_argument("--mapping", type=Path, default=None,
                     help="YAML/JSON: model → {family, params_b, train_size}")
     rp.add_argument("--runs", type=Path, default=None, help="training runs directory (loss curves)")
@@ -487,7 +521,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_eval(args.models, args.study, args.tasks, args.out, args.backend, args.limit,
                             args.batch_size, args.chat_template, args.metadata,
                             args.context_length, args.threads, args.thinking,
-                            args.max_gen_toks, args.force, args.model_args, args.shard)
+                            args.max_gen_toks, args.force, args.model_args, args.shard,
+                            args.system_instruction, args.fewshot_as_multiturn)
     except InputError as exc:
         print(f"ftbench: error: {exc}", file=sys.stderr)
         return 2

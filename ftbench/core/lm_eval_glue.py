@@ -18,6 +18,7 @@ runner's bookkeeping read file names from here without loading torch.
 from __future__ import annotations
 
 import copy
+import difflib
 import importlib
 import importlib.metadata as md
 import logging
@@ -196,7 +197,9 @@ def leaf_tasks(names: list[str], tm, where: str = "") -> list[str]:
     def visit(name: str) -> None:
         entry = index.get(name)
         if entry is None:
-            raise InputError(f"unknown task {name!r}{where}")
+            close = difflib.get_close_matches(name, list(index), n=3)
+            hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
+            raise InputError(f"unknown task {name!r}{where}{hint}")
         if entry.kind == Kind.GROUP:
             for child in (entry.cfg or {}).get("task", []):
                 visit(child if isinstance(child, str) else child["task"])

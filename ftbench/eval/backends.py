@@ -9,6 +9,7 @@ quirks) and sets the CPU engine's environment (STACK.md: KV-cache size, in-proce
 
 from __future__ import annotations
 
+import difflib
 import importlib.metadata as md
 import math
 import os
@@ -74,11 +75,15 @@ def resolve_backend(backend: str, key: str = "eval.backend") -> str:
 # --- model_args passthrough (`eval.model_args`, per-model `model_args`, `--model-args`) ---------
 # The engine's own parallelism and memory knobs, handed to lm-eval's model constructor as they
 # are. Only keys listed here are accepted, so a typo stops the run at config load instead of
-# being swallowed by a `**kwargs` deep inside vLLM or transformers. Keys ftbench sets itself
-# (pretrained, dtype, add_bos_token, peft/lora paths, seed, batch size) are not passthrough.
+# being swallowed by a `**kwargs` deep inside vLLM or transformers. A key means what it means in
+# `lm_eval --model_args` (a user's value wins over ftbench's own default: dtype, device, ...);
+# keys that name other files than the model's (pretrained, peft/lora paths, tokenizer) or that
+# ftbench must own (add_bos_token: a model setting; seed; batch size: its own flag) are not
+# passthrough, and `trust_remote_code` is accepted only as false (see check_model_args).
 CONTEXT_ARGS = {"hf": "max_length", "vllm": "max_model_len"}  # = the context-length override
 MODEL_ARGS: dict[str, dict[str, str]] = {
     "vllm": {
+        "dtype": "weights' precision: auto, float32, bfloat16, float16 (ftbench: float32 on CPU)",
         "tensor_parallel_size": "GPUs one engine shards each layer across",
         "data_parallel_size": "engine replicas, each with a share of the requests (needs ray)",
         "pipeline_parallel_size": "GPUs one engine splits the layers across",
@@ -95,11 +100,15 @@ MODEL_ARGS: dict[str, dict[str, str]] = {
         "block_size": "KV cache block size",
         "distributed_executor_backend": "mp or ray, for tensor/pipeline parallelism",
         "max_lora_rank": "largest LoRA rank (ftbench: the adapter's rank, rounded up)",
-        "trust_remote_code": "run the model repository's own code",
+        "trust_remote_code": "false only: ftbench never runs a model repository's own code",
         "revision": "hub revision of the model",
         "tokenizer_mode": "auto or slow",
     },
     "hf": {
+        "dtype": "weights' precision: auto, float32, bfloat16, float16 (ftbench: float32 on CPU)",
+        "device": "where the model runs: cpu, cuda, cuda:1, mps (ftbench: cpu without a GPU)",
+        "softmax_dtype": "precision of the log-softmax over the vocabulary",
+        "use_fast_tokenizer": "the tokenizer's Rust implementation (default true)",
         "parallelize": "split the model across the visible GPUs (accelerate device_map)",
         "device_map": "accelerate device map (auto, balanced, sequential)",
         "max_memory_per_gpu": "memory cap per GPU with parallelize (e.g. 20GiB)",
@@ -110,7 +119,7 @@ MODEL_ARGS: dict[str, dict[str, str]] = {
         "attn_implementation": "eager, sdpa or flash_attention_2",
         "load_in_4bit": "bitsandbytes 4-bit weights",
         "load_in_8bit": "bitsandbytes 8-bit weights",
-        "trust_remote_code": "run the model repository's own code",
+        "trust_remote_code": "false only: ftbench never runs a model repository's own code",
         "revision": "hub revision of the model",
     },
 }
@@ -132,10 +141,16 @@ def check_model_args(args: dict | None, backend: str, where: str) -> dict:
     for key, value in args.items():
         if key not in known:
             other = [e for e in MODEL_ARGS if key in MODEL_ARGS[e]]
+            close = difflib.get_close_matches(str(key), known, n=1)
             why = (f"a key of the {other[0]} backend, not of {backend}" if other
-                   else "not a known model arg")
+                   else f"did you mean '{close[0]}'?" if close else "not a known model arg")
             raise InputError(f"{where}: unknown key '{key}' ({why}); known for {backend}: "
                              + ", ".join(known))
+        if key == "trust_remote_code" and value is not False and value is not None:
+            raise InputError(f"{where}.trust_remote_code: only false is accepted, got {value!r}: "
+                             "ftbench does not run a model repository's own Python code (its "
+                             "fingerprints cover weights and configs, not code that can change "
+                             "what they mean); use a model that transformers or vLLM support")
         if value is not None and not isinstance(value, (bool, int, float, str)):
             raise InputError(f"{where}.{key}: expected a number, string or boolean, got {value!r}")
         if isinstance(value, float) and not math.isfinite(value):

@@ -16,7 +16,7 @@ import os
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from rich.console import Console
@@ -65,13 +65,25 @@ class EvalSettings:
     enable_thinking: bool = False
     max_gen_toks: int | dict[str, int] | None = None
     model_args: dict | None = None  # passthrough to every model (ftbench.eval.backends.MODEL_ARGS)
+    # lm-eval's own prompt switches (`--system_instruction`, `--fewshot_as_multiturn`); None:
+    # lm-eval's default (no system message; few-shot as turns exactly when the template applies)
+    system_instruction: str | None = None
+    fewshot_as_multiturn: bool | None = None
+
+    def prompt_switches(self) -> dict:
+        """The lm-eval prompt switches that were set; absent when unset, so results made before
+        they existed (lm-eval's defaults) stay reusable."""
+        return {k: v for k, v in (("system_instruction", self.system_instruction),
+                                  ("fewshot_as_multiturn", self.fewshot_as_multiturn))
+                if v is not None}
 
     def for_index(self, backend: str) -> dict:
         return {"tasks": self.tasks, "backend": backend, "limit": self.limit,
                 "apply_chat_template": self.apply_chat_template, "metadata": self.metadata or {},
                 "context_length": self.context_length, "threads": self.threads,
                 "enable_thinking": self.enable_thinking, "max_gen_toks": self.max_gen_toks,
-                **({"model_args": self.model_args} if self.model_args else {})}
+                **({"model_args": self.model_args} if self.model_args else {}),
+                **self.prompt_switches()}
 
     def record(self, backend: str, leaf: list[str], tm) -> dict:
         """What the results are made of: `compare` must match for reuse; the rest is recorded."""
@@ -89,6 +101,7 @@ class EvalSettings:
                    "versions": package_versions()}
         if self.model_args:  # absent when unset: results made before the key stay reusable
             compare["model_args"] = self.model_args
+        compare.update(self.prompt_switches())
         index = {**self.for_index(backend), "data": data, "task_code": compare["task_code"],
                  "env": compare["env"]}
         return {"compare": compare, "digest": digest(compare), "index": index,
@@ -110,6 +123,7 @@ def evaluate_models(models: list[ModelSpec], settings: EvalSettings, out: Path,
     if not models:
         raise InputError("no models to evaluate")
     ctx = eval_context(settings, models)
+    models = with_shared_revision(models, settings.model_args)
     backend, leaf, record = ctx.backend, ctx.leaf, ctx.record
     out = Path(out)
     check_claim(out, KIND, adopt=legacy_results_dir)  # a file or a foreign directory: exit 2
@@ -142,12 +156,25 @@ class EvalContext:
 def eval_context(settings: EvalSettings, models: list[ModelSpec]) -> EvalContext:
     """Resolve the backend, check the passthrough args, expand the tasks (InputError early)."""
     backend = resolve_backend(settings.backend)
+    if settings.fewshot_as_multiturn and not settings.apply_chat_template:
+        raise InputError("fewshot_as_multiturn needs the chat template: drop "
+                         "--no-apply-chat-template, or --no-fewshot-as-multiturn (as lm-eval)")
     check_model_args(settings.model_args, backend, "model_args")
     for m in models:
         check_model_args(m.extra_args, backend, f"model {m.name}: model_args")
     tm = task_manager(settings.include_path, settings.metadata, settings.tasks)
     leaf = expand_tasks(settings.tasks, tm)
     return EvalContext(backend, leaf, settings.record(backend, leaf, tm))
+
+
+def with_shared_revision(models: list[ModelSpec], shared: dict | None) -> list[ModelSpec]:
+    """A study-wide `revision` model arg is each model's revision (unless it pins its own): the
+    fingerprint resolves it to a commit and the engine loads that commit, as for a per-model
+    one (otherwise the commit of `main` would be pinned over it)."""
+    revision = (shared or {}).get("revision")
+    if revision is None:
+        return models
+    return [m if m.hub_revision() else replace(m, revision=str(revision)) for m in models]
 
 
 @dataclass
@@ -212,6 +239,8 @@ def worker_job(spec: ModelSpec, pending: list[str], out: Path, backend: str,
                      on_cpu=on_cpu, limit=settings.limit,
                      batch_size=settings.batch_size or default_batch_size(backend, on_cpu),
                      apply_chat_template=settings.apply_chat_template,
+                     system_instruction=settings.system_instruction,
+                     fewshot_as_multiturn=settings.fewshot_as_multiturn,
                      metadata=settings.metadata or {}, include_path=settings.include_path,
                      context_length=settings.context_length, threads=settings.threads,
                      enable_thinking=settings.enable_thinking, max_gen_toks=settings.max_gen_toks,

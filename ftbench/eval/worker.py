@@ -47,6 +47,8 @@ class WorkerJob:
     limit: int | float | None = None
     batch_size: int | str = 8
     apply_chat_template: bool = True
+    system_instruction: str | None = None   # lm-eval's, as given (None: no system message)
+    fewshot_as_multiturn: bool | None = None  # None: lm-eval's default
     metadata: dict = field(default_factory=dict)
     include_path: str = ""
     context_length: int | None = None  # explicit override (memory); None = the model's own
@@ -111,10 +113,13 @@ def build_lm(job: WorkerJob, context_length: int):
         prepare_vllm()
     import ftbench.eval.bounded_hf  # noqa: F401  (registers "ftbench-hf")
 
+    args = job.model_args(context_length)
     extra = {"batch_size": job.batch_size, "max_batch_size": None,
              "device": "cpu" if job.on_cpu and job.backend == "hf" else None}
-    return lm_eval_glue.create_lm("ftbench-hf" if job.backend == "hf" else job.backend,
-                                  job.model_args(context_length), extra)
+    # a user's `device` (model_args) wins; lm-eval would pass both and fail ("multiple values")
+    extra = {k: v for k, v in extra.items() if k not in args}
+    return lm_eval_glue.create_lm("ftbench-hf" if job.backend == "hf" else job.backend, args,
+                                  extra)
 
 
 @dataclass
@@ -162,6 +167,18 @@ def uses_chat_template(lm, job: WorkerJob) -> bool:
     return bool(getattr(getattr(lm, "tokenizer", None), "chat_template", None))
 
 
+def prompt_switches(job: WorkerJob) -> dict:
+    """lm-eval's system instruction and few-shot-as-turns switches, only those that were set:
+    unset, lm-eval's `simple_evaluate` defaults apply (no system message; few-shot examples as
+    turns, which only matters when the chat template applies), as before the switches existed."""
+    out: dict = {}
+    if job.system_instruction is not None:
+        out["system_instruction"] = job.system_instruction
+    if job.fewshot_as_multiturn is not None:
+        out["fewshot_as_multiturn"] = job.fewshot_as_multiturn
+    return out
+
+
 def _move_outputs(tmp: Path, results: Path, model_dir: Path) -> Path:
     """Samples first, results last: the results file is the completion marker."""
     model_dir.mkdir(parents=True, exist_ok=True)
@@ -179,7 +196,9 @@ def add_ftbench_block(run: ModelRun, job: WorkerJob, results: dict, samples: dic
     results["ftbench"] = {
         "model": job.spec.to_dict(), "backend": job.backend, "context": run.context.to_dict(),
         "threads": run.threads,
-        "chat_template_applied": uses_chat_template(run.lm, job),
+        "apply_chat_template": job.apply_chat_template,  # the setting, as asked
+        "chat_template_applied": uses_chat_template(run.lm, job),  # what this model got
+        **prompt_switches(job),
         "prompts": {name: prompt_stats(samples[name], results["configs"][name],
                                        run.context.tokens, run.tokenizer, window)
                     for name in samples},
@@ -207,6 +226,7 @@ def evaluate_task(run: ModelRun, job: WorkerJob, task: str) -> Path:
             gen_kwargs=gen_kwargs_for(task, job.max_gen_toks),
             limit=job.limit, use_cache=str(cache),
             apply_chat_template=uses_chat_template(run.lm, job),
+            **prompt_switches(job),
             task_manager=run.tm, metadata=job.metadata or None, bootstrap_iters=1000,
             verbosity="WARNING",
         )

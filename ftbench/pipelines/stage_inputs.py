@@ -14,4 +14,6 @@ def eval_settings(cfg: StudyConfig) -> EvalSettings:
         metadata=cfg.eval_metadata(), include_path=cfg.include_path(),
         context_length=cfg.eval.context_length,
         threads=cfg.eval.threads, enable_thinking=cfg.eval.thinking,
-        max_gen_toks=cfg.eval.max_gen_toks, model_args=cfg.eval.model_args)
+        max_gen_toks=cfg.eval.max_gen_toks, model_args=cfg.eval.model_args,
+        system_instruction=cfg.eval.system_instruction,
+        fewshot_as_multiturn=cfg.eval.fewshot_as_multiturn)

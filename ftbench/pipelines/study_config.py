@@ -104,6 +104,9 @@ class EvalStage:
     max_gen_toks: int | dict[str, int] | None = None  # budget override: N, or {task: N}
     # passed through to lm-eval's model_args for every model: vLLM tensor_parallel_size, ...
     model_args: dict[str, bool | int | float | str | None] | None = None
+    # lm-eval's prompt switches (`--system_instruction`, `--fewshot_as_multiturn`); null: its default
+    system_instruction: str | None = None
+    fewshot_as_multiturn: bool | None = None
 
     def __post_init__(self) -> None:
         from ftbench.eval.backends import BACKENDS, check_model_args

@@ -1,4 +1,4 @@
-"""A run directory's files: history.json, loss_curve.png, the model card, manifest.json.
+"""A run directory's files: history.json, loss_curve.png, the model cards, manifest.json.
 
 Why a staging directory: a run is built in `<output_dir>/.<run>.tmp-<pid>/` and renamed into place
 only when complete, so a crash never leaves a half-written run that a resumed grid would trust.
@@ -14,7 +14,6 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 from ftbench.core.io import atomic_write_json, atomic_write_text
 
@@ -148,59 +147,12 @@ def plot_loss_curve(history: dict[str, list[dict]], path: Path, title: str) -> P
     return path
 
 
-def model_card(manifest: dict[str, Any]) -> str:
-    """README.md of the merged checkpoint: what it was trained from, on what, how."""
-    cfg, data = manifest["config"], manifest["data"]
-    lora = cfg["lora"]
-    hyper = {
-        "method": cfg["method"], "backend": manifest["backend"], "learning_rate": cfg["learning_rate"],
-        "epochs": cfg["epochs"], "max_steps": cfg["max_steps"], "steps_run": manifest["steps"],
-        "batch_size": cfg["batch_size"], "grad_accum": cfg["grad_accum"],
-        "max_seq_length": cfg["max_seq_length"], "lr_scheduler": cfg["lr_scheduler"],
-        "warmup_ratio": cfg["warmup_ratio"], "weight_decay": cfg["weight_decay"],
-        "seed": cfg["seed"], "loss_mask": manifest["loss_mask"],
-    }
-    if cfg["method"] != "full":
-        hyper.update({"lora_r": lora["r"], "lora_alpha": lora["alpha"],
-                      "lora_dropout": lora["dropout"], "lora_target_modules": lora["target_modules"]})
-    rows = "\n".join(f"| {k} | {v} |" for k, v in hyper.items())
-    before, after = manifest["eval_loss"]["before"], manifest["eval_loss"]["after"]
-    return f"""---
-base_model: {manifest['base_model']}
-library_name: transformers
-tags: [ftbench, {cfg['method']}, bmw-press-articles]
----
-# {manifest['run']}
+def write_run_files(run_dir: Path, manifest: dict, history: dict) -> None:
+    """History, loss curve, the Hub-style model card of `merged/` and `adapter/`
+    (ftbench.train.model_card), then the manifest."""
+    from ftbench.train.model_card import write_model_cards
 
-Fine-tuned by ftbench from **{manifest['base_model']}** with **{cfg['method']}**
-({manifest['backend']} backend) on BMW press articles, loss on assistant tokens only. This directory
-is the merged, full-precision checkpoint (`adapter/` beside it holds the adapter alone).
-
-## Data
-- train size: **{manifest['train_size']} articles** ({data['train_rows']} rows for training,
-  {data['eval_rows']} rows of {data['eval_articles']} held-out articles for eval loss)
-- file: `{data['file']}`
-- sha256: `{data['sha256']}`
-
-## Hyperparameters
-| key | value |
-|---|---|
-{rows}
-
-## Result
-- eval loss before training: {before if before is None else f'{before:.4f}'}
-- eval loss after training: {after if after is None else f'{after:.4f}'}
-- trainable parameters: {manifest['parameters']['trainable']:,} of
-  {manifest['parameters']['total']:,} ({manifest['parameters']['trainable_pct']:.3f} %)
-- wall time {manifest['timing']['wall_s']:.1f} s, {manifest['timing']['tokens_per_s']:.0f} tokens/s
-
-Full details: `manifest.json` of the run directory.
-"""
-
-
-def write_run_files(run_dir: Path, manifest: dict, history: dict, merged_dir: Path | None) -> None:
     atomic_write_json(run_dir / "history.json", history)
     plot_loss_curve(history, run_dir / "loss_curve.png", manifest["run"])
-    if merged_dir is not None:
-        atomic_write_text(merged_dir / "README.md", model_card(manifest))
+    write_model_cards(run_dir, manifest, atomic_write_text)
     atomic_write_json(run_dir / "manifest.json", manifest)  # last: its presence means complete

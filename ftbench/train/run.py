@@ -115,7 +115,7 @@ def train_run(cfg: TrainConfig, spec: RunSpec, backend: str, train_file: Path, d
         manifest["timing"]["wall_s"] = round(time.perf_counter() - t0, 3)
         manifest[MANIFEST_KEY] = typed_manifest(spec, cfg, model_path, tmp / "merged",
                                                 manifest).to_dict()
-        write_run_files(tmp, manifest, history, tmp / "merged")
+        write_run_files(tmp, manifest, history)
     del loaded, outcome
     release_memory()
     return manifest

@@ -28,8 +28,11 @@ def test_known_keys_pass_and_unknown_keys_name_the_key():
                                              "gpu_memory_utilization": 0.9}
     assert check_model_args({"parallelize": True, "device_map": "auto"}, "hf", "x")
     assert check_model_args(None, "hf", "x") == {}
-    with pytest.raises(InputError, match=r"where: unknown key 'tensor_paralel_size' \(not a known"):
+    with pytest.raises(InputError, match=r"where: unknown key 'tensor_paralel_size' \(did you "
+                                         r"mean 'tensor_parallel_size'\?\)"):
         check_model_args({"tensor_paralel_size": 2}, "vllm", "where")
+    with pytest.raises(InputError, match=r"unknown key 'zzz' \(not a known model arg\)"):
+        check_model_args({"zzz": 1}, "vllm", "where")
     with pytest.raises(InputError, match=r"unknown key 'parallelize' \(a key of the hf backend, "
                                          "not of vllm"):
         check_model_args({"parallelize": True}, "vllm", "where")
@@ -42,6 +45,30 @@ def test_known_keys_pass_and_unknown_keys_name_the_key():
     assert {"tensor_parallel_size", "data_parallel_size", "max_model_len",
             "gpu_memory_utilization"} <= set(MODEL_ARGS["vllm"])
     assert {"parallelize", "device_map", "max_memory_per_gpu"} <= set(MODEL_ARGS["hf"])
+
+
+def test_lm_eval_keys_mean_what_they_mean_there_and_remote_code_is_refused():
+    """`lm_eval --model_args` habits: dtype, device, revision, attn_implementation pass;
+    trust_remote_code only as false."""
+    lm_eval_habits = {"dtype": "bfloat16", "device": "cuda:1", "revision": "v1.0",
+                      "attn_implementation": "sdpa", "trust_remote_code": False}
+    assert check_model_args(lm_eval_habits, "hf", "x") == lm_eval_habits
+    assert check_model_args({"dtype": "float16", "revision": "v1.0",
+                             "trust_remote_code": False}, "vllm", "x")
+    for value in (True, "yes", 1):
+        with pytest.raises(InputError, match=r"where.trust_remote_code: only false is accepted"):
+            check_model_args({"trust_remote_code": value}, "hf", "where")
+
+
+def test_a_user_dtype_wins_over_ftbench_default_and_counts_in_the_fingerprint():
+    job = WorkerJob(spec=ModelSpec("m", "/models/m"), tasks=[], model_dir=Path("/tmp/x"),
+                    backend="hf", on_cpu=True, extra_model_args={"dtype": "bfloat16"})
+    assert job.model_args(64)["dtype"] == "bfloat16"  # ftbench's own: float32 on a CPU
+    fp, record = {"digest": "model"}, {"digest": "settings"}
+    assert run_fingerprint(ModelSpec("m", "/m", extra_args={"dtype": "bfloat16"}), fp, record) \
+        != run_fingerprint(ModelSpec("m", "/m"), fp, record)
+    assert EvalSettings(tasks=["t"], model_args={"dtype": "bfloat16"}).for_index("hf")[
+        "model_args"] == {"dtype": "bfloat16"}
 
 
 def test_passthrough_reaches_the_engine_args_and_context_keys_become_the_context():
@@ -87,6 +114,14 @@ def test_the_hf_engine_gets_the_args(tiny_model, tmp_path):
     lm = build_lm(job, job.context_override())
     assert lm.model.config._attn_implementation == "eager"
     assert lm.max_length == 96
+    # lm-eval's own keys: a user's dtype and device win over ftbench's float32 / cpu (the
+    # worker's own `device` would otherwise collide: "got multiple values for 'device'")
+    import torch
+
+    job.extra_model_args = {"dtype": "bfloat16", "device": "cpu"}
+    lm = build_lm(job, job.context_override())
+    assert lm.model.dtype == torch.bfloat16
+    assert str(lm.device) == "cpu" and next(lm.model.parameters()).device.type == "cpu"
 
 
 def _study(tmp_path: Path, tiny_model: Path, eval_stage: dict, model_extra: dict | None = None
@@ -121,6 +156,26 @@ def test_unknown_key_in_a_study_config_is_one_line_exit_2(tmp_path, capsys, stag
     assert rc == 2 and len(err) == 1, err
     assert str(config) in err[0] and key in err[0]
     assert not (tmp_path / "study" / "data").exists()  # before any work
+
+
+def test_lm_eval_keys_pass_the_command_line_and_remote_code_is_one_line_exit_2(tmp_path,
+                                                                               capsys):
+    from ftbench.cli.main import main
+
+    (tmp_path / "m").mkdir()
+    argv = ["eval", "--models", f"t={tmp_path / 'm'}", "--backend", "hf", "--out",
+            str(tmp_path / "r"), "--tasks", "bmw_typ"]
+    # accepted: the run gets as far as the task names (a typo, with a suggestion)
+    rc = main([*argv, "--model-args", "dtype=bfloat16,device=cpu,revision=main"])
+    err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert rc == 2 and len(err) == 1 and "unknown task 'bmw_typ'" in err[0], err
+    assert "did you mean 'bmw_type'" in err[0]
+    rc = main([*argv, "--model-args", "trust_remote_code=true"])
+    err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert rc == 2 and len(err) == 1, err
+    assert "--model-args.trust_remote_code: only false is accepted" in err[0]
+    assert "own Python code" in err[0]
+    assert not (tmp_path / "r").exists()
 
 
 def test_unknown_key_on_the_command_line_is_one_line_exit_2(tmp_path, capsys, tiny_model):

@@ -95,6 +95,23 @@ def test_lora_run_writes_every_artefact(lora_run, tiny_model, sample_prepared):
     assert not list(lora_run.parent.glob(".*tmp*")) and not (lora_run / "trainer").exists()
 
 
+@pytest.mark.parametrize("which", ["lora", "qlora"])
+def test_trained_runs_carry_hub_model_cards_in_both_folders(which, lora_run, qlora_run,
+                                                           tiny_model):
+    """`huggingface_hub.ModelCard` reads each card's metadata: the base as the config named it
+    (the local tiny model: its absolute path), transformers for merged/, peft for adapter/ (not
+    peft's empty template), the method and the data's suite as tags."""
+    from huggingface_hub import ModelCard
+
+    run_dir = lora_run if which == "lora" else qlora_run
+    for folder, library in (("merged", "transformers"), ("adapter", "peft")):
+        card = ModelCard.load(run_dir / folder / "README.md")
+        assert card.data.base_model == str(Path(tiny_model).resolve()), folder
+        assert card.data.library_name == library
+        assert card.data.tags[:2] == ["ftbench", which]
+        assert "## Training settings" in card.text and "| lora_r | 4 |" in card.text
+
+
 def test_lora_lowers_the_held_out_loss(lora_run):
     m = _manifest(lora_run)
     assert m["eval_loss"]["after"] < m["eval_loss"]["before"]
