@@ -22,7 +22,14 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ftbench.core.fingerprint import EVAL_PACKAGES, changes, short, versions
+from ftbench.core.fingerprint import (
+    EVAL_PACKAGES,
+    LEGACY_NOTE,
+    changes,
+    only_identity_scheme_changed,
+    short,
+    versions,
+)
 from ftbench.core.io import InputError, atomic_write_json, read_json
 from ftbench.core.outputs import MARK_DIR, claim_dir, clean_partials
 from ftbench.eval.results_files import ftbench_block, results_files
@@ -179,6 +186,10 @@ class ResultsStore:
                     f"not {prompt}")
         old = (status.get("fingerprint") or {})
         if old.get("digest") not in (None, model_fp["digest"]):
+            if only_identity_scheme_changed(old["digest"], model_fp["digest"]):
+                return (f"model {name}: results in {d} were made when big weight files were "
+                        f"identified by size and mtime, which cannot tell a copy from another "
+                        f"model ({LEGACY_NOTE})")
             was = (old.get("pretrained") or {}).get("ref")
             now = model_fp["pretrained"]["ref"]
             what = f"{was} → {now}" if was != now else f"the files of {now} changed"
