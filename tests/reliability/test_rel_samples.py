@@ -9,6 +9,7 @@ import json
 from rel_helpers import in_process
 
 from ftbench.eval.results_files import completed_tasks, samples_file
+from ftbench.report.loading import _samples_problems
 
 EVAL = ["--tasks", "bmw_type", "--limit", "3", "--backend", "hf"]
 
@@ -29,17 +30,22 @@ def test_truncated_samples_file_is_named_and_the_task_evaluated_again(tmp_path, 
     assert completed_tasks(res / "m1") == {"bmw_type": first}
 
     # results from before the record: reused while the log is whole
-    data = json.loads(first.read_text())
+    sealed = first.read_text()
+    data = json.loads(sealed)
     del data["ftbench"]["samples"]
     first.write_text(json.dumps(data, indent=2))
     assert completed_tasks(res / "m1") == {"bmw_type": first}
+    first.write_text(sealed)
 
     with samples.open("r+b") as fh:  # the disk filled up mid-line
         fh.truncate(samples.stat().st_size // 2)
+    problems = _samples_problems(res / "m1")  # the report names it too
+    assert len(problems) == 1 and problems[0].startswith(f"{samples.name} is truncated or changed")
     third = in_process(capsys, *run)
     assert third.rc == 0, third.err
     text = " ".join((third.out + third.err).split())
-    assert f"{samples.name} is truncated" in text and "bmw_type evaluated again" in text, text
+    assert f"{samples.name} is truncated or changed" in text, text
+    assert "bmw_type evaluated again" in text, text
     assert (samples.parent / (samples.name + ".incomplete")).is_file()
     assert (first.parent / (first.name + ".incomplete")).is_file()
     now = completed_tasks(res / "m1")["bmw_type"]
