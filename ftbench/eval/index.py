@@ -22,10 +22,17 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ftbench.core.fingerprint import EVAL_PACKAGES, changes, short, versions
+from ftbench.core.fingerprint import (
+    EVAL_PACKAGES,
+    LEGACY_NOTE,
+    changes,
+    only_identity_scheme_changed,
+    short,
+    versions,
+)
 from ftbench.core.io import InputError, atomic_write_json, read_json
 from ftbench.core.outputs import MARK_DIR, claim_dir, clean_partials
-from ftbench.eval.results_files import ftbench_block, results_files
+from ftbench.eval.results_files import ftbench_block, results_files, samples_problem
 from ftbench.eval.specs import prompt_settings
 
 KIND = "ftbench-results"
@@ -179,6 +186,10 @@ class ResultsStore:
                     f"not {prompt}")
         old = (status.get("fingerprint") or {})
         if old.get("digest") not in (None, model_fp["digest"]):
+            if only_identity_scheme_changed(old["digest"], model_fp["digest"]):
+                return (f"model {name}: results in {d} were made when big weight files were "
+                        f"identified by size and mtime, which cannot tell a copy from another "
+                        f"model ({LEGACY_NOTE})")
             was = (old.get("pretrained") or {}).get("ref")
             now = model_fp["pretrained"]["ref"]
             what = f"{was} → {now}" if was != now else f"the files of {now} changed"
@@ -203,13 +214,23 @@ class ResultsStore:
         return target
 
     def quarantine_corrupt(self, name: str) -> None:
-        """A truncated or invalid results file is renamed `*.corrupt` (so it is recomputed)."""
+        """A truncated or invalid results file is renamed `*.corrupt`, one whose per-sample logs
+        are missing, truncated or changed `*.incomplete` with them (so the task is recomputed)."""
         for path in results_files(self.root / name):
             try:
-                read_json(path)
+                data = read_json(path)
             except InputError as exc:
                 path.rename(path.with_name(path.name + ".corrupt"))
                 self.note(f"{exc}: renamed to {path.name}.corrupt; the task is recomputed")
+                continue
+            why = samples_problem(path, data) if isinstance(data, dict) else None
+            if why:
+                tasks = ", ".join(data.get("results") or {}) or "its task"
+                date_id = path.stem.removeprefix("results_")
+                for f in [*path.parent.glob(f"samples_*_{date_id}.jsonl"), path]:
+                    f.rename(f.with_name(f.name + ".incomplete"))
+                self.note(f"model {name}: {why}; {tasks} evaluated again (its files renamed "
+                          f"*.incomplete)")
 
     # --- events --------------------------------------------------------------------------
     def apply(self, event: dict) -> None:

@@ -6,9 +6,10 @@ import json
 from pathlib import Path
 
 from ftbench.core.lm_eval_glue import results_files, samples_file, task_metric_values
+from ftbench.eval.sample_logs import problem as samples_problem
 
-__all__ = ["completed_tasks", "ftbench_block", "results_files", "samples_file", "task_metric_keys",
-           "task_metrics"]
+__all__ = ["completed_tasks", "ftbench_block", "results_files", "samples_file",
+           "samples_problem", "task_metric_keys", "task_metrics"]
 
 
 def _read(path: Path) -> dict | None:
@@ -29,11 +30,12 @@ def completed_tasks(model_dir: Path, fingerprint: str | None = None) -> dict[str
     """task → the results file that holds it (a results file is only ever moved in complete).
 
     With `fingerprint`, only results made by that model under those settings count
-    (`ftbench.run_fingerprint`); an unreadable file never counts."""
+    (`ftbench.run_fingerprint`); an unreadable file never counts, nor one whose per-sample
+    logs are missing, truncated or changed (ftbench.eval.sample_logs)."""
     done: dict[str, Path] = {}
     for path in results_files(model_dir):
         data = _read(path)
-        if data is None:
+        if data is None or samples_problem(path, data):
             continue
         if fingerprint is not None and (data.get("ftbench") or {}).get("run_fingerprint") != fingerprint:
             continue

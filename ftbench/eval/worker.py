@@ -30,6 +30,7 @@ from ftbench.eval.generation import (
     thinking_model_args,
 )
 from ftbench.eval.prompt_stats import prompt_stats
+from ftbench.eval.sample_logs import expected_lines, seal
 from ftbench.eval.specs import ModelSpec
 
 EVENT_PREFIX = "FTBENCH_EVENT "
@@ -180,7 +181,9 @@ def prompt_switches(job: WorkerJob) -> dict:
 
 
 def _move_outputs(tmp: Path, results: Path, model_dir: Path) -> Path:
-    """Samples first, results last: the results file is the completion marker."""
+    """Samples first, results last: the results file is the completion marker, and records
+    each samples file's line count and sha256 (ftbench.eval.sample_logs)."""
+    seal(results)
     model_dir.mkdir(parents=True, exist_ok=True)
     for f in sorted(tmp.iterdir()):
         if f != results:
@@ -209,6 +212,7 @@ def add_ftbench_block(run: ModelRun, job: WorkerJob, results: dict, samples: dic
         "model_fingerprint": job.model_fingerprint,
         "data_fingerprint": job.data_fingerprint,
         "run_fingerprint": job.run_fingerprint,
+        "samples": expected_lines(samples),  # file and sha256 added once written (seal)
     }
 
 

@@ -16,7 +16,7 @@ import pandas as pd
 
 from ftbench.core.io import InputError
 from ftbench.core.run_manifest import RunManifest
-from ftbench.eval.results_files import ftbench_block, results_files, task_metrics
+from ftbench.eval.results_files import ftbench_block, results_files, samples_problem, task_metrics
 from ftbench.report import checks, meta
 from ftbench.report.runs import Run, load_runs, match_run, run_facts
 from ftbench.report.samples import read_model_samples
@@ -171,6 +171,8 @@ def load_study(root: Path, runs_dir: Path | None = None) -> ReportData:
                 why = (info.get("error") or "").splitlines()
                 notes.append(f"model {name}: task {task} {info.get('status', 'missing')}"
                              + (f" ({why[0][:160]})" if why else ""))
+        notes += [f"model {name}: {why}; its per-sample sections are incomplete (re-run "
+                  "`ftbench eval` to evaluate the task again)" for why in _samples_problems(model_dir)]
         if not metrics:
             notes.append(f"model {name}: no results in {model_dir} (status "
                          f"{entry.get('status', '?')}); left out")
@@ -213,6 +215,20 @@ def load_study(root: Path, runs_dir: Path | None = None) -> ReportData:
     return ReportData(source=root, kind="study", table=table, samples=samples, runs=runs,
                       specs=specs, manifests=manifests, notes=notes + run_notes,
                       model_dirs=model_dirs, flags=flags, answer_rates=answer_rates)
+
+
+def _samples_problems(model_dir: Path) -> list[str]:
+    """What is wrong with the per-sample logs of a model's results (ftbench.eval.sample_logs)."""
+    out = []
+    for path in results_files(model_dir) if model_dir.is_dir() else []:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue  # named above, with the metrics
+        why = samples_problem(path, data) if isinstance(data, dict) else None
+        if why:
+            out.append(why)
+    return out
 
 
 def _results_spec(model_dir: Path) -> dict:

@@ -24,6 +24,7 @@ from typing import Any
 from rich.console import Console
 
 from ftbench.core.fingerprint import (
+    LEGACY_NOTE,
     TRAIN_PACKAGES,
     changes,
     check_model_ref,
@@ -118,6 +119,8 @@ def stale_reason(run_dir: Path, expected: dict) -> str | None:
     if old and old.get("digest") == expected["digest"]:
         return None
     what = changes(old, expected) if old else ["made before fingerprints were recorded"]
+    if any(LEGACY_NOTE in w for w in what):  # the only change may be how the base is identified
+        what = [w for w in what if not w.startswith("digest:")]
     return f"run {run_dir.name} was trained from other inputs ({'; '.join(what)})"
 
 
