@@ -133,9 +133,11 @@ def model_identity(ref: str, revision: str | None = None) -> dict:
     except InputError as exc:  # likewise: named when the model is loaded (check_model_ref)
         return {"ref": ref, "kind": "hub", "revision": revision, "commit": None,
                 "error": str(exc), "files": {}}
-    snap = snapshot_dir(ref, commit)  # recorded for the reader, not part of the identity
-    return {"ref": ref, "kind": "hub", "revision": revision, "commit": commit,
-            "files": files_identity(snap) if snap else {}}
+    snap = snapshot_dir(ref, commit)  # what is cached, for the reader: the commit is the
+    # identity, so nothing is hashed (a 16 GB snapshot would be read for a record)
+    files = ({p.name: f"bytes:{p.stat().st_size}" for p in sorted(snap.iterdir())
+              if p.is_file() and not p.name.startswith(".")} if snap else {})
+    return {"ref": ref, "kind": "hub", "revision": revision, "commit": commit, "files": files}
 
 
 def _identity_key(ident: dict | None) -> Any:
