@@ -86,3 +86,13 @@ def test_chat_template_none_gives_plain_prompts_and_is_never_mixed(tiny_model, t
     changed = [ModelSpec("plain", str(tiny_model), chat_template="none", add_bos_token=True)]
     with pytest.raises(InputError, match="model plain: .* made with prompt settings .*--force"):
         evaluate_models(changed, settings, out, _quiet())
+
+
+def test_a_hub_model_spec_pins_its_revision():
+    from ftbench.eval.specs import parse_model_spec
+
+    spec = parse_model_spec("qwen=Qwen/Qwen3-0.6B[revision=v1.0,chat_template=none]")
+    assert (spec.pretrained, spec.revision, spec.chat_template) == ("Qwen/Qwen3-0.6B", "v1.0",
+                                                                    "none")
+    assert spec.hub_revision() == "v1.0"
+    assert parse_model_spec("b=org/x").hub_revision() is None
