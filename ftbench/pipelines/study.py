@@ -218,6 +218,18 @@ def check_tasks(cfg: StudyConfig) -> list[str]:
         raise InputError(f"config key 'eval.tasks': {exc}") from None
 
 
+def check_hub_models(cfg: StudyConfig) -> None:
+    """Every hub base's commit is knowable now (the hub asked, or the cache offline): an id
+    that is neither cached nor reachable stops the study before its data stage, not after."""
+    from ftbench.core.fingerprint import check_model_ref
+    from ftbench.core.hub import is_hub_id
+    from ftbench.core.model_sources import is_model_source
+
+    for m in cfg.models:
+        if m.path != TINY and not is_model_source(m.path) and is_hub_id(m.path):
+            check_model_ref(m.path, f"config key 'models.path' ({m.name})", revision=m.revision)
+
+
 def check_devices(cfg: StudyConfig, stages: list[str]) -> None:
     """GPU-only settings (bf16, unsloth, QLoRA on an unusable GPU, the CUDA vLLM build) on a
     machine where CUDA is not usable stop the study here, before data or directories."""
@@ -275,6 +287,7 @@ def run_study(cfg: StudyConfig, only: list[str] | None = None, console: Console 
     if "eval" in stages or "train" in stages:
         check_tasks(cfg)
         check_devices(cfg, stages)
+        check_hub_models(cfg)
         if cfg.executor == "ray" and shard is None:
             from ftbench.pipelines.ray_tasks import require_ray
 

@@ -61,3 +61,21 @@ def test_default_batch_is_auto_on_a_gpu_and_fixed_on_a_cpu():
 
     assert default_batch_size("hf", on_cpu=False) == "auto" == default_batch_size("vllm", True)
     assert default_batch_size("hf", on_cpu=True) == 8
+
+
+def test_an_uncached_hub_model_offline_stops_before_the_data_stage(tmp_path):
+    out = tmp_path / "study"
+    config = tmp_path / "hub.yaml"
+    config.write_text(yaml.safe_dump({
+        "name": "hub", "out_dir": str(out), "data": {"source": "sample", "sizes": [16]},
+        "models": [{"name": "m", "path": "nobody/not-cached-model"}],
+        "train": {"method": "lora", "max_steps": 2}, "eval": {"tasks": ["bmw_type"]}}))
+    proc = subprocess.run([sys.executable, "-m", "ftbench.cli.main", "study", str(config)],
+                          capture_output=True, text=True, timeout=300, cwd=REPO,
+                          env={**os.environ, "PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1",
+                               "HF_HUB_CACHE": str(tmp_path / "empty-cache")})
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert len(lines) == 1 and "nobody/not-cached-model" in lines[0]
+    assert "config key 'models.path' (m)" in lines[0]
+    assert not out.exists()
