@@ -23,23 +23,30 @@ def _no_cuda():
         pytest.skip("checks the refusal on a machine without CUDA")
 
 
+def _refused_study(tmp_path: Path, model: str, *overrides: str, **env: str) -> str:
+    """`ftbench study` on a one-model config: exit 2, one stderr line (returned), no out_dir."""
+    out = tmp_path / "study"
+    config = tmp_path / "study.yaml"
+    config.write_text(yaml.safe_dump({
+        "name": "check", "out_dir": str(out), "data": {"source": "sample", "sizes": [16]},
+        "models": [{"name": "m", "path": model}],
+        "train": {"method": "lora", "max_steps": 2}, "eval": {"tasks": ["bmw_type"]}}))
+    proc = subprocess.run([sys.executable, "-m", "ftbench.cli.main", "study", str(config),
+                           *overrides], capture_output=True, text=True, timeout=300, cwd=REPO,
+                          env={**os.environ, "PYTHONPATH": str(REPO), **env})
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert len(lines) == 1, proc.stderr[-2000:]
+    assert not out.exists()  # nothing prepared, nothing claimed
+    return lines[0]
+
+
 @pytest.mark.parametrize("override, key", [("train.precision=bf16", "train.precision"),
                                            ("train.backend=unsloth", "train.backend")])
 def test_gpu_settings_without_cuda_stop_before_the_data_stage(tmp_path, override, key):
     _no_cuda()
-    out = tmp_path / "study"
-    config = tmp_path / "gpu.yaml"
-    config.write_text(yaml.safe_dump({
-        "name": "gpu", "out_dir": str(out), "data": {"source": "sample", "sizes": [16]},
-        "models": [{"name": "m", "path": "tiny"}],
-        "train": {"method": "lora", "max_steps": 2}, "eval": {"tasks": ["bmw_type"]}}))
-    proc = subprocess.run([sys.executable, "-m", "ftbench.cli.main", "study", str(config),
-                           override], capture_output=True, text=True, timeout=300, cwd=REPO,
-                          env={**os.environ, "PYTHONPATH": str(REPO)})
-    lines = [line for line in proc.stderr.splitlines() if line.strip()]
-    assert proc.returncode == 2, proc.stderr[-2000:]
-    assert len(lines) == 1 and f"config key '{key}'" in lines[0] and "CUDA" in lines[0]
-    assert not out.exists()  # nothing prepared, nothing claimed
+    line = _refused_study(tmp_path, "tiny", override)
+    assert f"config key '{key}'" in line and "CUDA" in line
 
 
 def test_the_cuda_build_of_vllm_is_refused_without_cuda_and_auto_falls_back(monkeypatch):
@@ -64,18 +71,6 @@ def test_default_batch_is_auto_on_a_gpu_and_fixed_on_a_cpu():
 
 
 def test_an_uncached_hub_model_offline_stops_before_the_data_stage(tmp_path):
-    out = tmp_path / "study"
-    config = tmp_path / "hub.yaml"
-    config.write_text(yaml.safe_dump({
-        "name": "hub", "out_dir": str(out), "data": {"source": "sample", "sizes": [16]},
-        "models": [{"name": "m", "path": "nobody/not-cached-model"}],
-        "train": {"method": "lora", "max_steps": 2}, "eval": {"tasks": ["bmw_type"]}}))
-    proc = subprocess.run([sys.executable, "-m", "ftbench.cli.main", "study", str(config)],
-                          capture_output=True, text=True, timeout=300, cwd=REPO,
-                          env={**os.environ, "PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1",
-                               "HF_HUB_CACHE": str(tmp_path / "empty-cache")})
-    lines = [line for line in proc.stderr.splitlines() if line.strip()]
-    assert proc.returncode == 2, proc.stderr[-2000:]
-    assert len(lines) == 1 and "nobody/not-cached-model" in lines[0]
-    assert "config key 'models.path' (m)" in lines[0]
-    assert not out.exists()
+    line = _refused_study(tmp_path, "nobody/not-cached-model", HF_HUB_OFFLINE="1",
+                          HF_HUB_CACHE=str(tmp_path / "empty-cache"))
+    assert "nobody/not-cached-model" in line and "config key 'models.path' (m)" in line
