@@ -22,6 +22,12 @@ def cuda_usable() -> bool:
     return bool(torch.cuda.is_available())
 
 
+def torch_device() -> str:
+    """'cuda' or 'cpu': where training and evaluation run here (and what a run's fingerprint
+    resolves its device-dependent defaults for)."""
+    return "cuda" if cuda_usable() else "cpu"
+
+
 def gpu_present() -> bool:
     """An NVIDIA device or driver is on this machine (whether or not torch can use it)."""
     return (Path("/proc/driver/nvidia/version").exists() or Path("/dev/nvidia0").exists()

@@ -23,7 +23,7 @@ import re
 from functools import cache
 from pathlib import Path
 
-from ftbench.core.io import InputError
+from ftbench.core.io import InputError, error_line
 
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 _COMMIT = re.compile(r"^[0-9a-f]{40}$")
@@ -101,7 +101,7 @@ def resolve_commit(repo_id: str, revision: str | None = None, where: str = "mode
         try:
             return _remote_commit(repo_id, revision)
         except Exception as exc:  # unreachable, unknown repo or revision, no access
-            reason = _hub_error(exc)
+            reason = error_line(exc)
             if _definitive(exc):
                 raise InputError(f"{where}: hub model {repo_id!r} at revision {revision!r}: "
                                  f"{reason}") from None
@@ -118,8 +118,3 @@ def _definitive(exc: Exception) -> bool:
     network failure after which the cache may still know the commit."""
     name = type(exc).__name__
     return name in ("RepositoryNotFoundError", "RevisionNotFoundError", "GatedRepoError")
-
-
-def _hub_error(exc: Exception) -> str:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    return f"{type(exc).__name__}: {text}"[:200]

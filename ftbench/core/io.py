@@ -19,6 +19,13 @@ class InputError(ValueError):
     """Bad user input; the message names the file, the line and the field."""
 
 
+def error_line(exc: BaseException, limit: int = 200) -> str:
+    """`Type: first line of the message`, at most `limit` characters: a library's exception
+    quoted inside one of ftbench's one-line messages."""
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0] if text else ''}"[:limit]
+
+
 def atomic_write_text(path: str | Path, text: str) -> Path:
     """Write `text` to `path` via a temp file in the same directory and an atomic rename."""
     path = Path(path)

@@ -109,9 +109,9 @@ class EvalSettings:
 
 
 def on_cpu() -> bool:
-    import torch
+    from ftbench.core.accelerator import torch_device
 
-    return not torch.cuda.is_available()
+    return torch_device() == "cpu"
 
 
 def evaluate_models(models: list[ModelSpec], settings: EvalSettings, out: Path,

@@ -90,10 +90,10 @@ def run_fingerprint(cfg: TrainConfig, spec: RunSpec, data_sha: str | None,
     """What a run is trained from: its config (null settings as they resolve on this backend
     and device), train size, base-model files (a hub base: its commit), train-file hash and the
     training libraries' versions (`digest` decides reuse)."""
-    from ftbench.core.accelerator import cuda_usable
+    from ftbench.core.accelerator import torch_device
 
     backend = backend or resolve_backend(cfg.backend, note=lambda text: None)
-    effective = cfg.effective(backend, "cuda" if cuda_usable() else "cpu")
+    effective = cfg.effective(backend, torch_device())
     config = {k: v for k, v in effective.items() if k not in _PLACEMENT_KEYS}
     hub = None
     if is_model_source(spec.model_path):

@@ -32,7 +32,9 @@ def device_and_dtype(precision: str) -> tuple[str, Any]:
     """'cuda' with bf16 where supported; 'cpu' with fp32 (bf16 autocast on CPU is slower here)."""
     import torch
 
-    device = "cuda" if torch.cuda.is_available() else "cpu"
+    from ftbench.core.accelerator import torch_device
+
+    device = torch_device()
     if precision == "auto":
         if device == "cuda":
             return device, torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16

@@ -11,7 +11,7 @@ import importlib.util
 import sys
 from functools import cache
 
-from ftbench.core.io import InputError
+from ftbench.core.io import InputError, error_line
 from ftbench.train.config import TrainConfig
 from ftbench.train.model_loading import LoadedModel, device_and_dtype, revision_kwargs
 
@@ -63,8 +63,7 @@ def unsloth_import_error() -> str | None:
     try:
         import_unsloth()
     except Exception as exc:  # ImportError, NotImplementedError (no accelerator), RuntimeError
-        text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        return f"{type(exc).__name__}: {text}"[:200]
+        return error_line(exc)
     return None
 
 
