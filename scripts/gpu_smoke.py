@@ -21,13 +21,14 @@ vLLM is installed. scripts/gpu_smoke.sh wraps it with a time limit and a log.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from hub_cache import add_to_cache  # scripts/ is this script's own folder on sys.path
 
 REPO = Path(__file__).resolve().parents[1]
 REPO_ID = "ftbench-smoke/tiny-llama"
@@ -37,13 +38,6 @@ FAILING = "fail"  # the model name whose training run is made to fail mid-run
 def say(step: str, ok: bool, detail: str) -> bool:
     print(f"SMOKE {step}: {'ok' if ok else 'FAIL'} {detail}", flush=True)
     return ok
-
-
-def _hub_cache():
-    spec = importlib.util.spec_from_file_location("hub_cache", REPO / "scripts" / "hub_cache.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def env_step(cpu: bool) -> bool:
@@ -167,7 +161,7 @@ def main() -> int:
     model = root / "tiny-llama"
     if not (model / "config.json").is_file():
         build_tiny_model(model)
-    commit = _hub_cache().add_to_cache(model, REPO_ID, root / "hub")
+    commit = add_to_cache(model, REPO_ID, root / "hub")
     print(f"hub cache: {REPO_ID}@{commit[:12]} in {root / 'hub'}", flush=True)
 
     config = study_config(root, root / "study", args.cpu, args.steps, "local")

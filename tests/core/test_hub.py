@@ -9,7 +9,6 @@ model-info call for the cold-cache case.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -20,23 +19,16 @@ from pathlib import Path
 from typing import ClassVar
 
 import pytest
+from file_modules import load_script
 
 from ftbench.core import hub
 from ftbench.core.fingerprint import changes, model_fingerprint
 from ftbench.core.io import InputError
 
-REPO = Path(__file__).resolve().parents[2]
 REPO_ID = "ftbench-test/tiny-llama"
 
 
-def _hub_cache_module():
-    spec = importlib.util.spec_from_file_location("hub_cache", REPO / "scripts" / "hub_cache.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-hub_cache = _hub_cache_module()
+hub_cache = load_script("hub_cache")
 
 
 @pytest.fixture

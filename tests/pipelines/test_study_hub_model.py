@@ -8,7 +8,6 @@ after training ("trained from other inputs") and every re-run was stale.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import shutil
@@ -18,19 +17,13 @@ from pathlib import Path
 
 import pytest
 import yaml
+from file_modules import load_script
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "ftbench" / "sample_data" / "bmw_sample.jsonl"
 REPO_ID = "ftbench-test/tiny-llama"
 
 pytestmark = pytest.mark.slow
-
-
-def _hub_cache():
-    spec = importlib.util.spec_from_file_location("hub_cache", REPO / "scripts" / "hub_cache.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _study(tmp: Path, **model) -> Path:
@@ -55,7 +48,7 @@ def _run(config: Path, cache: Path) -> subprocess.CompletedProcess:
 
 
 def test_hub_base_study_trains_evaluates_reuses_and_names_a_new_commit(tiny_model, tmp_path):
-    hub_cache = _hub_cache()
+    hub_cache = load_script("hub_cache")
     cache = tmp_path / "hub"
     first = hub_cache.add_to_cache(tiny_model, REPO_ID, cache)
     config = _study(tmp_path)

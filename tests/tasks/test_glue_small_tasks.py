@@ -3,13 +3,13 @@ equivalence with lm-eval's own `sst2` task."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
 import sys
 
 import pytest
+from file_modules import load_file
 
 from ftbench.core.paths import TASKS_DIR
 from ftbench.metrics.label_scores import label_scores
@@ -23,10 +23,7 @@ TASKS = [f"glue_small_{b}{mode}{shots}" for b in BASES for mode in ("", "_gen")
 
 def _utils():
     """tasks/glue_small/utils.py, loaded under its own name (other task folders have a utils.py)."""
-    spec = importlib.util.spec_from_file_location("glue_small_utils", GLUE_DIR / "utils.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_file(GLUE_DIR / "utils.py", "glue_small_utils")
 
 
 @pytest.fixture(scope="module")
