@@ -46,8 +46,8 @@ def raw_generation_floor(model_dir: str, limit: int) -> float:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from ftbench.core.paths import BMW_TASKS_DIR
     from ftbench.suites.bmw.prompts import load_task_yaml, task_prompts
+    from ftbench.suites.bmw.resources import BMW_TASKS_DIR
     from ftbench.suites.bmw.task_rows import test_rows
 
     gen = load_task_yaml(BMW_TASKS_DIR / "bmw_title.yaml")["generation_kwargs"]

@@ -37,9 +37,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from eval_throughput import harness, timed
 
 from ftbench.core.model_sources import resolve_model_path
-from ftbench.core.paths import SAMPLE_CORPUS, TASKS_DIR
+from ftbench.core.paths import TASKS_DIR
 from ftbench.eval.results_files import samples_file
 from ftbench.eval.specs import ModelSpec
+from ftbench.suites.bmw.resources import SAMPLE_CORPUS
 
 GEN_TASKS = ["bmw_summarization", "bmw_title", "bmw_tags", "bmw_type"]
 FLOOR_CHILD = "--floor-child"

@@ -24,8 +24,8 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
 def _prepare(work: Path) -> Path:
-    from ftbench.core.paths import SAMPLE_CORPUS
     from ftbench.suites.bmw.prepare import prepare_file, write_prepared
+    from ftbench.suites.bmw.resources import SAMPLE_CORPUS
     from ftbench.suites.bmw.task_rows import SAMPLE_PREPARE
 
     return write_prepared(prepare_file(SAMPLE_CORPUS, **SAMPLE_PREPARE), work / "data")

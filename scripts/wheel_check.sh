@@ -34,7 +34,8 @@ export PYTHONPATH=
 step "the installed package, not the checkout"
 "$NEW/python" - "$SITE" <<'PY'
 import sys, ftbench
-from ftbench.core.paths import CONFIGS_DIR, SAMPLE_CORPUS, TASKS_DIR
+from ftbench.core.paths import CONFIGS_DIR, TASKS_DIR
+from ftbench.suites.bmw.resources import SAMPLE_CORPUS
 site = sys.argv[1]
 for what, path in {"ftbench": ftbench.__file__, "tasks": TASKS_DIR, "configs": CONFIGS_DIR,
                    "sample": SAMPLE_CORPUS}.items():

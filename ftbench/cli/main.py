@@ -33,7 +33,7 @@ def _sizes(text: str) -> tuple[int, ...]:
 
 
 def _test_size(text: str) -> float | int:
-    from ftbench.suites.bmw.prepare import check_test_size
+    from ftbench.suites.layout import check_test_size
 
     try:
         return check_test_size(float(text))
@@ -97,7 +97,7 @@ def _text_or_empty(path: Path) -> str:
 def _claim_prepared_out(out: Path) -> None:
     """A file or a foreign directory as --out: exit 2 before reading any input."""
     from ftbench.core.outputs import check_claim
-    from ftbench.suites.bmw.prepare import KIND, legacy_prepared
+    from ftbench.suites.layout import KIND, legacy_prepared
 
     check_claim(out, KIND, adopt=legacy_prepared)
 
@@ -112,32 +112,46 @@ def _print_train_files_and_notes(result, between: list[str] | None = None) -> No
         print(f"  note: {w}")
 
 
+def _suite(name: str):
+    from ftbench.suites.registry import get_suite
+
+    return get_suite(name, "--suite")
+
+
 def cmd_data_prepare(raw: Path, out: Path, sizes: tuple[int, ...], test_size: float | int,
                      seed: int, max_input_words: int | None, skip_invalid: bool,
-                     strip_reference: bool = False) -> None:
-    from ftbench.suites.bmw.prepare import prepare_file, write_prepared
+                     strip_reference: bool = False, suite: str = "") -> None:
+    from ftbench.suites.layout import PrepareSettings
+    from ftbench.suites.registry import DEFAULT
 
+    chosen = _suite(suite or DEFAULT)
+    if chosen.evaluation_only:
+        raise InputError(f"--suite: suite {chosen.name!r} is evaluation-only: it has no data to "
+                         "prepare")
     _claim_prepared_out(out)  # before reading a large corpus
-    result = prepare_file(raw, skip_invalid=skip_invalid, sizes=sizes, test_size=test_size,
-                          seed=seed, max_input_words=max_input_words,
-                          strip_reference_from_input=strip_reference)
-    write_prepared(result, out)
+    settings = PrepareSettings(sizes=sizes, test_size=test_size, seed=seed,
+                               max_input_words=max_input_words, skip_invalid=skip_invalid,
+                               strip_reference_from_input=strip_reference)
+    result = chosen.prepare(raw, settings, out)
     m = result.manifest
     print(f"prepared {out}: {m['articles']['test']} test / {m['articles']['train']} train articles; "
           f"test rows per task {m['test_rows_per_task']}")
     leakage = [f"  leakage {task}: reference verbatim in {leak['reference_in_input']}/{leak['n']} "
                f"test inputs ({leak['input_starts_with_reference']} start with it); copying the "
                f"input's lead scores ROUGE-L {leak['copy_baseline'].get('rougeL', float('nan')):.3f}"
-               for task, leak in m["leakage"].items()]
+               for task, leak in (m.get("leakage") or {}).items()]
     _print_train_files_and_notes(result, leakage)
 
 
-def cmd_data_import_chat(source: Path, out: Path, split: str | None) -> None:
-    from ftbench.suites.bmw.chat_import import import_chat
-    from ftbench.suites.bmw.prepare import write_prepared
+def cmd_data_import_chat(source: Path, out: Path, split: str | None, suite: str = "") -> None:
+    from ftbench.suites.layout import write_prepared
+    from ftbench.suites.registry import DEFAULT
 
+    chosen = _suite(suite or DEFAULT)
+    if chosen.import_chat is None:
+        raise InputError(f"--suite: suite {chosen.name!r} cannot import chat files")
     _claim_prepared_out(out)
-    result = import_chat(source, split)
+    result = chosen.import_chat(source, split)
     write_prepared(result, out)
     m = result.manifest
     print(f"imported {source} into {out}: {m['articles']['test']} test articles "
@@ -146,7 +160,7 @@ def cmd_data_import_chat(source: Path, out: Path, split: str | None) -> None:
 
 
 def _max_gen_toks(text: str) -> int | dict[str, int]:
-    """`--max-gen-toks 256` (every generative task) or `bmw_summarization=256,bmw_title=64`."""
+    """`--max-gen-toks 256` (every generative task) or `TASK=256,OTHER_TASK=64` per task."""
     try:
         if "=" not in text:
             value: int | dict[str, int] = int(text)
@@ -232,6 +246,10 @@ def cmd_eval(models: str | None, study: Path | None, tasks: str, out: Path, back
                                 if fewshot_as_multiturn is None else fewshot_as_multiturn)
     if meta is not None and not isinstance(meta, dict):
         raise InputError(f"--metadata must be a JSON object, got {metadata!r}")
+    if tasks is None:  # the study's own tasks, else the default suite's task group
+        from ftbench.suites.registry import DEFAULT, get_suite
+
+        tasks = ",".join(study_cfg.eval.tasks) if study else get_suite(DEFAULT).task_group
     task_list = [t.strip() for t in tasks.split(",") if t.strip()]
     if not task_list:
         raise InputError("--tasks: give at least one task or group")
@@ -243,7 +261,10 @@ def cmd_eval(models: str | None, study: Path | None, tasks: str, out: Path, back
                             model_args=model_args or None, system_instruction=system_instruction,
                             fewshot_as_multiturn=fewshot_as_multiturn)
     if study:  # a suite whose task folder lives outside tasks/ adds it to the include path
+        from ftbench.suites.registry import suite_record
+
         settings.include_path = study_cfg.include_path()
+        settings.suite = suite_record(study_cfg.suite_def())
     console = Console()
     index = evaluate_models(specs, settings, out, console, force=force, shard=part)
     data = index.data
@@ -376,11 +397,15 @@ def build_parser() -> argparse.ArgumentParser:
     di.add_argument("--out", type=Path, required=True, help="directory of the prepared data")
     di.add_argument("--split", choices=("test", "train"), default=None,
                     help="for a single file whose name says neither test nor train")
+    for sp in (dp, di):
+        sp.add_argument("--suite", default="", help="the domain suite: a built-in name or the "
+                        "path of a module that defines SUITE (default: the default suite)")
 
     e = sub.add_parser("eval", help="evaluate every model of a study in one invocation")
     e.add_argument("--models", help="NAME=PATH or NAME=BASE::ADAPTER, comma-separated")
     e.add_argument("--study", type=Path, help="study config listing the models")
-    e.add_argument("--tasks", default="bmw", help="lm-eval tasks/groups, comma-separated")
+    e.add_argument("--tasks", default=None, help="lm-eval tasks/groups, comma-separated "
+                   "(default: the study's eval.tasks with --study, else the default suite's group)")
     e.add_argument("--out", type=Path, required=True, help="results directory of the study")
     e.add_argument("--backend", choices=("auto", "hf", "vllm"), default="auto",
                    help="lm-eval model type (auto: vllm when it can run here, else hf)")
@@ -496,9 +521,10 @@ def main(argv: list[str] | None = None) -> int:
             cmd_tiny_model(args.out, args.corpus, args.steps, args.seed)
         elif args.command == "data" and args.data_command == "prepare":
             cmd_data_prepare(args.raw, args.out, args.sizes, args.test_size, args.seed,
-                             args.max_input_words, args.skip_invalid, args.strip_reference)
+                             args.max_input_words, args.skip_invalid, args.strip_reference,
+                             args.suite)
         elif args.command == "data" and args.data_command == "import-chat":
-            cmd_data_import_chat(args.source, args.out, args.split)
+            cmd_data_import_chat(args.source, args.out, args.split, args.suite)
         elif args.command == "study":
             return cmd_study(args.config, args.only, args.overrides, args.force, args.shard,
                              args.executor)

@@ -4,7 +4,7 @@ The bound is the smallest length the model declares: the position limits of its 
 keys vLLM and lm-eval read; a nested `text_config` first, as multimodal configs keep the text
 model's limit there) and the tokenizer's `model_max_length` when it is a real value. An explicit
 override (for memory) may only shorten it. `ftbench eval` passes the result to every backend
-(hf `max_length`, vLLM `max_model_len`), so hf and vLLM see the same context; the bmw tasks'
+(hf `max_length`, vLLM `max_model_len`), so hf and vLLM see the same context; the suites' tasks'
 loader reads the same value to fit prompts inside it (`ftbench.suites.fit_context`).
 """
 

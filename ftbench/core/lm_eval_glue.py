@@ -69,7 +69,7 @@ RESULTS_NAME = re.compile(rf"results_{_DATE_ID}\.json")
 
 
 def samples_name(task: str) -> re.Pattern[str]:
-    """The samples file name of one task (`bmw_type_<date>` must not match `bmw_type_mc_...`)."""
+    """The samples file name of one task (`x_type_<date>` must not match `x_type_mc_...`)."""
     return re.compile(rf"samples_{re.escape(task)}_{_DATE_ID}\.jsonl")
 
 
@@ -242,7 +242,7 @@ def _upstream_task_yaml(task: str, folder: str) -> dict:
     entry = TaskIndex.build([root]).get(task) if root.is_dir() else None
     if entry is None or entry.kind != Kind.TASK or entry.yaml_path is None:
         raise InputError(f"lm-eval has no YAML task {task!r} under {root} "
-                         f"(upstream_task / upstream_dir of a general_small task)")
+                         f"(upstream_task / upstream_dir of a task that reuses lm-eval's YAML)")
     return load_task_yaml(entry.yaml_path)
 
 

@@ -19,15 +19,14 @@ def _resource(name: str) -> Path:
 
 TASKS_DIR = _resource("tasks")
 CONFIGS_DIR = _resource("configs")
-BMW_TASKS_DIR = TASKS_DIR / "bmw"
 SAMPLE_DIR = PACKAGE_DIR / "sample_data"
-SAMPLE_CORPUS = SAMPLE_DIR / "bmw_sample.jsonl"
 # the Python code that computes a number from a task's rows and answers: a change invalidates
 # prepared data and results (ftbench.core.fingerprint.code_digest)
 METRICS_CODE_DIR = PACKAGE_DIR / "metrics"
-SUITE_CODE_DIRS = (PACKAGE_DIR / "suites", PACKAGE_DIR / "suites" / "bmw")
-# every built-in suite's code: the glue_small and general_small tasks' utils.py import their
-# suite's package too, so an evaluation result depends on all of it
+# the shared suite code (layout, prompts, leakage, ...): part of every suite's data fingerprint
+SUITES_CODE_DIR = PACKAGE_DIR / "suites"
+# every built-in suite's code: a task folder's utils.py may import its suite's package too, so
+# an evaluation result depends on all of it
 ALL_SUITE_CODE_DIRS = (PACKAGE_DIR / "suites", *sorted(
     d for d in (PACKAGE_DIR / "suites").iterdir() if d.is_dir() and not d.name.startswith("_")))
 # the word a config or command line uses for "the bundled sample" of a suite's data

@@ -69,6 +69,9 @@ class EvalSettings:
     # lm-eval's default (no system message; few-shot as turns exactly when the template applies)
     system_instruction: str | None = None
     fewshot_as_multiturn: bool | None = None
+    # the study's domain suite (`registry.suite_record`): recorded in the index, so a report of
+    # these results reloads the suite that made them (its vocabulary and composite score)
+    suite: dict | None = None
 
     def prompt_switches(self) -> dict:
         """The lm-eval prompt switches that were set; absent when unset, so results made before
@@ -83,6 +86,7 @@ class EvalSettings:
                 "context_length": self.context_length, "threads": self.threads,
                 "enable_thinking": self.enable_thinking, "max_gen_toks": self.max_gen_toks,
                 **({"model_args": self.model_args} if self.model_args else {}),
+                **({"suite": self.suite} if self.suite else {}),
                 **self.prompt_switches()}
 
     def record(self, backend: str, leaf: list[str], tm) -> dict:

@@ -1,7 +1,7 @@
 """Per task: how many prompts did not fit the context, for the results file's `ftbench.prompts`.
 
 Three cases, said in `method`:
-- `article`: rows fitted by the bmw loader (`input_tokens_removed` per doc); a truncated prompt
+- `article`: rows fitted by a suite's task loader (`input_tokens_removed` per doc); a truncated prompt
   lost the end of its article text, never its instructions;
 - `left`: any other task; a prompt (with its answer budget or continuation) longer than the
   context is one lm-eval cuts from the left — counted here by tokenizing the logged requests;

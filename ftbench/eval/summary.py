@@ -1,7 +1,7 @@
 """The end-of-run table: every model × each task's headline metric, plus failures.
 
 A task's headline here is the report's: the first of the suite's headline columns that the
-task reports (BMW summarization: ROUGE-L, not the task's composite `score`), else lm-eval's
+task reports (a summarization task: ROUGE-L, not the task's composite `score`), else lm-eval's
 usual one (`HEADLINE_ORDER`: acc_norm before acc, GSM8K's flexible extraction), so the terminal
 never shows a different number for a task than the report quotes.
 """
@@ -43,7 +43,7 @@ def headline(task: str, metrics: dict[Key, float]) -> Key | None:
 
 
 def _common_prefix(names: list[str]) -> str:
-    """`bmw_` for bmw_* tasks: shorter column headers."""
+    """`<group>_` for tasks that share it: shorter column headers."""
     if len(names) < 2:
         return ""
     first, last = min(names), max(names)

@@ -151,7 +151,7 @@ def open_model(job: WorkerJob) -> ModelRun:
     lm = build_lm(job, context.tokens)
     if job.backend == "vllm":  # vLLM's CPU engine binds its own OpenMP threads
         threads = {**threads, "torch_intra_op": torch_threads(), "source": "vllm engine"}
-    # the bmw loader fits prompts to this model's context: it needs the model in the metadata
+    # a suite's task loader fits prompts to this model's context: it needs the model in the metadata
     tm = task_manager(job.include_path, {**job.metadata, "pretrained": job.spec.pretrained,
                                          "max_length": context.tokens,
                                          **({"revision": job.revision} if job.revision else {})},

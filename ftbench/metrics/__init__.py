@@ -1,7 +1,7 @@
-"""Metric arithmetic for the bmw_* tasks: pure functions, unit-tested, no lm-eval import.
+"""Metric arithmetic for the suites' tasks: pure functions, unit-tested, no lm-eval import.
 
-`tasks/bmw/utils.py` adapts these to lm-eval's process_results/aggregation hooks; the report
-layer uses them directly. Modules:
+Each task folder's `utils.py` adapts these to lm-eval's process_results/aggregation hooks; the
+report layer uses them directly. Modules:
 
 * `extraction`     - the answer part of a raw response: reasoning blocks (`<think>`) and
                      chat-template residue removed, the same for every model and backend
@@ -11,7 +11,7 @@ layer uses them directly. Modules:
 * `tags`           - tag-list parser (any list shape; prose is no list) and set-overlap scores
 * `classification` - earliest-label parser (GLUE-small); accuracy, per-class accuracy, macro-F1,
                      confusion matrix, MCC computed by scikit-learn (None = its own class)
-* `overall`        - the published study's weighted overall score
+* `overall`        - a suite's weighted overall score (its composite)
 * `label_scores`   - accuracy, macro-F1, MCC, per-class counts and confusion in one call
                      (GLUE-small; also the loglikelihood-choice argmax)
 
@@ -30,12 +30,11 @@ from ftbench.metrics.classification import (
 )
 from ftbench.metrics.extraction import extract_answer
 from ftbench.metrics.label_answer import committed_label, label_answer
-from ftbench.metrics.overall import OVERALL_WEIGHTS, overall_score
+from ftbench.metrics.overall import weighted_score
 from ftbench.metrics.tags import normalize_tag, parse_tags, tag_scores
 from ftbench.metrics.text import length_ratio, rouge_scores, word_count
 
 __all__ = [
-    "OVERALL_WEIGHTS",
     "Encoder",
     "accuracy",
     "bertscore",
@@ -48,12 +47,12 @@ __all__ = [
     "macro_f1",
     "matthews_corrcoef",
     "normalize_tag",
-    "overall_score",
     "parse_label",
     "parse_tags",
     "per_class_accuracy",
     "resolve_encoder",
     "rouge_scores",
     "tag_scores",
+    "weighted_score",
     "word_count",
 ]

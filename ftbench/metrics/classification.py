@@ -47,7 +47,7 @@ def parse_label(text: str, labels: Sequence[str]) -> str | None:
     Returns None when no label occurs. The earliest mention wins because models tend to answer
     first and explain afterwards ("Speech. It is not a press release ..."). Lenient: a list of
     every label or a negated label still yields one; `label_answer.committed_label` (used by
-    bmw_type) counts an answer only when it commits to exactly one label.
+    label tasks) counts an answer only when it commits to exactly one label.
     """
     canonical = _canonical(text)
     best: tuple[int, int] | None = None
@@ -94,8 +94,8 @@ def per_class_accuracy(
 ) -> dict[str, dict]:
     """Per gold class: accuracy (= recall of the class; NaN if absent) and support n.
 
-    Shows whether a model only ever predicts the majority class (Press Release is ~93% of the
-    BMW corpus), which plain accuracy hides. scikit-learn's recall with `zero_division=nan`.
+    Shows whether a model only ever predicts the majority class (a press-release class can be
+    ~93% of a news corpus), which plain accuracy hides. scikit-learn's recall with `zero_division=nan`.
     """
     _check(golds, preds)
     if not golds or not labels:

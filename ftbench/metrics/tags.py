@@ -3,7 +3,7 @@
 Models answer in many shapes (comma lists, bullets, numbered lists, JSON, a "Tags:" prefix), so
 parsing is forgiving about the shape of a list — but prose is not a list: a paragraph gives no
 tags, which the task counts as a format failure. Scoring is on normalised sets, so case, spacing
-and quoting never count as errors. Real BMW tags contain `&`, hyphens, digits, spaces and capitals
+and quoting never count as errors. Real press-corpus tags contain `&`, hyphens, digits, spaces and capitals
 ("Fact & Figures", "Rolls-Royce Motor Cars", "24h Races"); none of those ever split a tag.
 """
 
@@ -21,17 +21,17 @@ _LABEL_RE = re.compile(rf"^[^:\n]{{0,60}}?\b{_KEYWORDS}\b[^:\n]{{0,40}}[:：]\s*
 _BULLET_RE = re.compile(r"^\s*(?:[-–—+]\s+|[*•·‣▪●]\s*|\(?\d{1,3}[.)]\s+|#+\s+)")
 # Separators between tags inside a line (never `&`, `-`, `/` or spaces: they occur in tags).
 _SPLIT_RE = re.compile(r"[,;|，；]")
-# ... and, in an answer, a sentence end ("BMW, MINI. These tags reflect ...").
+# ... and, in an answer, a sentence end ("Brand, Model. These tags reflect ...").
 _ITEM_SPLIT_RE = re.compile(r"[,;|，；]|(?<=[^\W\d_)\]])\.\s+(?=\S)")
 _FENCE_RE = re.compile(r"```[A-Za-z]*")
-# Footnote and citation markers: "Events [1]", "Le Mans [2024]", "BMW[^3]", "BMW M (2026)".
+# Footnote and citation markers: "Events [1]", "Le Mans [2024]", "Brand[^3]", "Brand M (2026)".
 _FOOTNOTE_RE = re.compile(r"\s*\[\^?\d{1,4}\]|(?<=\S)\s*\(\d{1,4}\)")
 # "**Head**: description" / "Head - description" inside a list item: the head is the tag.
 _HEAD_RE = re.compile(r"^\s*(?:\*\*(?P<bold>[^*]+)\*\*|(?P<plain>[^:–—]{1,60}?))\s*(?:[:：]|\s[-–—]\s)\s*\S")
 _SENTENCE_END_RE = re.compile(r"[^\W\d_][.!?](?:\s|$)")
 _EDGE_CHARS = " \t\r\n\"'`“”‘’„‚«»*_#.,;:!?"
 _BRACKETS = ("[]", "()", "{}", "<>")
-# Real BMW tags have at most 4 words ("Battery Cell Competence Centre"); an item longer than
+# Real press-corpus tags have at most 4 words ("Battery Cell Competence Centre"); an item longer than
 # this, or shaped like a sentence, is prose, not a tag.
 MAX_TAG_WORDS = 6
 _PROSE_LINE_WORDS = 15
@@ -186,7 +186,7 @@ def _tag_set(tags: list[str] | tuple[str, ...]) -> set[str]:
 def tag_scores(gold: list[str], pred: list[str]) -> dict[str, float]:
     """Set overlap of gold and predicted tags: exact_match, jaccard, precision, recall, f1.
 
-    Both sides are compared as sets of `normalize_tag` keys. Some real BMW tags contain a comma
+    Both sides are compared as sets of `normalize_tag` keys. Some real press-corpus tags contain a comma
     ("Chassis, Suspension", "Finance, Facts, Figures"); the training target joins tags with ", ",
     so a parsed answer cannot tell such a tag from two tags. Both sides are therefore split on
     commas/semicolons before comparison: reproducing the target exactly always scores 1.0.

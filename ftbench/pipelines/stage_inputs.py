@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ftbench.eval.orchestrator import EvalSettings
 from ftbench.pipelines.study_config import StudyConfig
+from ftbench.suites.registry import suite_record
 
 
 def eval_settings(cfg: StudyConfig) -> EvalSettings:
@@ -16,4 +17,4 @@ def eval_settings(cfg: StudyConfig) -> EvalSettings:
         threads=cfg.eval.threads, enable_thinking=cfg.eval.thinking,
         max_gen_toks=cfg.eval.max_gen_toks, model_args=cfg.eval.model_args,
         system_instruction=cfg.eval.system_instruction,
-        fewshot_as_multiturn=cfg.eval.fewshot_as_multiturn)
+        fewshot_as_multiturn=cfg.eval.fewshot_as_multiturn, suite=suite_record(cfg.suite_def()))

@@ -110,7 +110,7 @@ def _stage_models(cfg: StudyConfig, console: Console, force: bool) -> dict:
         build_tiny_model,
         manifest_identity,
         model_identity,
-        prepared_split_data,
+        pretraining_data,
     )
 
     built = {}
@@ -123,7 +123,7 @@ def _stage_models(cfg: StudyConfig, console: Console, force: bool) -> dict:
             continue
         out = Path(cfg.model_path(m))
         # the tiny model pre-trains on the study's own train split: no test article, any seed
-        data = data or prepared_split_data(cfg.data_dir)
+        data = data or pretraining_data(cfg.suite_def(), prepared=cfg.data_dir)
         tiny = TinyModelConfig(pretrain_steps=m.tiny_pretrain_steps)
         wanted = model_identity(tiny, data.record["texts_sha256"])
         try:

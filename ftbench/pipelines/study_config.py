@@ -16,6 +16,7 @@ from ftbench.core.fingerprint import check_model_ref
 from ftbench.core.io import InputError
 from ftbench.core.run_manifest import base_manifest, read_run_manifest
 from ftbench.eval.specs import ModelSpec
+from ftbench.suites.registry import DEFAULT as DEFAULT_SUITE
 from ftbench.train.config import METHODS, RunSpec, TrainConfig, build, load_with_train_group
 
 TINY = "tiny"  # model path meaning "build the embedded tiny model"
@@ -90,14 +91,14 @@ class StudyModel:
 
 @dataclass
 class EvalStage:
-    tasks: list[str] | None = None  # null: the study suite's task group (`bmw`)
+    tasks: list[str] | None = None  # null: the study suite's task group
     backend: str = "auto"
     limit: float | None = None
     batch_size: int | None = None
     include_base: bool = True
     apply_chat_template: bool = True
-    general_data: str | None = None  # general_small data: null = the hub, "sample", or a directory
-    general_n: int | None = None     # seeded subsample of each general_small evaluation split
+    general_data: str | None = None  # general-skills data: null = the hub, "sample", or a folder
+    general_n: int | None = None     # seeded subsample of each general-skills evaluation split
     context_length: int | None = None  # shorter than the models' own context (memory); recorded
     threads: int | None = None       # torch intra-op threads (default: OMP_NUM_THREADS / allowed CPUs)
     thinking: bool = False           # reasoning models think (chat template enable_thinking)
@@ -133,8 +134,9 @@ class EvalStage:
 
 
 def general_metadata(stage: EvalStage) -> dict:
-    """general_small data location and subsample for the tasks (absent keys: hub, all items)."""
-    from ftbench.suites.general.data import SAMPLE
+    """The general-skills suite's data location and subsample (lm-eval metadata `general_data`,
+    `general_n`; absent keys: hub, all items)."""
+    from ftbench.core.paths import SAMPLE_SOURCE as SAMPLE
 
     meta: dict = {}
     if stage.general_data:
@@ -191,7 +193,7 @@ class StudyConfig:
     name: str
     data: DataSettings
     models: list[StudyModel]
-    suite: str = "bmw"  # a built-in suite (bmw, glue) or the path of a module defining SUITE
+    suite: str = DEFAULT_SUITE  # a built-in suite name or the path of a module defining SUITE
     out_dir: str = ""
     train: dict[str, Any] = field(default_factory=dict)
     eval: EvalStage = field(default_factory=EvalStage)
@@ -211,9 +213,9 @@ class StudyConfig:
             raise InputError(f"config key 'suite': {suite.name!r} is evaluation-only (nothing to "
                              "prepare or train on); name the study's domain suite and list "
                              f"{suite.task_group} in eval.tasks")
-        if suite.name != "bmw" and any(m.path == TINY for m in self.models):
-            raise InputError(f"config key 'models.path': `{TINY}` pre-trains on BMW articles; "
-                             f"suite {suite.name!r} needs a model path")
+        if suite.pretraining is None and any(m.path == TINY for m in self.models):
+            raise InputError(f"config key 'models.path': `{TINY}` pre-trains on a suite's own "
+                             f"texts; suite {suite.name!r} has none, so it needs a model path")
         if self.eval.tasks is None:
             self.eval.tasks = [suite.task_group]
         from ftbench.eval.backends import check_model_args
@@ -310,7 +312,7 @@ class StudyConfig:
         """What the tasks read (lm-eval metadata), for `ftbench study` and `ftbench eval --study`
         alike: the study suite's data (its prepared directory, or for a suite whose tasks read
         the source directory itself, that directory; under the suite's metadata key),
-        general_small's data and subsample."""
+        the general-skills suite's data and subsample."""
         source = self.suite_def().data
         if source is None:
             return general_metadata(self.eval)

@@ -1,7 +1,7 @@
 """Classification baselines: what accuracy would a model get without reading the article?
 
-46 of 49 BMW test articles are Press Releases, so answering "Press Release" every time scores
-0.94; a model at 0.91-0.95 has learnt nothing measurable about article types. Next to each
+46 of 49 test articles of the press corpus are Press Releases, so answering "Press Release"
+every time scores 0.94; a model at 0.91-0.95 has learnt nothing measurable about article types. Next to each
 classification accuracy this module puts the majority-class and chance (uniform guess) accuracy
 of the same gold labels, macro-F1 and balanced accuracy (scikit-learn), a binomial test of the
 accuracy against the majority rate, and a flag for a model whose parsed answers all name one
@@ -22,10 +22,15 @@ from sklearn.metrics import balanced_accuracy_score, f1_score
 from ftbench.report import intervals
 from ftbench.report.section import Context, Section
 from ftbench.report.stats import ALPHA
-from ftbench.suites.bmw.schema import ARTICLE_TYPES
+from ftbench.report.vocab import TASK_COLUMNS, TASK_KINDS, tasks_of_kind
 
-CLASSIFICATION_TASKS = {"bmw_type": "type_accuracy", "bmw_type_mc": "type_mc_accuracy"}
 _UNPARSEABLE = "(unparseable)"
+
+
+def classification_tasks() -> dict[str, str]:
+    """lm-eval task -> its accuracy column, for every label or choice task of the suites."""
+    return {t: TASK_COLUMNS[t]["acc"] for t in tasks_of_kind("label", "choice")
+            if "acc" in TASK_COLUMNS.get(t, {})}
 
 
 def class_scores(golds: Sequence[str], preds: Sequence[str | None],
@@ -79,14 +84,14 @@ def baseline_table(ctx: Context) -> pd.DataFrame:
         return ctx.shared["class_baselines"]
     rows = []
     for model, tasks in ctx.data.samples.items():
-        for task in CLASSIFICATION_TASKS:
+        for task in classification_tasks():
             frame = tasks.get(task)
             if frame is None or "gold_label" not in frame or "pred_label" not in frame:
                 continue
             golds = frame["gold_label"].astype(str).tolist()
             preds = [p if isinstance(p, str) else None for p in frame["pred_label"]]
-            rows.append({"model": model, "task": task, **class_scores(golds, preds,
-                                                                       ARTICLE_TYPES)})
+            rows.append({"model": model, "task": task, **class_scores(
+                golds, preds, TASK_KINDS[task].labels)})
     table = pd.DataFrame(rows)
     ctx.shared["class_baselines"] = table
     return table
@@ -96,8 +101,9 @@ def baselines_section(ctx: Context) -> Section:
     sec = Section("class_baselines", "4b. Classification baselines")
     table = baseline_table(ctx)
     if table.empty:
-        return sec.skip("needs per-sample results of bmw_type / bmw_type_mc (gold labels); a flat "
-                        "table has none, so its accuracies have no majority baseline")
+        return sec.skip("needs per-sample results of a classification task (gold labels: "
+                        f"{' / '.join(classification_tasks()) or 'none declared'}); a flat table "
+                        "has none, so its accuracies have no majority baseline")
     sec.tables["class_baselines"] = table
     for task, grp in table.groupby("task", sort=False):
         first = grp.iloc[0]
@@ -121,7 +127,7 @@ def baselines_section(ctx: Context) -> Section:
 
 def majority_columns(ctx: Context, model: str, metric: str) -> dict:
     """Majority baseline and test for one model's classification metric (base vs fine-tuned)."""
-    task = next((t for t, m in CLASSIFICATION_TASKS.items() if m == metric), None)
+    task = next((t for t, m in classification_tasks().items() if m == metric), None)
     table = baseline_table(ctx)
     if task is None or table.empty:
         return {}

@@ -29,7 +29,7 @@ from ftbench.report.runs import match_run
 from ftbench.report.section import Context, Options, Section
 from ftbench.report.settings import check_report_settings
 from ftbench.report.tables import headline_columns
-from ftbench.report.vocab import OVERALL, perplexity_column
+from ftbench.report.vocab import OVERALL, PLOT_GROUPS, perplexity_column
 
 SECTIONS = (tables.ranking, resolution_section, tables.by_train_size, tables.by_family,
             tables.per_task, leakage, baselines_section, answers_section, tables.perplexity,
@@ -79,7 +79,7 @@ def _add_plots(ctx: Context, secs: dict[str, Section], out: Path) -> dict[str, P
     one_item = adjacent["one_item"].iloc[0] if adjacent is not None and len(adjacent) else None
     add("ranking", "ranking", plots.ranking(t, ctx.score, ctx.shared.get("vs_leader"),
                                             pdir / "ranking.png", one_item=one_item))
-    for name in plots.TASK_PLOTS:
+    for name in list(PLOT_GROUPS):
         add("per_task", f"task_{name}", plots.task_comparison(t, name, cis,
                                                              pdir / f"task_{name}.png"))
     add("train_size", "score_vs_train_size", plots.score_vs_train_size(

@@ -18,8 +18,8 @@ from pathlib import Path
 import pandas as pd
 
 from ftbench.core.lm_eval_glue import results_files
-from ftbench.metrics import overall_score
-from ftbench.report.vocab import COMPONENTS, OVERALL
+from ftbench.metrics import weighted_score
+from ftbench.report.vocab import OVERALL
 
 OVERALL_TOLERANCE = 2e-4  # a 4-decimal table rounds each value by up to 5e-5
 UNPARSEABLE_FLAG = 0.9
@@ -72,24 +72,28 @@ def refuse_out_of_range(frame: pd.DataFrame, columns, where: str, notes: list[st
             frame.at[idx, col] = math.nan
 
 
-def reconcile_overall(table: pd.DataFrame, notes: list[str]) -> None:
-    """Fill or check the overall score of every row from its components (in place).
+def reconcile_overall(table: pd.DataFrame, notes: list[str],
+                      composite: dict[str, float]) -> None:
+    """Fill or check the overall score of every row from the suite's `composite` (in place).
 
-    All seven components present: the weighted sum is used; a given value that differs by more
-    than OVERALL_TOLERANCE is noted. Components missing: the given value stays (one note per set
-    of missing components when there is none; none when the table has no component at all, as
-    for a suite without BMW's composite).
+    All components present: the weighted sum is used; a given value that differs by more than
+    OVERALL_TOLERANCE is noted. Components missing: the given value stays (one note per set of
+    missing components when there is none; none when the table has no component at all, or
+    its suite declares no composite).
     """
     given = table[OVERALL] if OVERALL in table else pd.Series(math.nan, index=table.index)
     values, gaps, disagree = [], {}, []
     for (_, row), have in zip(table.iterrows(), given):
-        missing = tuple(c for c in COMPONENTS if c not in row or pd.isna(row[c]))
+        missing = tuple(c for c in composite if c not in row or pd.isna(row[c]))
         if missing:
             values.append(have)
             if pd.isna(have):
                 gaps.setdefault(missing, []).append(row["model"])
             continue
-        computed = overall_score({c: row[c] for c in COMPONENTS})
+        if not composite:
+            values.append(have)
+            continue
+        computed = weighted_score(composite, {c: row[c] for c in composite})
         if pd.notna(have) and abs(have - computed) > OVERALL_TOLERANCE:
             disagree.append(f"{row['model']} (given {have:.4f}, components give {computed:.4f})")
         values.append(computed)
@@ -97,7 +101,7 @@ def reconcile_overall(table: pd.DataFrame, notes: list[str]) -> None:
     if disagree:
         notes.append(f"{OVERALL} disagrees with its weighted components for "
                      f"{', '.join(disagree)}; the recomputed value is used")
-    if not any(c in table for c in COMPONENTS) and given.isna().all():
+    if not any(c in table for c in composite) and given.isna().all():
         return  # another suite's results (no composite at all): nothing was left out
     for missing, models in gaps.items():  # one note per reason, not one per model
         notes.append(f"model {', '.join(models)}: overall score not computed, missing "

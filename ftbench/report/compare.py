@@ -19,11 +19,16 @@ from ftbench.report.intervals import wilson
 from ftbench.report.items import sample_metrics
 from ftbench.report.pairing import default_base
 from ftbench.report.section import Context, Section
-from ftbench.report.vocab import BINARY, COLUMN_TASK, resolve_metric
-from ftbench.suites.bmw.schema import ARTICLE_TYPES
+from ftbench.report.vocab import (
+    BINARY,
+    COLUMN_TASK,
+    TASK_KINDS,
+    answer_headlines,
+    resolve_metric,
+    tasks_of_kind,
+)
 
-_QUALITATIVE = {"bmw_summarization": "summ_rougeL_f1", "bmw_title": "title_rougeL_f1",
-                "bmw_tags": "tag_f1", "bmw_type": "type_accuracy"}
+GENERATED = ("text", "set", "label")  # task kinds whose answers are generated text
 
 
 def clip(text, limit: int = 200) -> str:
@@ -115,7 +120,7 @@ def _classes(ctx: Context, sec: Section) -> None:
     """Per-class accuracy with class counts and confusion matrices (needs type samples)."""
     per_class, confusion = [], {}
     for model, tasks in ctx.data.samples.items():
-        for task in ("bmw_type", "bmw_type_mc"):
+        for task in tasks_of_kind("label", "choice"):
             frame = tasks.get(task)
             if frame is None or "gold_label" not in frame:
                 continue
@@ -123,15 +128,17 @@ def _classes(ctx: Context, sec: Section) -> None:
             preds = [p if isinstance(p, str) else None for p in frame.get("pred_label", [])]
             if len(preds) != len(golds):
                 continue
-            for label, v in per_class_accuracy(golds, preds, ARTICLE_TYPES).items():
+            labels = TASK_KINDS[task].labels
+            for label, v in per_class_accuracy(golds, preds, labels).items():
                 right = sum(g == label and p == label for g, p in zip(golds, preds))
                 lo, hi = wilson(right, v["n"])
                 per_class.append({"model": model, "task": task, "class": label, "n": v["n"],
                                   "correct": right, "accuracy": v["accuracy"], "ci_lo": lo,
                                   "ci_hi": hi})
-            confusion[(model, task)] = confusion_matrix(golds, preds, ARTICLE_TYPES)
+            confusion[(model, task)] = confusion_matrix(golds, preds, labels)
     if not per_class:
-        sec.skipped.append("per-class accuracy and confusion matrices: need bmw_type samples")
+        sec.skipped.append("per-class accuracy and confusion matrices: need the samples of a "
+                           "classification task")
         return
     sec.tables["per_class_accuracy"] = pd.DataFrame(per_class)
     cells = []
@@ -187,10 +194,11 @@ def paired(ctx: Context) -> Section:
     sec.text.append(f"A = **{a}**, B = **{b}**, on the same items; diff = B - A, and a "
                     f"difference within +/-{thr} counts as similar (b_better / b_worse count "
                     "items; for lower-is-better metrics such as perplexity, b_worse is good). "
-                    "Per-item word_perplexity is each article's own perplexity.")
+                    f"Per-item word_perplexity is each {ctx.data.domain.item_noun}'s own "
+                    "perplexity.")
     available = [r["metric"] for r in rows]
     metric = resolve_metric(ctx.options.metric, available) if ctx.options.metric else \
-        next((m for m in ("summ_rougeL_f1", "title_rougeL_f1", "tag_f1") if m in available),
+        next((m for m in answer_headlines("text", "set").values() if m in available),
              available[0])
     joined = frames[COLUMN_TASK[metric]]
     d = (joined[f"{metric}_b"] - joined[f"{metric}_a"]).dropna().sort_values()
@@ -219,7 +227,7 @@ def qualitative(ctx: Context) -> Section:
     frames = _pair_frames(ctx, a, b)
     rng = np.random.default_rng(ctx.options.seed)
     rows = []
-    for task, metric in _QUALITATIVE.items():
+    for task, metric in answer_headlines(*GENERATED).items():
         joined = frames.get(task)
         if joined is None or joined.empty:
             continue

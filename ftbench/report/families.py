@@ -22,11 +22,8 @@ from ftbench.report import stats
 from ftbench.report.items import compare_items, item_scores, sample_metrics
 from ftbench.report.section import Context
 from ftbench.report.tables import headline_columns
-from ftbench.report.vocab import OVERALL
+from ftbench.report.vocab import OVERALL, ordered_descriptive
 
-# per-model length statistics the base comparison also reports
-LENGTH_COLUMNS = ("summ_pred_words", "summ_length_ratio", "title_pred_words",
-                  "title_length_ratio", "tag_pred_tags")
 _FLIP = {"diff": "diff", "diff_lo": "diff_hi", "diff_hi": "diff_lo"}
 
 
@@ -57,7 +54,7 @@ class Family:
 
 def compared_metrics(ctx: Context) -> list[str]:
     """The metrics of the base comparison (section 7): overall, headlines, length statistics."""
-    cols = [OVERALL] + headline_columns(ctx.table) + [c for c in LENGTH_COLUMNS if c in ctx.table]
+    cols = [OVERALL] + headline_columns(ctx.table) + [c for c in ordered_descriptive() if c in ctx.table]
     return list(dict.fromkeys(cols))
 
 

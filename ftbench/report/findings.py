@@ -17,8 +17,9 @@ import pandas as pd
 from scipy import stats as sps
 
 from ftbench.report import stats
+from ftbench.report.baselines import classification_tasks
 from ftbench.report.section import Context, Section
-from ftbench.report.vocab import BINARY, HEADLINES, OVERALL
+from ftbench.report.vocab import BINARY, HEADLINES, OVERALL, tasks_of_kind
 
 Tables = dict[str, pd.DataFrame]
 
@@ -346,7 +347,7 @@ def _hollow(bvf: pd.DataFrame) -> str:
     """Classification gains that are significant vs the base but not above the majority class."""
     if "significant" not in bvf:
         return ""
-    cls = bvf[bvf["metric"].isin({"type_accuracy", "type_mc_accuracy"})]
+    cls = bvf[bvf["metric"].isin(set(classification_tasks().values()))]
     hollow = [r for r in cls.itertuples() if _true(r.significant) and r.abs_change > 0
               and getattr(r, "vs_majority", "above") != "above"]
     text = ""
@@ -416,7 +417,8 @@ def difficulty(ctx: Context, tables: Tables) -> Finding | None:
                         if not pd.isna(r["mde"]) and hi2 - lo2 < r["mde"] else ""))
     base = tables.get("class_baselines")
     if base is not None and not base.empty:
-        b = base[base["task"] == "bmw_type"] if (base["task"] == "bmw_type").any() else base
+        first = next((t for t in tasks_of_kind("label") if (base["task"] == t).any()), None)
+        b = base[base["task"] == first] if first else base
         below = int((b["accuracy"] <= b["majority_acc"]).sum())
         text += (f"; the majority-class baseline of {b['task'].iloc[0]} is "
                  f"{num(b['majority_acc'].iloc[0], 3)} ({b['majority_class'].iloc[0]}) and "

@@ -1,7 +1,7 @@
 """Section 12: catastrophic forgetting — what fine-tuning cost each model on general skills.
 
-Every fine-tuned model is compared with *its own* base model on every general_small_* benchmark
-and metric (MMLU acc, HellaSwag acc / acc_norm, GSM8K exact_match under both filters): lm-eval's
+Every fine-tuned model is compared with *its own* base model on every benchmark of the
+general-skills suites (`Suite.role == "general"`) and metric (MMLU acc, HellaSwag acc / acc_norm, GSM8K exact_match under both filters): lm-eval's
 values and stderr, the absolute change, and a paired test on the items both answered (McNemar
 for 0/1 scores: `lost` = items the base got right and the fine-tuned model got wrong, `gained` =
 the reverse). One trade-off row per model sets the domain gain (the report's ranking score vs
@@ -26,6 +26,7 @@ from ftbench.report.general_results import (
 )
 from ftbench.report.pairing import pair_bases
 from ftbench.report.section import Context, Section
+from ftbench.suites.registry import general_task_prefixes
 
 
 def _paired(base_items, tuned_items, key, ctx: Context) -> dict:
@@ -137,17 +138,25 @@ def by_train_size(table: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     return out, text
 
 
+def _general(groups: bool = False) -> str:
+    """The general-skills suites' task groups (`<group>`) or task patterns (`<group>_*`), as
+    the skip reasons name them."""
+    prefixes = general_task_prefixes()
+    names = [p[:-1] for p in prefixes] if groups else [p + "*" for p in prefixes]
+    return " / ".join(names) or "general-skills"
+
+
 def forgetting(ctx: Context) -> Section:
     sec = Section("forgetting", "12. Forgetting (general skills)")
     if ctx.data.kind != "study":
-        return sec.skip("needs a study directory with general_small_* results (a flat table has "
+        return sec.skip(f"needs a study directory with {_general()} results (a flat table has "
                         "no general-skill columns)")
     models = ctx.table["model"].tolist()
     general = {m: read_general(ctx.data.model_dirs[m], ctx.data.notes, m)
                for m in models if ctx.data.model_dirs[m].is_dir()}
     general = {m: g for m, g in general.items() if g.metrics}
     if not general:
-        return sec.skip("no model has general_small_* results (add general_small to "
+        return sec.skip(f"no model has {_general()} results (add {_general(groups=True)} to "
                         "`ftbench eval --tasks`, or to eval.tasks in a study config)")
     pairs, unmatched = pair_bases(ctx)
     if unmatched:
@@ -155,10 +164,11 @@ def forgetting(ctx: Context) -> Section:
     missing = sorted({b for b in pairs.values() if b not in general} |
                      {m for m in pairs if m not in general})
     if missing:
-        sec.skipped.append(f"no general_small results for {', '.join(missing)}")
+        sec.skipped.append(f"no {_general(groups=True)} results for {', '.join(missing)}")
     table = forgetting_rows(ctx, general, pairs)
     if table.empty:
-        return sec.skip("needs general_small results of a base model and of a fine-tuned model")
+        return sec.skip(f"needs {_general(groups=True)} results of a base model and of a "
+                        "fine-tuned model")
     sec.tables["forgetting"] = table
     trade = tradeoff_rows(ctx, table, pairs)
     sec.tables["forgetting_tradeoff"] = trade

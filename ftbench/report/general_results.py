@@ -1,6 +1,6 @@
 """General-skill results of one model: lm-eval's aggregates with stderr, and per-item 0/1 scores.
 
-The bmw vocabulary (`vocab.py`) keys metrics by name only; general tasks need the filter too
+The suites' vocabulary (`vocab.py`) keys metrics by name only; general tasks need the filter too
 (GSM8K reports `exact_match` under `strict-match` and `flexible-extract`) and lm-eval's own
 stderr, so they are read here, straight from `results_*.json` and `samples_<task>_*.jsonl`.
 """
@@ -17,9 +17,9 @@ from ftbench.core.io import InputError, read_jsonl
 from ftbench.core.lm_eval_glue import HEADLINE_ORDER, headline_key, split_metric_key, stderr_key
 from ftbench.eval.results_files import results_files, samples_file
 from ftbench.report.stats import as_float
+from ftbench.suites.registry import general_task_prefixes
 
-GENERAL_PREFIX = "general_small_"
-__all__ = ["GENERAL_PREFIX", "HEADLINE_ORDER", "GeneralResults", "benchmark_name", "headline",
+__all__ = ["HEADLINE_ORDER", "GeneralResults", "benchmark_name", "headline", "is_general",
            "item_values", "parse_task_results", "read_general", "read_items"]
 
 Key = tuple[str, str]  # (metric, filter)
@@ -33,8 +33,15 @@ class GeneralResults:
     items: dict[str, pd.DataFrame] = field(default_factory=dict)
 
 
+def is_general(task: str) -> bool:
+    """Whether `task` is a benchmark of a general-skills suite (`Suite.role == "general"`)."""
+    return task.startswith(general_task_prefixes())
+
+
 def benchmark_name(task: str) -> str:
-    return task.removeprefix(GENERAL_PREFIX)
+    """The benchmark a general-skills task measures (its name without the suite's prefix)."""
+    prefix = next((p for p in general_task_prefixes() if task.startswith(p)), "")
+    return task.removeprefix(prefix)
 
 
 def parse_task_results(values: dict) -> dict[Key, tuple[float, float]]:
@@ -71,7 +78,7 @@ def read_items(path: Path, keys) -> pd.DataFrame:
 
 
 def read_general(model_dir: Path, notes: list[str], model: str) -> GeneralResults:
-    """Every general_small_* task of one model directory (latest results file wins)."""
+    """Every general-skills task of one model directory (latest results file wins)."""
     out = GeneralResults()
     for path in results_files(model_dir):
         try:
@@ -81,7 +88,7 @@ def read_general(model_dir: Path, notes: list[str], model: str) -> GeneralResult
                          "its general results are left out")
             continue
         for task, values in (data.get("results") or {}).items():
-            if task.startswith(GENERAL_PREFIX) and isinstance(values, dict):
+            if is_general(task) and isinstance(values, dict):
                 parsed = parse_task_results(values)
                 if parsed:
                     out.metrics[task] = parsed

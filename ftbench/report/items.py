@@ -9,16 +9,14 @@ from __future__ import annotations
 import pandas as pd
 
 from ftbench.report import stats
-from ftbench.report.samples import article_overall
+from ftbench.report.samples import item_composite
 from ftbench.report.section import Context
 from ftbench.report.vocab import BINARY, COLUMN_TASK, OVERALL, TASK_COLUMNS
-
-_EXTRA = {"bmw_perplexity": ("word_perplexity",)}
 
 
 def sample_metrics(frame: pd.DataFrame, task: str) -> list[str]:
     """The per-item metric columns of one task's sample frame."""
-    cols = list(TASK_COLUMNS.get(task, {}).values()) + list(_EXTRA.get(task, ()))
+    cols = TASK_COLUMNS.get(task, {}).values()
     return [c for c in dict.fromkeys(cols) if c in frame and frame[c].notna().any()]
 
 
@@ -28,12 +26,13 @@ def _keyed(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def item_scores(ctx: Context, model: str, metric: str) -> pd.Series | None:
-    """One value per test item for `model` (the overall score: per article)."""
+    """One value per test item for `model` (the overall score: per item of every composite
+    task, from the suite's composite)."""
     samples = ctx.data.samples.get(model) or {}
     if metric == OVERALL:
         cache = ctx.shared.setdefault("article_overall", {})
         if model not in cache:
-            cache[model] = article_overall(samples)
+            cache[model] = item_composite(samples, ctx.data.composite)
         return cache[model]
     frame = samples.get(COLUMN_TASK.get(metric, ""))
     if frame is None or metric not in frame:

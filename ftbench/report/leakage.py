@@ -17,20 +17,26 @@ from pathlib import Path
 import pandas as pd
 
 from ftbench.report.section import Context, Section
+from ftbench.report.vocab import TASK_COLUMNS, task_name, tasks_of_kind
 from ftbench.suites.leakage import leakage_audit
 
-SAMPLE_TASKS = {"bmw_summarization": "summarization", "bmw_title": "title"}
-TASK_SCORES = {"summarization": ("summ_rougeL_f1", "summ_rouge1_f1", "summ_rouge2_f1"),
-               "title": ("title_rougeL_f1", "title_rouge1_f1", "title_rouge2_f1")}
+
+def _scores(task: str) -> tuple[str, ...]:
+    """The ROUGE columns of a free-text task, ROUGE-L first."""
+    cols = TASK_COLUMNS.get(task, {})
+    return tuple(cols[k] for k in ("rougeL", "rouge1", "rouge2") if k in cols)
 
 
-def data_manifest(results_dir: Path) -> tuple[Path | None, dict | None]:
-    """The prepared data's manifest named by the study index (`settings.metadata.bmw_data`)."""
+def data_manifest(results_dir: Path, data_key: str | None) -> tuple[Path | None, dict | None]:
+    """The prepared data's manifest named by the study index (`settings.metadata.<data_key>`,
+    the suite's metadata key)."""
+    if not data_key:
+        return None, None
     try:
         index = json.loads((results_dir / "index.json").read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError):
         return None, None
-    data_dir = ((index.get("settings") or {}).get("metadata") or {}).get("bmw_data")
+    data_dir = ((index.get("settings") or {}).get("metadata") or {}).get(data_key)
     if not data_dir:
         return None, None
     path = Path(data_dir) / "manifest.json"
@@ -44,7 +50,8 @@ def _share(count: int, n: int) -> float:
     return count / n if n else math.nan
 
 
-def leakage_rows(leakage: dict, table: pd.DataFrame) -> list[dict]:
+def leakage_rows(leakage: dict, table: pd.DataFrame,
+                 scores: dict[str, tuple[str, ...]]) -> list[dict]:
     rows = []
     for task, audit in leakage.items():
         n, copy = audit.get("n", 0), audit.get("copy_baseline") or {}
@@ -56,7 +63,7 @@ def leakage_rows(leakage: dict, table: pd.DataFrame) -> list[dict]:
                "copy_rougeL": copy.get("rougeL", math.nan),
                "copy_rouge1": copy.get("rouge1", math.nan),
                "copy_rouge2": copy.get("rouge2", math.nan)}
-        score = next((c for c in TASK_SCORES.get(task, ()) if c in table), None)
+        score = next((c for c in scores.get(task, ()) if c in table), None)
         scored = table.dropna(subset=[score]) if score else table.iloc[0:0]
         if not scored.empty:
             best = scored.loc[scored[score].idxmax()]
@@ -70,7 +77,8 @@ def leakage_rows(leakage: dict, table: pd.DataFrame) -> list[dict]:
 def evaluated_rows(ctx: Context) -> list[dict]:
     """{task, input, target} of every scored document (from the first model that has the task)."""
     rows = []
-    for lm_task, task in SAMPLE_TASKS.items():
+    for lm_task in tasks_of_kind("text"):
+        task = task_name(lm_task)
         frame = next((tasks[lm_task] for tasks in ctx.data.samples.values()
                       if lm_task in tasks and not tasks[lm_task].empty), None)
         if frame is not None:
@@ -85,11 +93,12 @@ def leakage(ctx: Context) -> Section:
         return sec.skip("a flat results table has no per-sample inputs")
     rows = evaluated_rows(ctx)
     if not rows:
-        return sec.skip("no per-sample logs of bmw_summarization or bmw_title")
-    audit = {task: a for task, a in leakage_audit(rows).items() if a["n"]}
-    table = leakage_rows(audit, ctx.table)
+        return sec.skip(f"no per-sample logs of {' or '.join(tasks_of_kind('text'))}")
+    names = {task_name(t): _scores(t) for t in tasks_of_kind("text")}
+    audit = {task: a for task, a in leakage_audit(rows, list(names)).items() if a["n"]}
+    table = leakage_rows(audit, ctx.table, names)
     sec.tables["leakage"] = pd.DataFrame(table)
-    path, manifest = data_manifest(Path(ctx.data.source))
+    path, manifest = data_manifest(Path(ctx.data.source), ctx.data.domain.data_key)
     if manifest is not None:
         stripped = manifest.get("strip_reference_from_input")
         sec.text.append(f"Data: `{path}`; leading summary stripped from the inputs: "

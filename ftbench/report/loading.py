@@ -18,12 +18,14 @@ from ftbench.core.io import InputError
 from ftbench.core.run_manifest import RunManifest
 from ftbench.eval.results_files import ftbench_block, results_files, samples_problem, task_metrics
 from ftbench.report import checks, meta
+from ftbench.report.domain import Domain, study_domain, table_domain
+from ftbench.report.general_results import is_general
 from ftbench.report.runs import Run, load_runs, match_run, run_facts
 from ftbench.report.samples import read_model_samples
 from ftbench.report.vocab import (
     COLUMN_TASK,
-    COMPONENTS,
     GROUPS,
+    KEY_METRICS,
     OVERALL,
     TASK_COLUMNS,
     metric_columns,
@@ -48,6 +50,12 @@ class ReportData:
     flags: list[dict] = field(default_factory=list)
     # study: per model x generative task, unparseable / budget-hit / truncated-prompt rates
     answer_rates: list[dict] = field(default_factory=list)
+    domain: Domain = field(default_factory=Domain)  # the suite and its composite score
+
+    @property
+    def composite(self) -> dict[str, float]:
+        """column -> weight of the overall score (empty: the results' suite declares none)."""
+        return self.domain.composite
 
     @property
     def metrics(self) -> list[str]:
@@ -72,7 +80,7 @@ def load(source: Path, *, runs: Path | None = None, mapping: Path | None = None)
     else:
         raise InputError(f"{source}: no such file or directory")
     _apply_meta(data, meta.load_mapping(mapping))
-    checks.reconcile_overall(data.table, data.notes)
+    checks.reconcile_overall(data.table, data.notes, data.composite)
     data.notes += [checks.flag_note(f) for f in data.flags]
     return data
 
@@ -97,7 +105,7 @@ def load_csv(path: Path) -> ReportData:
     metrics = metric_columns(frame.columns)
     if not metrics:
         raise InputError(f"{path}: no metric columns; expected some of "
-                         f"{', '.join(COMPONENTS)}, {OVERALL}, perplexity")
+                         f"{', '.join(KEY_METRICS[:8])}, {OVERALL}, perplexity")
     for col in metrics + [c for c in ("train_size", "params_b") if c in frame.columns]:
         before = frame[col].isna()
         frame[col] = pd.to_numeric(frame[col], errors="coerce")
@@ -109,7 +117,8 @@ def load_csv(path: Path) -> ReportData:
             notes.append(f"column {col}: missing (NaN) for {', '.join(empty)}")
     checks.refuse_out_of_range(frame, metrics + ["train_size", "params_b"], str(path), notes,
                                first_line=2)
-    missing = [c for c in COMPONENTS if c not in frame.columns]
+    domain = table_domain(frame.columns)
+    missing = [c for c in domain.composite if c not in frame.columns]
     if missing and OVERALL not in frame.columns:
         notes.append(f"no {OVERALL} column and components missing ({', '.join(missing)}): "
                      "the overall score cannot be computed")
@@ -118,7 +127,8 @@ def load_csv(path: Path) -> ReportData:
         rates = {COLUMN_TASK[c]: {"unparseable": row[c]} for c in metrics
                  if c.endswith("unparseable") and pd.notna(row[c])}
         flags += checks.answer_flags(row["model"], rates, {})
-    return ReportData(source=path, kind="csv", table=frame, notes=notes, flags=flags)
+    return ReportData(source=path, kind="csv", table=frame, notes=notes, flags=flags,
+                      domain=domain)
 
 
 def _study_models(root: Path, notes: list[str]) -> tuple[dict[str, dict], dict]:
@@ -156,7 +166,10 @@ def _refresh_index(root: Path, index_path: Path) -> None:
 def load_study(root: Path, runs_dir: Path | None = None) -> ReportData:
     notes: list[str] = []
     models, settings = _study_models(root, notes)
+    listed = {t for entry in models.values() for t in (entry.get("tasks") or {})}
+    domain = study_domain(settings, listed, str(root / "index.json"), notes)
     rows, samples, specs, model_dirs, flags, answer_rates = [], {}, {}, {}, [], []
+    seen: set[str] = set()  # every task some model has results of
     for name, entry in models.items():
         model_dir = model_dirs[name] = root / str(entry.get("dir") or name)
         specs[name] = entry.get("spec") or _results_spec(model_dir)
@@ -173,13 +186,14 @@ def load_study(root: Path, runs_dir: Path | None = None) -> ReportData:
                              + (f" ({why[0][:160]})" if why else ""))
         notes += [f"model {name}: {why}; its per-sample sections are incomplete (re-run "
                   "`ftbench eval` to evaluate the task again)" for why in _samples_problems(model_dir)]
+        seen.update(metrics)
         if not metrics:
             notes.append(f"model {name}: no results in {model_dir} (status "
                          f"{entry.get('status', '?')}); left out")
             continue
         row = {"model": name}
         unknown = sorted(t for t in metrics if t not in TASK_COLUMNS and t not in GROUPS
-                         and not t.startswith("general_small"))  # section 12 reads those
+                         and not is_general(t))  # section 12 reads those
         if unknown:
             notes.append(f"model {name}: task(s) {', '.join(unknown)} have no report columns; "
                          "ignored")
@@ -207,6 +221,8 @@ def load_study(root: Path, runs_dir: Path | None = None) -> ReportData:
                          "paired tests for it")
     if not rows:
         raise InputError(f"{root}: no model has any results file (results_*.json)")
+    if domain.suite is None:  # no index: the suite that owns the tasks found in the results
+        domain = study_domain({}, seen, str(root), notes)
     runs_root = runs_dir or _runs_dir(root, settings)
     runs, run_notes = load_runs(runs_root)
     table = pd.DataFrame(rows)
@@ -214,7 +230,8 @@ def load_study(root: Path, runs_dir: Path | None = None) -> ReportData:
                  for name in table["model"] if (specs.get(name) or {}).get("run") is not None}
     return ReportData(source=root, kind="study", table=table, samples=samples, runs=runs,
                       specs=specs, manifests=manifests, notes=notes + run_notes,
-                      model_dirs=model_dirs, flags=flags, answer_rates=answer_rates)
+                      model_dirs=model_dirs, flags=flags, answer_rates=answer_rates,
+                      domain=domain)
 
 
 def _samples_problems(model_dir: Path) -> list[str]:

@@ -11,6 +11,7 @@ import math
 import pandas as pd
 
 from ftbench.report.section import Context, Section
+from ftbench.report.vocab import KEY_METRICS, OVERALL
 
 MAX_ROWS = 30
 
@@ -73,9 +74,7 @@ def _view(name: str, frame: pd.DataFrame, ctx: Context) -> tuple[pd.DataFrame, s
     if name == "findings":
         return frame.iloc[0:0], "the sentences above, one row each"
     if name == "metric_ci":
-        keep = frame[frame["metric"].isin(
-            ["overall_score", "summ_rougeL_f1", "summ_bertscore_f1", "title_rougeL_f1",
-             "tag_f1", "type_accuracy", "word_perplexity"])]
+        keep = frame[frame["metric"].isin([OVERALL, *KEY_METRICS])]
         return keep, "headline metrics; all metrics in the CSV"
     if name == "scaling_fit":
         cols = ["scope", "fit", "formula", "r2", "aic", "plateau", "plateau_se", "plateau_lo",

@@ -18,13 +18,7 @@ import pandas as pd
 from matplotlib.patches import Patch
 
 from ftbench.report import scaling
-
-TASK_PLOTS = {
-    "summarization": ("summ_rouge1_f1", "summ_rouge2_f1", "summ_rougeL_f1", "summ_bertscore_f1"),
-    "title": ("title_rouge1_f1", "title_rouge2_f1", "title_rougeL_f1", "title_bertscore_f1"),
-    "tags_type": ("tag_exact_match", "tag_jaccard", "tag_f1", "type_accuracy",
-                  "type_mc_accuracy"),
-}
+from ftbench.report.vocab import PLOT_GROUPS
 
 
 def slug(text: str) -> str:
@@ -55,7 +49,7 @@ def interval_label(cis: pd.DataFrame | None, metrics) -> str:
 def task_comparison(table: pd.DataFrame, name: str, cis: pd.DataFrame | None,
                     path: Path) -> Path | None:
     """Horizontal grouped bars: one group per model, one bar per metric (+95% CI if known)."""
-    metrics = [m for m in TASK_PLOTS[name] if m in table and table[m].notna().any()]
+    metrics = [m for m in PLOT_GROUPS[name] if m in table and table[m].notna().any()]
     if not metrics:
         return None
     t = table.dropna(subset=metrics, how="all")

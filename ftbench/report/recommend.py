@@ -42,8 +42,8 @@ def rivals(ctx: Context, best: str, others: list[str]) -> dict:
             out["untested" if v is None else "below" if v["significant"] else "tied"].append(m)
         out["evidence"] = f"paired test on the same items, {family(ctx, ctx.score).label()}"
         return out
-    one = overall_item_value(ctx.shared.get("item_counts") or item_counts(ctx)) \
-        if ctx.score == OVERALL else math.nan
+    one = overall_item_value(ctx.shared.get("item_counts") or item_counts(ctx),
+                             ctx.data.composite) if ctx.score == OVERALL else math.nan
     for m in others:
         gap = t[best] - t[m]
         out["tied" if gap < one else "untested"].append(m)

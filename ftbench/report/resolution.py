@@ -22,7 +22,6 @@ import pandas as pd
 from scipy import stats as sps
 from scipy.optimize import brentq
 
-from ftbench.metrics import OVERALL_WEIGHTS
 from ftbench.report import stats
 from ftbench.report.families import verdict
 from ftbench.report.items import item_scores
@@ -30,9 +29,8 @@ from ftbench.report.section import Context
 from ftbench.report.vocab import BINARY, COLUMN_TASK, HEADLINES, OVERALL
 
 POWER = 0.8
-_HEADLINE_TASK = {"summarization": "bmw_summarization", "title": "bmw_title", "tags": "bmw_tags",
-                  "type": "bmw_type"}
 _MAX_DENOMINATOR = 5000
+_WORDS = {2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven", 8: "eight"}
 
 
 def mde_paired_t(sd: float, n: int, alpha: float = stats.ALPHA, power: float = POWER) -> float:
@@ -113,11 +111,19 @@ def item_counts(ctx: Context) -> dict[str, tuple[int, str]]:
     return out
 
 
-def overall_item_value(counts: dict[str, tuple[int, str]]) -> float:
-    """What flipping one type-classification item does to the overall score (0.2 / n); NaN if
-    the type task's n is unknown. The smallest exact step of the overall score."""
-    n = counts.get("bmw_type", (0, ""))[0]
-    return OVERALL_WEIGHTS["type_accuracy"] / n if n else math.nan
+def overall_item_value(counts: dict[str, tuple[int, str]], composite: dict[str, float]) -> float:
+    """What flipping one item of a 0/1 component does to the overall score (its weight / n;
+    the published study: type accuracy, 0.2 / n): the smallest exact step of the overall
+    score. NaN when no 0/1 component's n is known."""
+    steps = [w / n for c, w in composite.items() if c in BINARY
+             and (n := counts.get(COLUMN_TASK.get(c, ""), (0, ""))[0])]
+    return min(steps) if steps else math.nan
+
+
+def _all_tasks(ctx: Context) -> str:
+    """'articles scored in all four tasks': the items the per-item overall score covers."""
+    n = len({COLUMN_TASK.get(c) for c in ctx.data.composite})
+    return f"{ctx.data.domain.item_noun}s scored in all {_WORDS.get(n, n)} tasks"
 
 
 def _headlines(table: pd.DataFrame) -> list[tuple[str, str]]:
@@ -127,7 +133,7 @@ def _headlines(table: pd.DataFrame) -> list[tuple[str, str]]:
             continue
         col = next((c for c in options if c in table and table[c].notna().any()), None)
         if col:
-            out.append((COLUMN_TASK.get(col) or _HEADLINE_TASK.get(key, key), col))
+            out.append((COLUMN_TASK.get(col) or key, col))
     return out
 
 
@@ -151,9 +157,8 @@ def resolution_table(ctx: Context) -> pd.DataFrame:
         if task == "all":
             articles = [item_scores(ctx, m, OVERALL) for m in ctx.data.samples]
             sizes = [len(s) for s in articles if s is not None]
-            n, source = (int(np.median(sizes)), "articles scored in all four tasks") if sizes \
-                else (0, "unknown")
-        weight = sum(w for c, w in OVERALL_WEIGHTS.items() if COLUMN_TASK.get(c) == task)
+            n, source = (int(np.median(sizes)), _all_tasks(ctx)) if sizes else (0, "unknown")
+        weight = sum(w for c, w in ctx.data.composite.items() if COLUMN_TASK.get(c) == task)
         row = {"task": task, "metric": metric, "n": n or math.nan, "n_source": source,
                "item_value": 1 / n if n else math.nan,
                "overall_weight": weight if task != "all" else 1.0,
@@ -180,7 +185,8 @@ def adjacent_ranks(ctx: Context) -> pd.DataFrame:
     the pair's in the score's family (every pair of models), the same in every table."""
     ranked = ctx.scored()
     counts = ctx.shared.get("item_counts") or item_counts(ctx)
-    one_item = overall_item_value(counts) if ctx.score == OVERALL else math.nan
+    one_item = overall_item_value(counts, ctx.data.composite) if ctx.score == OVERALL \
+        else math.nan
     rows = []
     for (_, hi), (_, lo) in zip(ranked.iterrows(), ranked.iloc[1:].iterrows()):
         row = {"rank": len(rows) + 1, "model": hi["model"], "next_model": lo["model"],

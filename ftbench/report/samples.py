@@ -3,7 +3,8 @@
 Confidence intervals and paired tests need one number per test item. lm-eval already stores
 the per-sample ROUGE / tag / accuracy values; corpus-level metrics arrive as pass-through pairs,
 so BERTScore is recomputed here from the (reference, prediction) pairs with ONE batched call per
-model x task, and type labels are re-parsed with the same extraction + parser the task uses.
+model x task, and labels are re-parsed with the same extraction + parser the task uses. What
+each task's answers are comes from its suite (`TaskKind`: text, set, label, choice, perplexity).
 """
 
 from __future__ import annotations
@@ -21,16 +22,19 @@ from ftbench.metrics import (
     bertscore,
     committed_label,
     extract_answer,
-    overall_score,
     parse_tags,
     rouge_scores,
+    weighted_score,
 )
 from ftbench.report.stats import as_float
-from ftbench.report.vocab import COMPONENTS, TASK_COLUMNS
-from ftbench.suites.bmw.schema import ARTICLE_TYPES
+from ftbench.report.vocab import COLUMN_TASK, OVERALL, TASK_COLUMNS, TASK_KINDS
 
-GENERATION_TASKS = ("bmw_summarization", "bmw_title")
 _BERT_KEYS = ("bertscore_precision", "bertscore_recall", "bertscore_f1")
+
+
+def _kind(task: str) -> str | None:
+    kind = TASK_KINDS.get(task)
+    return kind.kind if kind is not None else None
 
 
 def _pred(line: dict) -> str:
@@ -51,31 +55,33 @@ def _row(task: str, line: dict) -> dict:
         value = line.get(key)
         if not isinstance(value, list):
             row[col] = as_float(value)
-    if task in GENERATION_TASKS:
-        prefix = "summ" if task == "bmw_summarization" else "title"
-        if any(math.isnan(row.get(f"{prefix}_{r}_f1", math.nan)) for r in ("rouge1", "rougeL")):
+    kind, cols = TASK_KINDS.get(task), TASK_COLUMNS.get(task, {})
+    if _kind(task) == "text":
+        if any(math.isnan(row.get(cols[r], math.nan)) for r in ("rouge1", "rougeL") if r in cols):
             for name, value in rouge_scores(row["target"], extract_answer(row["pred"])).items():
-                row[f"{prefix}_{name}_f1"] = value
+                if name in cols:
+                    row[cols[name]] = value
         pair = line.get("bertscore_f1")
         row["_ref"], row["_hyp"] = (pair[0], pair[1]) if isinstance(pair, list) and len(pair) >= 2 \
             else (row["target"], extract_answer(row["pred"]))
-    elif task == "bmw_tags":
-        row["gold_tags"] = "; ".join(doc.get("tags") or [])
+    elif _kind(task) == "set":
+        row["gold_tags"] = "; ".join(doc.get(kind.gold) or [])
         row["pred_tags"] = "; ".join(parse_tags(extract_answer(row["pred"])))
-    elif task == "bmw_type":
-        row["gold_label"] = doc.get("type")
-        row["pred_label"] = committed_label(extract_answer(row["pred"]), ARTICLE_TYPES)
-    elif task == "bmw_type_mc":
-        row["gold_label"] = doc.get("type")
+    elif _kind(task) == "label":
+        row["gold_label"] = doc.get(kind.gold)
+        row["pred_label"] = committed_label(extract_answer(row["pred"]), kind.labels)
+    elif _kind(task) == "choice":
+        row["gold_label"] = doc.get(kind.gold)
         lls = [as_float(r[0] if isinstance(r, list) else r) for r in line.get("filtered_resps") or []]
-        if len(lls) == len(ARTICLE_TYPES):
-            row["pred_label"] = ARTICLE_TYPES[int(np.nanargmax(lls))]
-    elif task == "bmw_perplexity":
+        if len(lls) == len(kind.labels):
+            row["pred_label"] = kind.labels[int(np.nanargmax(lls))]
+    elif _kind(task) == "perplexity":
         ll_words = line.get("word_perplexity")
         ll_bytes = line.get("byte_perplexity")
         if isinstance(ll_words, list) and len(ll_words) == 2:
             row["loglik"], row["words"] = as_float(ll_words[0]), as_float(ll_words[1])
-            row["word_perplexity"] = math.exp(-row["loglik"] / row["words"]) if row["words"] else math.nan
+            row[cols.get("word_perplexity", "word_perplexity")] = (
+                math.exp(-row["loglik"] / row["words"]) if row["words"] else math.nan)
         if isinstance(ll_bytes, list) and len(ll_bytes) == 2:
             row["bytes"] = as_float(ll_bytes[1])
         row["prompt"] = ""
@@ -110,13 +116,14 @@ def read_task_samples(path: Path, task: str, notes: list[str]) -> pd.DataFrame:
     frame = pd.DataFrame([_row(task, line) for line in lines if isinstance(line, dict)])
     if frame.empty:
         return frame
-    if task in GENERATION_TASKS:
-        prefix = "summ" if task == "bmw_summarization" else "title"
+    if _kind(task) == "text":
+        cols = TASK_COLUMNS.get(task, {})
         try:
             with _no_progress_bars():
                 scores = bertscore(frame["_ref"].tolist(), frame["_hyp"].tolist())
             for key, out in zip(("precision", "recall", "f1"), _BERT_KEYS):
-                frame[f"{prefix}_{out}"] = scores[key]
+                if out in cols:
+                    frame[cols[out]] = scores[key]
             frame.attrs["encoder"] = scores["encoder"]
         except (ImportError, OSError, RuntimeError, ValueError) as exc:  # e.g. no encoder offline
             notes.append(f"{path.name}: per-sample BERTScore not recomputed ({exc.__class__.__name__}"
@@ -138,28 +145,26 @@ def read_model_samples(model_dir: Path, tasks, notes: list[str]) -> dict[str, pd
     return out
 
 
-_COMPONENT_TASK = {"summ": "bmw_summarization", "title": "bmw_title", "tag": "bmw_tags",
-                   "type": "bmw_type"}
+def item_composite(samples: dict[str, pd.DataFrame],
+                   composite: dict[str, float]) -> pd.Series | None:
+    """The suite's overall score per test item (items scored in every composite task).
 
-
-def article_overall(samples: dict[str, pd.DataFrame]) -> pd.Series | None:
-    """The published overall score per test article (articles scored in all four tasks).
-
-    Its mean over articles equals the corpus overall score because every component is a mean
-    over the same articles, which makes CIs and paired tests on the overall score possible.
+    Its mean over items equals the corpus overall score because every component is a mean
+    over the same items, which makes CIs and paired tests on the overall score possible.
     """
+    if not composite:
+        return None
     parts = []
-    for col in COMPONENTS:
-        task = _COMPONENT_TASK[col.split("_")[0]]
-        frame = samples.get(task)
+    for col in composite:
+        frame = samples.get(COLUMN_TASK.get(col, ""))
         if frame is None or col not in frame:
             return None
         parts.append(frame.groupby("article_id")[col].mean())
     joined = pd.concat(parts, axis=1, join="inner").dropna()
     if joined.empty:
         return None
-    scores = [overall_score(row) for row in joined.to_dict("records")]
-    return pd.Series(scores, index=joined.index, name="overall_score")
+    scores = [weighted_score(composite, row) for row in joined.to_dict("records")]
+    return pd.Series(scores, index=joined.index, name=OVERALL)
 
 
 def perplexity_of(frame: pd.DataFrame) -> float:

@@ -17,13 +17,16 @@ from ftbench.report.vocab import (
     DESCRIPTIVE,
     HEADLINES,
     OVERALL,
+    answer_headlines,
     higher_is_better,
     metric_columns,
     perplexity_column,
 )
 
 _ID = ["model", "family", "params_b", "train_size"]
-TYPE_BANDS = ((0.9, "good (>= 90%)"), (0.8, "acceptable (80-90%)"), (-math.inf, "needs improvement (< 80%)"))
+# the published study's classification bands
+ACCURACY_BANDS = ((0.9, "good (>= 90%)"), (0.8, "acceptable (80-90%)"),
+                  (-math.inf, "needs improvement (< 80%)"))
 
 
 def _has(table: pd.DataFrame, col: str) -> bool:
@@ -181,15 +184,16 @@ def per_task(ctx: Context) -> Section:
     if not rows:
         return sec.skip("no per-task metric columns")
     sec.tables["task_best_worst"] = pd.DataFrame(rows)
-    if _has(t, "type_accuracy"):
-        acc = t.dropna(subset=["type_accuracy"])
-        band = acc["type_accuracy"].apply(
-            lambda v: next(label for lo, label in TYPE_BANDS if v >= lo))
+    col = next((c for c in answer_headlines("label").values() if _has(t, c)), None)
+    if col is not None:
+        acc = t.dropna(subset=[col])
+        band = acc[col].apply(lambda v: next(label for lo, label in ACCURACY_BANDS if v >= lo))
         bands = [{"band": label, "n_models": int((band == label).sum()),
-                  "models": ", ".join(acc["model"][band == label])} for _, label in TYPE_BANDS]
-        sec.tables["type_accuracy_bands"] = pd.DataFrame(bands)
+                  "models": ", ".join(acc["model"][band == label])}
+                 for _, label in ACCURACY_BANDS]
+        sec.tables[f"{col}_bands"] = pd.DataFrame(bands)
     else:
-        sec.skipped.append("type accuracy bands: no type_accuracy column")
+        sec.skipped.append("accuracy bands: no classification accuracy column")
     return sec
 
 

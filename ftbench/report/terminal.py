@@ -24,7 +24,6 @@ _SHOW = {
     "train_size_summary": ["train_size", "n_models", "mean", "best", "best_model", "range"],
     "family_comparison": None,
     "perplexity_by_family": None,
-    "type_accuracy_bands": ["band", "n_models"],
     "score_correlations": ["x", "n", "pearson_r", "pearson_p", "spearman_rho", "spearman_p"],
     "base_vs_finetuned": ["model", "metric", "base_value", "finetuned_value", "abs_change",
                           "p", "p_holm", "significant"],
@@ -37,6 +36,7 @@ _SHOW = {
                             "significant_losses"],
 }
 _MAX_COLS = 10
+_BANDS = ["band", "n_models"]  # `<accuracy column>_bands` (tables.per_task)
 _BY_METRIC = ("base_vs_finetuned", "paired_summary")  # one row per metric: headlines only
 
 
@@ -59,7 +59,7 @@ def print_summary(ctx: Context, sections: list[Section], result: dict,
     console.print(f"{len(data.table)} models from {'a study' if data.kind == 'study' else 'a flat table'}"
                   f"; ranking score [bold]{ctx.score}[/]; per task: {', '.join(heads[1:])}")
     for sec in sections:
-        shown = [(n, f) for n, f in sec.tables.items() if n in _SHOW]
+        shown = [(n, f) for n, f in sec.tables.items() if n in _SHOW or n.endswith("_bands")]
         if not shown and not sec.text:
             continue
         console.print(f"\n[bold cyan]{sec.title}[/]")
@@ -67,7 +67,7 @@ def print_summary(ctx: Context, sections: list[Section], result: dict,
             console.print("  " + line.replace("**", ""))
         for name, frame in shown:
             part, caption = view(name, frame, ctx)
-            cols = _SHOW[name] or list(part.columns)
+            cols = _SHOW.get(name, _BANDS) or list(part.columns)
             if name in _BY_METRIC:
                 part = part[part["metric"].isin(heads)]
             elif name == "forgetting" and "headline" in frame:

@@ -1,15 +1,15 @@
 """One metric vocabulary for both sources, gathered from the suites (`Suite.vocab`).
 
 The flat CSV (`peer_model_comparison.csv`) and lm-eval results name the same quantities
-differently (`summ_rougeL_f1` vs `bmw_summarization` / `rougeL`). Each suite maps its lm-eval
-names onto report columns once (BMW: the published CSV's names, `ftbench.suites.bmw.suite`);
+differently (`summ_rougeL_f1` vs `<suite>_summarization` / `rougeL`). Each suite maps its
+lm-eval names onto report columns once (`Suite.vocab`: e.g. the published CSV's names);
 merging them here lets every table, statistic and plot run on either source and any suite.
 """
 
 from __future__ import annotations
 
 from ftbench.core.io import InputError
-from ftbench.metrics import OVERALL_WEIGHTS
+from ftbench.suites.base import TaskKind
 
 OVERALL = "overall_score"
 
@@ -27,9 +27,10 @@ DESCRIPTIVE: set[str] = {"rank", "train_size", "params_b"}
 BINARY: set[str] = set()
 PERPLEXITY_COLUMNS = ("perplexity", "word_perplexity")
 GROUPS: set[str] = set()  # the suites' lm-eval group names (their results carry no columns)
-
-# The overall score is the published BMW study's (`ftbench.metrics.overall`).
-COMPONENTS = tuple(OVERALL_WEIGHTS)
+# lm-eval task -> what its answers are (per-sample parsing, class baselines, leakage)
+TASK_KINDS: dict[str, TaskKind] = {}
+KEY_METRICS: list[str] = []  # the columns compact views show, in the suites' order
+PLOT_GROUPS: dict[str, tuple[str, ...]] = {}  # plot name -> columns drawn together
 _USED: set[str] = set()
 
 
@@ -55,6 +56,13 @@ def use_registered_suites() -> None:
         LOWER_IS_BETTER.update(v.lower_is_better)
         DESCRIPTIVE.update(v.descriptive)
         BINARY.update(v.binary)
+        for task, kind in v.task_kinds.items():
+            TASK_KINDS.setdefault(task, kind)
+        keys = v.key_metrics or tuple(o[0] for o in v.headlines.values() if o)
+        KEY_METRICS.extend(c for c in keys if c not in KEY_METRICS)
+        groups = v.plot_groups or ({suite.name: keys} if keys else {})
+        for name, cols in groups.items():
+            PLOT_GROUPS.setdefault(name, tuple(cols))
 
 
 use_registered_suites()
@@ -68,6 +76,33 @@ def metric_columns(columns) -> list[str]:
     return [c for c in dict.fromkeys(known) if c in present]
 
 
+def tasks_of_kind(*kinds: str) -> list[str]:
+    """The lm-eval tasks whose answers are of one of `kinds` (`TaskKind.kind`), in suite order."""
+    return [t for t, k in TASK_KINDS.items() if k.kind in kinds]
+
+
+def task_headline(task: str) -> str | None:
+    """A task's headline column: the first headline candidate that belongs to it."""
+    return next((c for options in HEADLINES.values() for c in options
+                 if COLUMN_TASK.get(c) == task), None)
+
+
+def answer_headlines(*kinds: str) -> dict[str, str]:
+    """lm-eval task -> headline column, for the tasks whose answers are of one of `kinds`."""
+    return {t: h for t in tasks_of_kind(*kinds) if (h := task_headline(t)) is not None}
+
+
+def task_name(task: str) -> str:
+    """A task's short name in tables (`TaskKind.name`), else the lm-eval name."""
+    kind = TASK_KINDS.get(task)
+    return kind.name if kind is not None and kind.name else task
+
+
+def ordered_descriptive() -> list[str]:
+    """The descriptive columns (lengths, counts) in vocabulary order."""
+    return [c for cols in TASK_COLUMNS.values() for c in cols.values() if c in DESCRIPTIVE]
+
+
 def higher_is_better(column: str) -> bool:
     return column not in LOWER_IS_BETTER
 
@@ -77,7 +112,7 @@ def perplexity_column(columns) -> str | None:
 
 
 def resolve_metric(name: str, available) -> str:
-    """A user's metric name -> column: `summ_rougeL_f1`, `bmw_title:rougeL`, or a bare
+    """A user's metric name -> column: `summ_rougeL_f1`, `<task>:rougeL`, or a bare
     lm-eval name (`rougeL`) when it names exactly one available column."""
     available = list(available)
     if name in available:

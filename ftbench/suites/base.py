@@ -8,9 +8,11 @@ evaluation fingerprint — asks the suite instead of knowing the domain:
 - `data`: where those tasks read their data (lm-eval metadata key, environment variable, bundled
   sample), hashed into every result's fingerprint;
 - `prepare`: raw source → the shared prepared layout (`ftbench.suites.layout`); None for an
-  evaluation-only suite (general_small);
+  evaluation-only suite (a general-skills suite);
 - `prompt_files`: its prompts, read from the task YAML (`prompts()`), for training rows;
-- `vocab`: its report vocabulary (task → metric → column, headline metrics, composite weights).
+- `vocab`: its report vocabulary (task → metric → column, headline metrics, composite weights,
+  what each task's answers are);
+- `pretraining`: the texts the embedded tiny model pre-trains on (optional).
 """
 
 from __future__ import annotations
@@ -21,12 +23,13 @@ from pathlib import Path
 
 from ftbench.core.fingerprint import code_digest, digest, tree_files
 from ftbench.core.io import InputError, sha256_file
-from ftbench.core.paths import SUITE_CODE_DIRS
+from ftbench.core.paths import SUITES_CODE_DIR
 from ftbench.suites.layout import PrepareResult, PrepareSettings, write_prepared
 from ftbench.suites.prompts import TaskPrompt, read_prompts
 
 READS = ("prepared", "dir")
 SOURCE_KINDS = ("file", "dir")
+ROLES = ("domain", "general")
 
 
 @dataclass(frozen=True)
@@ -38,7 +41,7 @@ class DataSource:
 
     `reads`: "prepared" — a directory written by the suite's `prepare` (its `test.jsonl` is hashed
     and checked against the manifest); "dir" — a data directory of the suite's own schema, hashed
-    as a whole (GLUE, general_small). `sample`: the bundled data's identity when no directory is
+    as a whole (GLUE-style and general-skills suites). `sample`: the bundled data's identity when no directory is
     named ("prepared"); `sample_dir`: the directory the value `sample` names ("dir").
     """
 
@@ -53,16 +56,41 @@ class DataSource:
             raise ValueError(f"DataSource.reads must be one of {READS}, got {self.reads!r}")
 
 
+KINDS = ("text", "set", "label", "choice", "perplexity")
+
+
+@dataclass(frozen=True)
+class TaskKind:
+    """What a task's answers are, so the report reads its per-sample logs without knowing the
+    domain: "text" (generated text scored by ROUGE / BERTScore), "set" (a list answer, e.g.
+    tags), "label" (one generated label of `labels`), "choice" (a loglikelihood choice among
+    `labels`), "perplexity" (rolling loglikelihood). `gold`: the doc field with the gold
+    answer (set, label, choice); `name`: the task's short name in tables ("summarization")."""
+
+    kind: str
+    name: str = ""
+    gold: str = ""
+    labels: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"TaskKind.kind must be one of {KINDS}, got {self.kind!r}")
+        object.__setattr__(self, "labels", tuple(self.labels))
+
+
 @dataclass(frozen=True)
 class ReportVocab:
     """How the report names and reads a suite's metrics.
 
     `task_columns`: lm-eval task → {lm-eval metric → report column}; `headlines`: a short task
     key → candidate columns, the first present being the task's headline (ranking, plots);
-    `composite`: column → weight of the suite's overall score (empty: no composite; the report
-    computes `overall_score` from BMW's, the published study's, and ranks a suite without one by
-    its first headline metric);
-    `extra_columns`: flat-table columns with no lm-eval counterpart → their task.
+    `composite`: column → weight of the suite's overall score, `overall_score` (empty: none; a
+    study of a suite without one is ranked by its first headline metric);
+    `extra_columns`: flat-table columns with no lm-eval counterpart → their task;
+    `task_kinds`: lm-eval task → `TaskKind` (per-sample parsing, class baselines, leakage);
+    `key_metrics`: the columns compact views show (default: each task's first headline);
+    `plot_groups`: plot name → columns drawn together (default: one plot of the key metrics);
+    `item_noun`: what one test item is ("article": "articles scored in all four tasks").
     """
 
     task_columns: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
@@ -72,10 +100,35 @@ class ReportVocab:
     binary: frozenset[str] = frozenset()
     extra_columns: Mapping[str, str] = field(default_factory=dict)
     composite: Mapping[str, float] = field(default_factory=dict)
+    task_kinds: Mapping[str, TaskKind] = field(default_factory=dict)
+    key_metrics: tuple[str, ...] = ()
+    plot_groups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    item_noun: str = "item"
+
+    def __post_init__(self) -> None:
+        columns = {c for cols in self.task_columns.values() for c in cols.values()}
+        columns |= set(self.extra_columns)
+        unknown = sorted(set(self.composite) - columns)
+        if unknown:
+            raise ValueError(f"ReportVocab.composite names column(s) no task reports: "
+                             f"{', '.join(unknown)}")
+        if self.composite and not all(w > 0 for w in self.composite.values()):
+            raise ValueError("ReportVocab.composite: every weight must be positive")
+
+
+@dataclass(frozen=True)
+class PretrainingData:
+    """The texts the embedded tiny model pre-trains on, and where they came from (its manifest
+    records `record`; `record["texts_sha256"]` is part of the model's identity)."""
+
+    texts: list[str]
+    record: dict
 
 
 Preparer = Callable[[Path, PrepareSettings], PrepareResult]
 Fingerprinter = Callable[[str, PrepareSettings], dict]
+# (prepared directory or None, raw corpus or None) -> the train-split texts
+Pretrainer = Callable[[Path | None, Path | None], PretrainingData]
 
 
 @dataclass(frozen=True)
@@ -96,6 +149,14 @@ class Suite:
     vocab: ReportVocab = field(default_factory=ReportVocab)
     task_prefix: str = ""  # default: "<task_group>_"
     origin: str = "built-in"  # or the module file the suite was loaded from
+    # "domain": what fine-tuning should teach; "general": general-skill benchmarks, read by the
+    # report's forgetting section (base vs fine-tuned on each of its tasks)
+    role: str = "domain"
+    # the texts the embedded tiny model (`path: tiny`) pre-trains on; None: no tiny model
+    pretraining: Pretrainer | None = None
+    # chat JSONL (a file or a folder; split "test"/"train" or None) -> its prepared layout
+    # (`ftbench data import-chat`); None: the suite imports no chat files
+    import_chat: Callable[[Path, str | None], PrepareResult] | None = None
 
     def __post_init__(self) -> None:
         if not self.task_prefix:
@@ -103,6 +164,8 @@ class Suite:
         object.__setattr__(self, "tasks_dir", Path(self.tasks_dir))
         if self.source_kind not in SOURCE_KINDS:
             raise ValueError(f"Suite.source_kind must be one of {SOURCE_KINDS}")
+        if self.role not in ROLES:
+            raise ValueError(f"Suite.role must be one of {ROLES}")
 
     @property
     def evaluation_only(self) -> bool:
@@ -119,7 +182,7 @@ class Suite:
     def code_dirs(self) -> list[Path]:
         """The code that shapes its prepared data: the shared suite code and its own module."""
         own = [Path(self.origin).parent] if self.origin != "built-in" else []
-        return [*SUITE_CODE_DIRS, *own]
+        return [SUITES_CODE_DIR, *own]
 
     def source_digest(self, source: Path) -> str:
         source = Path(source)

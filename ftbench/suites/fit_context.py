@@ -1,7 +1,7 @@
 """Fit every prompt into the model's context by cutting the article text, never the instructions.
 
 lm-eval's own answer to a prompt that is too long is to drop tokens from the *left*: the system
-prompt and the instruction go first, and only a log line says so. Here the bmw tasks' loader cuts
+prompt and the instruction go first, and only a log line says so. Here a suite's task loader cuts
 the end of the row's `input` (the article text) instead, at a word boundary, until system prompt +
 instruction + input + the task's answer budget fit, with a safety margin for what a chat template
 or a BOS token may add. Each row records `input_tokens_removed` (0 when it fitted), so the counts
@@ -143,7 +143,7 @@ def fit_rows(rows: list[dict], metadata: dict) -> list[dict]:
     if model is None or not source or source == "inline":
         log.warning("%s: no model (pretrained) or task YAML in the task metadata: prompts are not "
                     "fitted to the context; lm-eval will cut over-long ones from the left",
-                    source or "bmw task")
+                    source or "task")
         return rows
     shape = task_shape(source)
     if shape is None:

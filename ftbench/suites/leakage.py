@@ -1,11 +1,11 @@
 """Reference leakage: how often a task's answer is already written in its prompt.
 
-Many BMW press articles *begin* with their own summary, and the published study's title/tags/
-type inputs are `summary + content`, so the title often sits verbatim in the prompt too. A model
-that copies the lead of the input then scores high ROUGE without summarising anything. `data
-prepare` measures this per task on the rows it writes (the exact text a model will see) and
-records a copy baseline — ROUGE of the input's first words against the reference — so a report
-can put each task's scores beside what copying would have scored.
+Many press articles *begin* with their own summary, and a title often sits verbatim in a prompt
+that holds the summary. A model that copies the lead of the input then scores high ROUGE without
+summarising anything. A suite's `prepare` measures this per free-text task on the rows it writes
+(the exact text a model will see) and records a copy baseline — ROUGE of the input's first words
+against the reference — so a report can put each task's scores beside what copying would have
+scored.
 
 "Verbatim" means the reference's words in the same order with any whitespace between them
 (line breaks in the article do not hide a copy); case and punctuation must match.
@@ -17,9 +17,6 @@ import re
 from statistics import mean
 
 from ftbench.metrics.text import rouge_scores
-
-# Tasks whose reference is free text that can be copied from the input.
-LEAKAGE_TASKS = ("summarization", "title")
 
 
 def _pattern(reference: str) -> re.Pattern[str] | None:
@@ -66,20 +63,11 @@ def copy_baseline(pairs: list[tuple[str, str]]) -> dict:
     return out
 
 
-def summary_in_content(articles) -> dict[str, int]:
-    """Over all (kept) articles, before any split or truncation: how many repeat their summary
-    verbatim in the content, and how many begin with it."""
-    with_summary = [a for a in articles if a.summary]
-    return {"articles": len(with_summary),
-            "contains": sum(contains_reference(a.content, a.summary) for a in with_summary),
-            "starts_with": sum(starts_with_reference(a.content, a.summary) for a in with_summary)}
-
-
-def leakage_audit(rows: list[dict]) -> dict[str, dict]:
-    """Per task (summarization, title) over eval rows {task, input, target}: counts and the
-    copy baseline."""
+def leakage_audit(rows: list[dict], tasks) -> dict[str, dict]:
+    """Per task of `tasks` (those whose reference is free text that can be copied from the
+    input) over eval rows {task, input, target}: counts and the copy baseline."""
     out: dict[str, dict] = {}
-    for task in LEAKAGE_TASKS:
+    for task in tasks:
         pairs = [(r["input"], r["target"]) for r in rows if r.get("task") == task]
         out[task] = {
             "n": len(pairs),

@@ -1,28 +1,38 @@
 """Which suites exist: the built-in ones and those a study config loads from a module file.
 
-A study names its suite with `suite:` — a built-in name (`bmw`, `glue`) or the path of a Python
-file that defines `SUITE = Suite(...)` (`ftbench.suites.base.Suite`); such a file is imported
-once per process and its suite joins the registry, so the evaluation fingerprint and the report
-vocabulary know its tasks too. `general_small` is built in but evaluation-only.
+A study names its suite with `suite:` — a built-in name or the path of a Python file that
+defines `SUITE = Suite(...)` (`ftbench.suites.base.Suite`); such a file is imported once per
+process and its suite joins the registry, so the evaluation fingerprint and the report
+vocabulary know its tasks too. The built-in suites are the domain packages listed in `BUILTIN`,
+imported by name here and nowhere else in the framework: every other module asks the registry.
+A suite travels with its results as a record (`suite_record`): `ftbench report DIR` reloads
+the same suite from it (`suite_from_record`).
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib
 import importlib.util
 import sys
 from dataclasses import replace
 from pathlib import Path
 
-from ftbench.core.io import InputError
+from ftbench.core.io import InputError, sha256_file
 from ftbench.suites.base import Suite
-from ftbench.suites.bmw.suite import SUITE as BMW
-from ftbench.suites.general.suite import SUITE as GENERAL
-from ftbench.suites.glue.suite import SUITE as GLUE
 
-BUILTIN: dict[str, Suite] = {s.name: s for s in (BMW, GLUE, GENERAL)}
-DEFAULT = "bmw"
+# the built-in domains: suite name -> the module that defines its SUITE (imported on first use)
+BUILTIN_MODULES: dict[str, str] = {
+    "bmw": "ftbench.suites.bmw.suite",
+    "glue": "ftbench.suites.glue.suite",
+    "general_small": "ftbench.suites.general.suite",
+}
+DEFAULT = "bmw"  # the suite of a study config, a data command or a tiny model that names none
 _loaded: dict[str, Suite] = {}  # suites loaded from module files, by name
+
+
+BUILTIN: dict[str, Suite] = {name: importlib.import_module(module).SUITE
+                             for name, module in BUILTIN_MODULES.items()}
 
 
 def all_suites() -> list[Suite]:
@@ -91,6 +101,44 @@ def suite_of_task(task: str) -> Suite | None:
     return next((s for s in all_suites() if s.owns(task)), None)
 
 
+def general_task_prefixes() -> tuple[str, ...]:
+    """The task-name prefixes of the general-skills suites (`Suite.role == "general"`): the
+    benchmarks the report's forgetting section compares base and fine-tuned models on."""
+    return tuple(f"{s.task_group}_" for s in all_suites() if s.role == "general")
+
+
 def data_location_keys() -> tuple[str, ...]:
     """Metadata keys that name a data location: results compare their content hash, not the path."""
     return tuple(s.data.metadata_key for s in all_suites() if s.data is not None)
+
+
+def suite_record(suite: Suite) -> dict:
+    """What results record of the suite that made them: a built-in name, or a module file and
+    its content hash (so a report can reload it and say when it changed)."""
+    if suite.origin == "built-in":
+        return {"name": suite.name, "origin": "built-in"}
+    path = Path(suite.origin)
+    return {"name": suite.name, "origin": str(path),
+            "sha256": sha256_file(path) if path.is_file() else None}
+
+
+def suite_from_record(record: dict, where: str) -> tuple[Suite | None, str | None]:
+    """The suite a results record names, and a note when it cannot be the same one (the module
+    moved, changed or no longer loads); (None, note) when it cannot be loaded at all."""
+    name, origin = record.get("name"), record.get("origin")
+    if origin == "built-in":
+        if name in BUILTIN:
+            return BUILTIN[name], None
+        return None, f"{where}: built-in suite {name!r} is not in this ftbench version"
+    path = Path(str(origin or ""))
+    if not path.is_file():
+        return None, (f"{where}: suite module {path} (suite {name!r}) not found: its tasks have "
+                      "no report columns")
+    try:
+        suite = load_suite_file(path, where)
+    except InputError as exc:
+        return None, str(exc)
+    if record.get("sha256") and sha256_file(path) != record["sha256"]:
+        return suite, (f"{where}: suite module {path} changed since these results were made; "
+                       "the report uses it as it is now")
+    return suite, None

@@ -122,7 +122,7 @@ class TrainConfig:
     """Every setting of `ftbench train`; see docs/training.md for each key."""
 
     output_dir: str = "runs"
-    data_dir: str = "data/bmw"
+    data_dir: str = "data/prepared"
     base_model: str | None = None
     model_name: str | None = None
     train_size: int | None = None

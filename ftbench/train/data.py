@@ -23,7 +23,7 @@ from ftbench.core.io import InputError, read_jsonl, sha256_file
 
 ROLES = ("system", "user", "assistant")
 PROMPT_FORMATS = ("chat", "plain")
-TARGET_DELIMITER = " "  # tasks/bmw/_default_template_yaml `target_delimiter`, lm-eval's default
+TARGET_DELIMITER = " "  # the task templates' `target_delimiter`, lm-eval's default
 
 
 @dataclass

@@ -3,11 +3,11 @@
 Why: CI, tests and a newcomer's laptop have no hub access and no GPU, yet every code path
 (tokenizer, chat template, LoRA, QLoRA, merging, lm-eval, vLLM) must run on a real model. We train
 a byte-level BPE tokenizer, give it a ChatML chat template, and pre-train a few transformer layers
-on the *train-split* articles only, so the test articles stay unseen and perplexity and task scores
-on them are honest. A study pre-trains on its own prepared split (`prepared_split_data`: every
-article not held out, whatever the seed and test size); the standalone builder and the test
-fixture use the bundled sample split (`sample_split_data`, seed 42 / 16 test articles). Which
-texts it saw is part of the model's identity (`model_identity`), so a changed split rebuilds it.
+on the *train split* of a suite's texts only, so the test items stay unseen and perplexity and task
+scores on them are honest. The suite says which texts those are (`Suite.pretraining`): a study's
+own prepared split, or the bundled sample's split for the standalone builder and the test
+fixture. Which texts it saw is part of the model's identity (`model_identity`), so a changed
+split rebuilds it.
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from ftbench.core.io import atomic_write_json, sha256_file
+from ftbench.core.io import InputError, atomic_write_json
+from ftbench.suites.base import PretrainingData, Suite
 
 SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|pad|>"]
 CHATML_TEMPLATE = (
@@ -45,93 +46,6 @@ class TinyModelConfig:
     batch_size: int = 8
     learning_rate: float = 3e-3
     seed: int = 0
-
-
-@dataclass(frozen=True)
-class PretrainingData:
-    """The article texts the tiny model pre-trains on, and where they came from (for the manifest)."""
-
-    texts: list[str]
-    record: dict
-
-
-def article_text(article) -> str:
-    return f"{article.title}\n\n{article.summary}\n\n{article.content}"
-
-
-def _train_texts(source: Path, test_rows: list[dict], skip_invalid: bool) -> list[str]:
-    """Every article of `source` that preparation kept (same dedupe) and did not hold out."""
-    from ftbench.suites.bmw.prepare import article_id, dedupe
-    from ftbench.suites.bmw.schema import load_articles
-
-    test_ids = {r["article_id"] for r in test_rows}
-    test_urls = {r["url"] for r in test_rows if r.get("url")}
-    articles, _ = load_articles(source, skip_invalid=skip_invalid)
-    kept, _ = dedupe(articles)
-    train = [a for a in kept if article_id(a) not in test_ids]
-    if any(a.url and a.url in test_urls for a in train):  # cannot happen; a leak inflates scores
-        raise RuntimeError(f"{source}: a held-out article is among the pre-training texts")
-    return [article_text(a) for a in train]
-
-
-def sample_split_data(corpus: Path | str) -> PretrainingData:
-    """The train split of `corpus` made with the bundled sample's settings (seed 42, 16 test
-    articles): the standalone `ftbench tiny-model` and the test fixture use it."""
-    from ftbench.core.fingerprint import digest
-    from ftbench.suites.bmw.prepare import prepare_file
-    from ftbench.suites.bmw.task_rows import SAMPLE_PREPARE
-
-    corpus = Path(corpus)
-    test = prepare_file(corpus, **SAMPLE_PREPARE).test
-    texts = _train_texts(corpus, test, skip_invalid=False)
-    split = {k: list(v) if isinstance(v, tuple) else v for k, v in SAMPLE_PREPARE.items()}
-    return PretrainingData(texts, {
-        "from": "corpus train split", "source": {"path": str(corpus), "sha256": sha256_file(corpus)},
-        "split": split, "articles": len(texts),
-        "held_out_articles": len({r["article_id"] for r in test}), "texts_sha256": digest(texts)})
-
-
-def prepared_split_data(prepared: Path | str) -> PretrainingData:
-    """All train-split articles of a prepared directory (`ftbench data prepare`, a study's data
-    stage): its raw source minus its held-out test articles. The source and test.jsonl must still
-    be what the manifest recorded, and the count must equal the manifest's train articles."""
-    from ftbench.core.fingerprint import digest
-    from ftbench.core.io import InputError, read_jsonl
-    from ftbench.suites.bmw.prepare import read_prepared_manifest
-
-    prepared = Path(prepared)
-    manifest = read_prepared_manifest(prepared)
-    if not manifest or "source" not in manifest:
-        raise InputError(f"{prepared / 'manifest.json'}: not found or not a prepared directory; "
-                         "the data stage must run before the tiny model is built")
-    test_path = prepared / "test.jsonl"
-    test_sha = sha256_file(test_path) if test_path.is_file() else None
-    if test_sha is None or test_sha != (manifest.get("files") or {}).get("test.jsonl"):
-        raise InputError(f"{test_path}: missing or differs from {prepared / 'manifest.json'}; "
-                         "re-run the data stage")
-    source = Path(manifest["source"]["path"])
-    if not source.is_file() or sha256_file(source) != manifest["source"]["sha256"]:
-        raise InputError(f"{source}: missing or changed since {prepared} was prepared from it; "
-                         "re-run the data stage")
-    skip_invalid = bool(((manifest.get("fingerprint") or {}).get("settings") or {})
-                        .get("skip_invalid", False))
-    test = read_jsonl(test_path)
-    texts = _train_texts(source, test, skip_invalid)
-    expected = (manifest.get("articles") or {}).get("train")
-    if expected is not None and expected != len(texts):
-        raise RuntimeError(f"{prepared}: rebuilt {len(texts)} train articles, the manifest "
-                           f"says {expected}")
-    return PretrainingData(texts, {
-        "from": "prepared train split", "prepared_dir": str(prepared),
-        "source": {"path": str(source), "sha256": manifest["source"]["sha256"]},
-        "test_file": {"path": str(test_path), "sha256": test_sha},
-        "articles": len(texts), "held_out_articles": len({r["article_id"] for r in test}),
-        "texts_sha256": digest(texts)})
-
-
-def pretraining_texts(corpus: Path) -> list[str]:
-    """Article texts of the corpus's train split (same split as the prepared sample)."""
-    return sample_split_data(corpus).texts
 
 
 def model_identity(config: TinyModelConfig | dict, texts_sha256: str | None) -> dict:
@@ -172,18 +86,31 @@ def _blocks(tokenizer, texts: list[str], seq_len: int) -> list[list[int]]:
     return [ids[i : i + seq_len] for i in range(0, len(ids) - seq_len + 1, seq_len)]
 
 
+def pretraining_data(suite: Suite | None = None, prepared: Path | str | None = None,
+                     corpus: Path | str | None = None) -> PretrainingData:
+    """The texts `suite` (default: the registry's default suite) gives the tiny model: the
+    train split of a prepared directory, else of `corpus` or its bundled sample."""
+    if suite is None:
+        from ftbench.suites.registry import DEFAULT, get_suite
+
+        suite = get_suite(DEFAULT)
+    if suite.pretraining is None:
+        raise InputError(f"suite {suite.name!r} has no texts to pre-train the embedded tiny "
+                         "model on; give the model a path")
+    return suite.pretraining(Path(prepared) if prepared else None,
+                             Path(corpus) if corpus else None)
+
+
 def build_tiny_model(out: Path | str, corpus: Path | str | None = None,
                      config: TinyModelConfig | None = None,
                      data: PretrainingData | None = None) -> Path:
     """Build, pre-train and save the tiny model to `out` (HF format + manifest.json), on `data`
-    (default: the train split of `corpus`, or of the bundled sample, with the sample's settings)."""
+    (default: the default suite's train split of `corpus` or of its bundled sample)."""
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM, Trainer, TrainingArguments
 
-    from ftbench.core.paths import SAMPLE_CORPUS
-
     cfg = config or TinyModelConfig()
-    data = data or sample_split_data(Path(corpus or SAMPLE_CORPUS))
+    data = data or pretraining_data(corpus=corpus)
     texts = data.texts
     out = Path(out)
     t0 = time.time()

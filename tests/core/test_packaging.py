@@ -41,7 +41,9 @@ def test_every_task_and_config_file_is_package_data():
 def test_resources_resolve_in_a_checkout():
     assert (paths.TASKS_DIR / "bmw" / "bmw.yaml").is_file()
     assert (paths.CONFIGS_DIR / "demo.yaml").is_file()
-    assert paths.SAMPLE_CORPUS.is_file()
+    from ftbench.suites.bmw.resources import SAMPLE_CORPUS
+
+    assert SAMPLE_CORPUS.is_file()
 
 
 def test_gpu_extra_check_flags_what_pip_once_resolved():

@@ -71,7 +71,7 @@ def test_hf_and_vllm_agree_on_long_real_prompts_fitted_to_a_small_context(
     """Long real articles, a forced 1,024-token context: both engines get the same prompts (cut
     inside the article, system prompt and instruction intact), give the same greedy answers and
     the same perplexity (same windows: context - 2)."""
-    from ftbench.core.paths import BMW_TASKS_DIR
+    from ftbench.suites.bmw.resources import BMW_TASKS_DIR
     from ftbench.suites.fit_context import task_shape
 
     tasks = ["bmw_summarization", "bmw_tags", "bmw_perplexity"]

@@ -15,18 +15,17 @@ from pathlib import Path
 import pytest
 
 from ftbench.metrics import (
-    OVERALL_WEIGHTS,
     accuracy,
     confusion_matrix,
     length_ratio,
     macro_f1,
     matthews_corrcoef,
-    overall_score,
     parse_label,
     per_class_accuracy,
     rouge_scores,
     word_count,
 )
+from ftbench.suites.bmw.composite import OVERALL_WEIGHTS, overall_score
 
 LONG_GARBAGE = "bmw " * 500  # 2,000 characters, one word repeated
 PEER_TABLE = (

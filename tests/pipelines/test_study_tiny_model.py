@@ -15,18 +15,13 @@ import yaml
 from rich.console import Console
 
 from ftbench.core.io import InputError, read_jsonl, sha256_file
-from ftbench.core.paths import SAMPLE_CORPUS
 from ftbench.pipelines.study import run_study
 from ftbench.pipelines.study_config import load_study_config
 from ftbench.suites.bmw.prepare import content_key, prepare_file, write_prepared
+from ftbench.suites.bmw.pretraining import prepared_split_data, sample_split_data
+from ftbench.suites.bmw.resources import SAMPLE_CORPUS
 from ftbench.suites.bmw.schema import load_articles
-from ftbench.train.tiny_model import (
-    TinyModelConfig,
-    build_tiny_model,
-    load_manifest,
-    prepared_split_data,
-    sample_split_data,
-)
+from ftbench.train.tiny_model import TinyModelConfig, build_tiny_model, load_manifest
 
 
 def _held_out(prepared: Path) -> list:

@@ -17,8 +17,10 @@ import numpy as np
 import pandas as pd
 
 from ftbench.report import checks
+from ftbench.report.domain import Domain
 from ftbench.report.loading import ReportData
 from ftbench.report.section import Context, Options
+from ftbench.suites.bmw.composite import OVERALL_WEIGHTS
 
 N_ITEMS = 60
 GOLD = ["Press Release"] * 56 + ["Press Kit"] * 2 + ["Fact & Figures", "Speech"]  # majority 56/60
@@ -64,9 +66,11 @@ def item_study(models: dict[str, dict], *, seed: int = 0) -> ReportData:
         samples[name] = tasks
     table = pd.DataFrame(rows)
     notes: list[str] = []
-    checks.reconcile_overall(table, notes)
+    domain = Domain("bmw", dict(OVERALL_WEIGHTS), "article", "bmw_data")
+    checks.reconcile_overall(table, notes, domain.composite)
     return ReportData(source=Path("synthetic-study"), kind="study", table=table, samples=samples,
-                      notes=notes, model_dirs={m: Path("/nonexistent") / m for m in models})
+                      notes=notes, model_dirs={m: Path("/nonexistent") / m for m in models},
+                      domain=domain)
 
 
 def _frame(task: str) -> pd.DataFrame:

@@ -13,8 +13,8 @@ from rich.console import Console
 from scipy import stats as sps
 
 from ftbench.core.io import InputError
-from ftbench.metrics import OVERALL_WEIGHTS, overall_score
 from ftbench.report.build import report_main
+from ftbench.suites.bmw.composite import OVERALL_WEIGHTS, overall_score
 
 pytest_plugins = ["report_fixtures"]
 

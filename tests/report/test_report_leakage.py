@@ -7,6 +7,7 @@ import json
 import pandas as pd
 import pytest
 
+from ftbench.report.domain import Domain
 from ftbench.report.leakage import leakage
 from ftbench.report.loading import ReportData
 from ftbench.report.section import Context, Options
@@ -29,7 +30,8 @@ def _ctx(tmp_path, manifest: dict | None) -> Context:
     table = pd.DataFrame({"model": ["m1", "m2"], "summ_rougeL_f1": [0.6, 0.4],
                           "title_rougeL_f1": [0.9, None]})
     data = ReportData(source=tmp_path, kind="study", table=table,
-                      samples={"m1": {"bmw_summarization": summ, "bmw_title": title}})
+                      samples={"m1": {"bmw_summarization": summ, "bmw_title": title}},
+                      domain=Domain("bmw", data_key="bmw_data"))
     return Context(data=data, options=Options())
 
 

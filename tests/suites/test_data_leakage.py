@@ -51,7 +51,7 @@ def test_audit_counts_rows_per_task():
             {"task": "summarization", "input": "Body. S2.", "target": "S2."},
             {"task": "title", "input": "S. Body.", "target": "Title"},
             {"task": "tags", "input": "x", "target": "BMW"}]
-    audit = leakage_audit(rows)
+    audit = leakage_audit(rows, ("summarization", "title"))
     assert set(audit) == {"summarization", "title"}
     assert {k: audit["summarization"][k] for k in ("n", "reference_in_input",
                                                   "input_starts_with_reference")} == {

@@ -9,8 +9,9 @@ import sys
 
 import pytest
 
-from ftbench.core.paths import BMW_TASKS_DIR, TASKS_DIR
+from ftbench.core.paths import TASKS_DIR
 from ftbench.suites.bmw.prepare import article_rows
+from ftbench.suites.bmw.resources import BMW_TASKS_DIR
 from ftbench.suites.bmw.schema import load_articles
 from ftbench.suites.fit_context import (
     REMOVED_KEY,

@@ -9,7 +9,7 @@ import io
 from rich.console import Console
 
 from ftbench.core.io import read_jsonl
-from ftbench.core.paths import SAMPLE_CORPUS
+from ftbench.suites.bmw.resources import SAMPLE_CORPUS
 from ftbench.suites.layout import PrepareSettings
 from ftbench.suites.registry import BUILTIN, data_location_keys, get_suite, suite_of_task
 

@@ -8,7 +8,7 @@ import json
 
 import pytest
 import yaml
-from toy_domain import WORDS, write_toy_domain
+from toy_domain import COMPOSITE, WORDS, write_toy_domain
 
 from ftbench.core.io import InputError, read_jsonl
 
@@ -154,3 +154,30 @@ def test_study_runs_on_a_toy_suite_defined_outside_the_package(toy, tmp_path, ti
     summary = (report / "summary.md").read_text()
     assert "kind_accuracy" in summary
     assert "have no report columns" not in summary
+    # ranked by its own composite: the weighted sum of its two metrics, best first
+    import pandas as pd
+
+    table = pd.read_csv(report / "tables" / "ranking.csv")
+    expected = sum(w * table[c] for c, w in COMPOSITE.items())
+    assert table["overall_score"].tolist() == pytest.approx(expected.tolist())
+    assert table["overall_score"].is_monotonic_decreasing
+    assert "Ranking score: `overall_score`" in summary
+    index_suite = index["settings"]["suite"]
+    assert (index_suite["name"], index_suite["origin"]) == ("toy", str(module.resolve()))
+    # its choice task's answers are read as labels: per-class accuracy over fruit / animal
+    classes = pd.read_csv(report / "tables" / "per_class_accuracy.csv")
+    assert set(classes["class"]) == {"fruit", "animal"} and set(classes["task"]) == {"toy_kind"}
+    # `ftbench report DIR` in a new process (no config, no suite module named) reloads the
+    # suite from the index and gives the same ranking
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    again = tmp_path / "again"
+    proc = subprocess.run([str(Path(sys.executable).with_name("ftbench")), "report",
+                           str(study / "results"), "--out", str(again)],
+                          capture_output=True, text=True, timeout=600, check=False)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert (again / "tables" / "ranking.csv").read_text() == \
+        (report / "tables" / "ranking.csv").read_text()
+    assert "have no report columns" not in (again / "summary.md").read_text()

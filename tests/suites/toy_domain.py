@@ -5,7 +5,8 @@ Two files and a task folder, nothing inside the package:
   `toy_kind` (fruit or animal, loglikelihood choice), group `toy`, and a `utils.py` whose
   `custom_dataset` reads the prepared `test.jsonl` named by the `toy_data` metadata key;
 - `toy_suite.py`: `SUITE = Suite(...)`: its data source, its prompts (from the YAML), its
-  preparation (words JSONL → the shared prepared layout) and its report vocabulary;
+  preparation (words JSONL → the shared prepared layout) and its report vocabulary, with a
+  composite score of its own (`COMPOSITE`) and what `toy_kind`'s answers are (a choice);
 - `words.jsonl`: the raw data (one word and its kind per line).
 """
 
@@ -79,7 +80,7 @@ SUITE_MODULE = '''"""The toy suite: words in capitals, fruit or animal."""
 from pathlib import Path
 
 from ftbench.core.io import read_jsonl
-from ftbench.suites.base import DataSource, ReportVocab, Suite
+from ftbench.suites.base import DataSource, ReportVocab, Suite, TaskKind
 from ftbench.suites.layout import prepare_examples
 from ftbench.suites.prompts import read_prompts
 
@@ -106,9 +107,14 @@ SUITE = Suite(
         task_columns={"toy_upper": {"exact_match": "upper_exact_match"},
                       "toy_kind": {"acc": "kind_accuracy"}},
         headlines={"upper": ("upper_exact_match",), "kind": ("kind_accuracy",)},
-        binary=frozenset({"upper_exact_match", "kind_accuracy"})),
+        binary=frozenset({"upper_exact_match", "kind_accuracy"}),
+        composite={"upper_exact_match": 0.7, "kind_accuracy": 0.3},
+        task_kinds={"toy_kind": TaskKind("choice", name="kind", gold="target",
+                                         labels=("fruit", "animal"))},
+        item_noun="word"),
 )
 '''
+COMPOSITE = {"upper_exact_match": 0.7, "kind_accuracy": 0.3}
 
 
 def write_toy_domain(root: Path) -> Path:

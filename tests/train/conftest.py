@@ -22,8 +22,8 @@ FAST = {
 @pytest.fixture(scope="session")
 def sample_prepared(tmp_path_factory) -> Path:
     """The bundled sample prepared as `ftbench data prepare ... --sizes 16,32,48 --test-size 16`."""
-    from ftbench.core.paths import SAMPLE_CORPUS
     from ftbench.suites.bmw.prepare import prepare_file, write_prepared
+    from ftbench.suites.bmw.resources import SAMPLE_CORPUS
     from ftbench.suites.bmw.task_rows import SAMPLE_PREPARE
 
     out = tmp_path_factory.mktemp("sample") / "prepared"

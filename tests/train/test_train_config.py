@@ -107,8 +107,8 @@ def test_missing_data_file_and_dir_are_named(tmp_path, sample_prepared, make_con
 
 
 def test_size_larger_than_the_prepared_articles_is_refused(tmp_path):
-    from ftbench.core.paths import SAMPLE_CORPUS
     from ftbench.suites.bmw.prepare import prepare_file, write_prepared
+    from ftbench.suites.bmw.resources import SAMPLE_CORPUS
 
     data = write_prepared(prepare_file(SAMPLE_CORPUS, sizes=(16, 500), test_size=16), tmp_path / "d")
     cfg = load_config_from_dict({"grid": {"models": ["m"], "sizes": [16, 500]},

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ftbench.core.io import InputError, iter_jsonl, sha256_file, sha256_text
-from ftbench.suites.bmw.prepare import TASKS, PrepareResult
+from ftbench.suites.bmw.prepare import LEAKAGE_TASKS, TASKS, PrepareResult
 from ftbench.suites.bmw.prompts import task_prompts
 from ftbench.suites.bmw.schema import ARTICLE_TYPES
 from ftbench.suites.leakage import leakage_audit
@@ -196,7 +196,7 @@ def import_chat(source: Path | str, split: str | None = None) -> PrepareResult:
         "test_rows_per_task": dict(Counter(r["task"] for r in test)),
         "test_types": {t: test_types[t] for t in ARTICLE_TYPES},
         "train_types": {t: train_types[t] for t in ARTICLE_TYPES},
-        "leakage": leakage_audit([r for r in test if r["task"] != "perplexity"]),
+        "leakage": leakage_audit([r for r in test if r["task"] != "perplexity"], LEAKAGE_TASKS),
         "warnings": warnings,
     }
     return PrepareResult(test=test, train=train, manifest=manifest, warnings=warnings)

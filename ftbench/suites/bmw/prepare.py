@@ -16,8 +16,9 @@ from pathlib import Path
 
 from ftbench.core.fingerprint import code_digest, digest
 from ftbench.core.io import InputError, sha256_file, sha256_text
-from ftbench.core.paths import SUITE_CODE_DIRS
+from ftbench.core.paths import SUITES_CODE_DIR
 from ftbench.suites.bmw.prompts import task_prompts
+from ftbench.suites.bmw.resources import BMW_CODE_DIR
 from ftbench.suites.bmw.schema import ARTICLE_TYPES, Article, load_articles
 from ftbench.suites.layout import (  # the shared prepared layout; re-exported for callers
     DEFAULT_SIZES,
@@ -30,12 +31,28 @@ from ftbench.suites.layout import (  # the shared prepared layout; re-exported f
     read_prepared_manifest,
     write_prepared,
 )
-from ftbench.suites.leakage import leakage_audit, strip_leading_reference, summary_in_content
+from ftbench.suites.leakage import (
+    contains_reference,
+    leakage_audit,
+    starts_with_reference,
+    strip_leading_reference,
+)
 
 __all__ = ["DEFAULT_SIZES", "KIND", "PrepareResult", "PrepareSettings", "check_test_size",
            "legacy_prepared", "prepare_file", "read_prepared_manifest", "write_prepared"]
 
 TASKS = ("summarization", "title", "tags", "type")
+# tasks whose reference is free text that can be copied from the input (`suites.leakage`)
+LEAKAGE_TASKS = ("summarization", "title")
+
+
+def summary_in_content(articles) -> dict[str, int]:
+    """Over all (kept) articles, before any split or truncation: how many repeat their summary
+    verbatim in the content, and how many begin with it."""
+    with_summary = [a for a in articles if a.summary]
+    return {"articles": len(with_summary),
+            "contains": sum(contains_reference(a.content, a.summary) for a in with_summary),
+            "starts_with": sum(starts_with_reference(a.content, a.summary) for a in with_summary)}
 
 
 def article_id(article: Article) -> str:
@@ -205,7 +222,7 @@ def prepare_articles(
         "train_types": {t: sum(a.type == t for a in train_articles) for t in ARTICLE_TYPES},
         "rows_dropped_empty_target": dict(dropped),
         "leak_check": {"shared_urls": 0, "shared_content_hashes": 0, "passed": True},
-        "leakage": leakage_audit([r for r in test if r["task"] != "perplexity"]),
+        "leakage": leakage_audit([r for r in test if r["task"] != "perplexity"], LEAKAGE_TASKS),
         "summary_in_content": summary_in_content(kept),
         "warnings": warnings,
     }
@@ -218,7 +235,7 @@ def prepare_fingerprint(source_sha256: str, settings: PrepareSettings) -> dict:
     prompts = {t: asdict(p) for t, p in sorted(task_prompts().items())}
     fp = {"source_sha256": source_sha256,
           "settings": {**asdict(settings), "sizes": sorted(set(settings.sizes))},
-          "prompts": digest(prompts), "code": code_digest(SUITE_CODE_DIRS)}
+          "prompts": digest(prompts), "code": code_digest([SUITES_CODE_DIR, BMW_CODE_DIR])}
     return {**fp, "digest": digest(fp)}
 
 

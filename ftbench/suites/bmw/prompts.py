@@ -10,7 +10,7 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
-from ftbench.core.paths import BMW_TASKS_DIR
+from ftbench.suites.bmw.resources import BMW_TASKS_DIR
 from ftbench.suites.prompts import TaskPrompt, load_task_yaml, read_prompts
 
 __all__ = ["TASK_FILES", "TaskPrompt", "load_task_yaml", "task_prompts"]

@@ -3,7 +3,7 @@
 The report vocabulary is the published table's column names (`peer_model_comparison.csv`):
 lm-eval names (`bmw_summarization` / `rougeL`) map onto them once, here, so every table,
 statistic and plot runs on a study and on that flat CSV alike; the overall score's weights are
-the study's own (`ftbench.metrics.overall`).
+the study's own (`composite.py`).
 """
 
 from __future__ import annotations
@@ -12,11 +12,14 @@ from pathlib import Path
 
 from ftbench.core.fingerprint import digest
 from ftbench.core.io import sha256_file
-from ftbench.core.paths import BMW_TASKS_DIR, SAMPLE_CORPUS
-from ftbench.metrics.overall import OVERALL_WEIGHTS
-from ftbench.suites.base import DataSource, ReportVocab, Suite
+from ftbench.suites.base import DataSource, ReportVocab, Suite, TaskKind
+from ftbench.suites.bmw.chat_import import import_chat
+from ftbench.suites.bmw.composite import OVERALL_WEIGHTS
 from ftbench.suites.bmw.prepare import PrepareSettings, prepare_file, prepare_fingerprint
+from ftbench.suites.bmw.pretraining import pretraining
 from ftbench.suites.bmw.prompts import TASK_FILES
+from ftbench.suites.bmw.resources import BMW_TASKS_DIR, SAMPLE_CORPUS
+from ftbench.suites.bmw.schema import ARTICLE_TYPES
 from ftbench.suites.bmw.task_rows import SAMPLE_PREPARE
 
 _GENERATION = {
@@ -67,6 +70,24 @@ VOCAB = ReportVocab(
                       "type_mc_accuracy", "type_mc_acc_norm", "summ_unparseable",
                       "title_unparseable"}),
     composite=OVERALL_WEIGHTS,
+    task_kinds={
+        "bmw_summarization": TaskKind("text", name="summarization"),
+        "bmw_title": TaskKind("text", name="title"),
+        "bmw_tags": TaskKind("set", name="tags", gold="tags"),
+        "bmw_type": TaskKind("label", name="type", gold="type", labels=ARTICLE_TYPES),
+        "bmw_type_mc": TaskKind("choice", name="type_mc", gold="type", labels=ARTICLE_TYPES),
+        "bmw_perplexity": TaskKind("perplexity", name="perplexity"),
+    },
+    key_metrics=("summ_rougeL_f1", "summ_bertscore_f1", "title_rougeL_f1", "tag_f1",
+                 "type_accuracy", "word_perplexity"),
+    plot_groups={
+        "summarization": ("summ_rouge1_f1", "summ_rouge2_f1", "summ_rougeL_f1",
+                          "summ_bertscore_f1"),
+        "title": ("title_rouge1_f1", "title_rouge2_f1", "title_rougeL_f1", "title_bertscore_f1"),
+        "tags_type": ("tag_exact_match", "tag_jaccard", "tag_f1", "type_accuracy",
+                      "type_mc_accuracy"),
+    },
+    item_noun="article",
 )
 
 
@@ -89,5 +110,5 @@ SUITE = Suite(
     data=DataSource(metadata_key="bmw_data", env_var="FTBENCH_BMW_DATA", reads="prepared",
                     sample=sample_source),
     prompt_files=TASK_FILES, prepare_rows=prepare_rows, fingerprint_fn=prepare_fingerprint,
-    vocab=VOCAB, raw_sample=SAMPLE_CORPUS,
+    vocab=VOCAB, raw_sample=SAMPLE_CORPUS, pretraining=pretraining, import_chat=import_chat,
 )

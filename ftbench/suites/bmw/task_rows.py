@@ -12,8 +12,8 @@ from functools import cache
 from pathlib import Path
 
 from ftbench.core.io import InputError, read_jsonl
-from ftbench.core.paths import SAMPLE_CORPUS
 from ftbench.suites.bmw.prepare import prepare_file
+from ftbench.suites.bmw.resources import SAMPLE_CORPUS
 
 SAMPLE_PREPARE = {"sizes": (16, 32, 48), "test_size": 16, "seed": 42, "max_input_words": None}
 ENV_VAR = "FTBENCH_BMW_DATA"

@@ -15,5 +15,5 @@ SUITE = Suite(
     name="general_small", task_group="general_small", tasks_dir=TASKS_DIR / "general_small",
     data=DataSource(metadata_key="general_data", env_var=ENV_VAR, reads="dir",
                     sample_dir=SAMPLE_DIR),
-    task_prefix="general_small",
+    task_prefix="general_small", role="general",
 )

@@ -1,7 +1,7 @@
 """GLUE rows as chat conversations for LoRA: the prompts of the generative task YAML, answer = label word.
 
 The `glue_small_<task>_gen` YAML files are the single source of each prompt (`description` is
-the system message, `doc_to_text` the user turn), as for the bmw tasks: a fine-tuned model is
+the system message, `doc_to_text` the user turn), as for every suite's tasks: a fine-tuned model is
 evaluated on exactly the prompt it was trained on. `ftbench.suites.glue.suite` writes these rows
 into the shared prepared layout.
 """

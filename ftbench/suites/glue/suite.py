@@ -16,7 +16,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from ftbench.core.fingerprint import code_digest, digest, tree_files
-from ftbench.core.paths import SUITE_CODE_DIRS
+from ftbench.core.paths import SUITES_CODE_DIR
 from ftbench.suites.base import DataSource, ReportVocab, Suite
 from ftbench.suites.glue.data import (
     DEFAULT_N,
@@ -103,7 +103,7 @@ def cells_fingerprint(source_sha256: str | None, settings: PrepareSettings,
     fp = {"suite": "glue", "source_sha256": source_sha256,
           "settings": {**asdict(settings), "sizes": sorted(set(settings.sizes))},
           "cells": [list(c) for c in cells], "eval_n": eval_n, "eval_seed": eval_seed,
-          "prompts": digest(prompts), "code": code_digest([*SUITE_CODE_DIRS, GLUE_CODE_DIR])}
+          "prompts": digest(prompts), "code": code_digest([SUITES_CODE_DIR, GLUE_CODE_DIR])}
     return {**fp, "digest": digest(fp)}
 
 
