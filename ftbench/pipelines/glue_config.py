@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ftbench.core.config import build, load_with_group
 from ftbench.core.io import InputError
-from ftbench.train.config import TrainConfig, build, load_with_train_group
+from ftbench.train.config import TrainConfig
 from ftbench.train.encoder import EncoderSettings
 
 MODES = ("zero_shot", "few_shot", "lora", "encoder")
@@ -152,4 +153,4 @@ class GlueConfig:
 
 
 def load_glue_config(path: Path | str, overrides: list[str] | None = None) -> GlueConfig:
-    return load_with_train_group(GlueConfig, path, overrides, "lora", "set_lora")
+    return load_with_group(GlueConfig, path, overrides, "lora", "set_lora")

@@ -12,12 +12,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ftbench.core.config import build, load_with_group
 from ftbench.core.fingerprint import check_model_ref
 from ftbench.core.io import InputError
 from ftbench.core.run_manifest import base_manifest, read_run_manifest
 from ftbench.eval.specs import ModelSpec
 from ftbench.suites.registry import DEFAULT as DEFAULT_SUITE
-from ftbench.train.config import METHODS, RunSpec, TrainConfig, build, load_with_train_group
+from ftbench.train.config import METHODS, RunSpec, TrainConfig
 
 TINY = "tiny"  # model path meaning "build the embedded tiny model"
 STUDY_FILLED_TRAIN_KEYS = ("base_model", "model_name", "train_size", "grid", "data_dir", "output_dir")
@@ -363,4 +364,4 @@ def _abs(path: str) -> str:
 
 
 def load_study_config(path: Path | str, overrides: list[str] | None = None) -> StudyConfig:
-    return load_with_train_group(StudyConfig, path, overrides, "train", "set_train")
+    return load_with_group(StudyConfig, path, overrides, "train", "set_train")

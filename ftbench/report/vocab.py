@@ -9,6 +9,7 @@ merging them here lets every table, statistic and plot run on either source and 
 from __future__ import annotations
 
 from ftbench.core.io import InputError
+from ftbench.core.lm_eval_glue import task_metric_directions
 from ftbench.suites.base import TaskKind
 
 OVERALL = "overall_score"
@@ -54,6 +55,13 @@ def use_registered_suites() -> None:
         for key_, options in v.headlines.items():
             HEADLINES.setdefault(key_, tuple(options))
         LOWER_IS_BETTER.update(v.lower_is_better)
+        # a task column's direction is its task YAML's `higher_is_better` (descriptive
+        # columns have none in the report, whatever lm-eval needs the YAML to say)
+        directions = task_metric_directions(suite.tasks_dir.resolve())
+        for task, cols in v.task_columns.items():
+            for metric, col in cols.items():
+                if directions.get(task, {}).get(metric) is False and col not in v.descriptive:
+                    LOWER_IS_BETTER.add(col)
         DESCRIPTIVE.update(v.descriptive)
         BINARY.update(v.binary)
         for task, kind in v.task_kinds.items():

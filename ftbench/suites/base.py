@@ -87,6 +87,8 @@ class ReportVocab:
     `composite`: column → weight of the suite's overall score, `overall_score` (empty: none; a
     study of a suite without one is ranked by its first headline metric);
     `extra_columns`: flat-table columns with no lm-eval counterpart → their task;
+    `lower_is_better`: such columns where lower is better (a task column's direction is its task
+    YAML's `higher_is_better`); `descriptive`: columns that are no score (never best/worst);
     `task_kinds`: lm-eval task → `TaskKind` (per-sample parsing, class baselines, leakage);
     `key_metrics`: the columns compact views show (default: each task's first headline);
     `plot_groups`: plot name → columns drawn together (default: one plot of the key metrics);
