@@ -200,7 +200,7 @@ def cmd_eval(models: str | None, study: Path | None, tasks: str | None, out: Pat
              max_gen_toks: int | dict[str, int] | None = None, force: bool = False,
              model_args: dict | None = None, shard: str | None = None,
              system_instruction: str | None = None,
-             fewshot_as_multiturn: bool | None = None) -> int:
+             fewshot_as_multiturn: bool | None = None, suite: str | None = None) -> int:
     """`chat_template`, `system_instruction`, `fewshot_as_multiturn`: None = not given (the
     study's value with --study, else apply the template / lm-eval's defaults)."""
     import json
@@ -243,13 +243,21 @@ def cmd_eval(models: str | None, study: Path | None, tasks: str | None, out: Pat
         task_list = [t.strip() for t in tasks.split(",") if t.strip()]
         if not task_list:
             raise InputError("--tasks: give at least one task or group")
+    domain = {}
+    if suite:  # a suite module's tasks, its task folder and its report vocabulary
+        from ftbench.suites.registry import get_suite, suite_record
+
+        chosen = get_suite(suite, "--suite")
+        domain = {"include_path": chosen.include_path(), "suite": suite_record(chosen)}
+        task_list = task_list or [chosen.task_group]
     # the study's every eval.* key (with --study), each overridden by what the command gives
     settings = eval_settings(
         study_cfg, tasks=task_list, backend=backend, limit=limit,
         batch_size=batch_size, apply_chat_template=chat_template, metadata=meta,
         context_length=context_length, threads=threads, enable_thinking=thinking or None,
         max_gen_toks=max_gen_toks, model_args=model_args or None,
-        system_instruction=system_instruction, fewshot_as_multiturn=fewshot_as_multiturn)
+        system_instruction=system_instruction, fewshot_as_multiturn=fewshot_as_multiturn,
+        **domain)
     console = Console()
     index = evaluate_models(specs, settings, out, console, force=force, shard=part)
     data = index.data
@@ -465,6 +473,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "attn_implementation; hf device, parallelize, device_map, ...; vllm "
                         "tensor_parallel_size, gpu_memory_utilization, ... (README); "
                         "trust_remote_code=true is refused")
+    e.add_argument("--suite", default=None, metavar="NAME|FILE.py",
+                   help="the domain suite of the tasks: a built-in name or a module that defines "
+                        "SUITE (its task folder joins the include path, its group is the default "
+                        "--tasks, and the results record it for ftbench report)")
     e.add_argument("--shard", default=None, metavar="I/N", help=SHARD_HELP)
     e.add_argument("--force", action="store_true", help=FORCE_HELP)
 

@@ -7,7 +7,6 @@ except those the study fills in itself (base model, grid, data and output direct
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -243,13 +242,8 @@ class StudyConfig:
         return get_suite(self.suite, "config key 'suite'")
 
     def include_path(self) -> str:
-        """lm-eval's include path: the project's tasks, plus the suite's own folder when it lives
-        elsewhere (os.pathsep-separated)."""
-        from ftbench.core.paths import TASKS_DIR
-
-        own = self.suite_def().tasks_dir.resolve()
-        inside = own == TASKS_DIR.resolve() or TASKS_DIR.resolve() in own.parents
-        return str(TASKS_DIR) if inside else os.pathsep.join([str(TASKS_DIR), str(own)])
+        """lm-eval's include path: the project's tasks, plus the suite's own folder."""
+        return self.suite_def().include_path()
 
     @property
     def out(self) -> Path:

@@ -181,3 +181,30 @@ def test_study_runs_on_a_toy_suite_defined_outside_the_package(toy, tmp_path, ti
     assert (again / "tables" / "ranking.csv").read_text() == \
         (report / "tables" / "ranking.csv").read_text()
     assert "have no report columns" not in (again / "summary.md").read_text()
+
+
+def test_ftbench_eval_takes_a_suite_module(toy, tmp_path, monkeypatch, tiny_model):
+    """`ftbench eval --suite FILE`: the module's task folder joins the include path, its group is
+    the default task list, and the results index will record the suite for the report."""
+    import ftbench.eval.orchestrator as orchestrator
+    from ftbench.cli.main import main
+
+    seen = {}
+
+    class Stop(Exception):
+        pass
+
+    def capture(specs, settings, out, console, force=False, shard=None):
+        seen["settings"] = settings
+        raise Stop
+
+    monkeypatch.setattr(orchestrator, "evaluate_models", capture)
+    module = toy[1]
+    with pytest.raises(Stop):
+        main(["eval", "--models", f"tiny={tiny_model}", "--suite", str(module),
+              "--out", str(tmp_path / "r")])
+    s = seen["settings"]
+    assert s.tasks == ["toy"]
+    assert str((module.parent / "tasks" / "toy").resolve()) in s.include_path
+    assert s.suite["name"] == "toy" and s.suite["origin"] == str(module.resolve())
+    assert s.for_index("hf")["suite"] == s.suite
