@@ -9,9 +9,9 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from rich.console import Console
 from rich.table import Table
 
+from ftbench.core import verbosity
 from ftbench.pipelines.glue_config import load_glue_config
 
 
@@ -29,7 +29,7 @@ def glue_main(config: Path, overrides: list[str]) -> int:
     from ftbench.pipelines.glue_matrix import run_matrix
 
     cfg = load_glue_config(config, overrides)
-    console = Console()
+    console = verbosity.console()
     manifest = run_matrix(cfg, console)
     table = pd.read_csv(manifest["files"]["comparison_csv"])
     view = Table(title=f"GLUE-small: {cfg.name}")

@@ -205,8 +205,7 @@ def cmd_eval(models: str | None, study: Path | None, tasks: str | None, out: Pat
     study's value with --study, else apply the template / lm-eval's defaults)."""
     import json
 
-    from rich.console import Console
-
+    from ftbench.core import verbosity
     from ftbench.core.fingerprint import check_model_ref
     from ftbench.core.shard import parse_shard
     from ftbench.eval.backends import check_model_args
@@ -258,7 +257,7 @@ def cmd_eval(models: str | None, study: Path | None, tasks: str | None, out: Pat
         max_gen_toks=max_gen_toks, model_args=model_args or None,
         system_instruction=system_instruction, fewshot_as_multiturn=fewshot_as_multiturn,
         **domain)
-    console = Console()
+    console = verbosity.console()
     index = evaluate_models(specs, settings, out, console, force=force, shard=part)
     data = index.data
     if index.own is not None:  # a shard answers for its own models
@@ -271,8 +270,7 @@ def cmd_eval(models: str | None, study: Path | None, tasks: str | None, out: Pat
 def cmd_study(config: Path, only: str | None, overrides: list[str], force: bool = False,
               shard: str | None = None, executor: str | None = None, resume: bool = True) -> int:
     """`resume` is accepted for habit's sake: completed work is always reused."""
-    from rich.console import Console
-
+    from ftbench.core import verbosity
     from ftbench.core.shard import parse_shard
     from ftbench.pipelines.study import run_study
     from ftbench.pipelines.study_config import STAGES, load_study_config
@@ -282,7 +280,8 @@ def cmd_study(config: Path, only: str | None, overrides: list[str], force: bool 
     if executor is not None:
         cfg.executor = executor
     stages = [s for s in only.split(",") if s] if only else None
-    manifest = run_study(cfg, stages, Console(), config_path=config, force=force, shard=part)
+    manifest = run_study(cfg, stages, verbosity.console(), config_path=config, force=force,
+                         shard=part)
     failed = [(s, v) for s, v in manifest["stages"].items()
               if s in (stages or STAGES) and v.get("status") == "failed"]
     if failed:
@@ -292,6 +291,9 @@ def cmd_study(config: Path, only: str | None, overrides: list[str], force: bool 
         return 1
     total = sum(s.get("seconds", 0) for s in manifest["stages"].values())
     print(f"study {cfg.name}: done in {total:.0f} s; outputs in {cfg.out}")
+    page = cfg.out / "report" / "index.html"
+    if page.is_file() and "report" in (stages or STAGES):
+        print(f"report: {page} (one page), {page.with_name('summary.md')} (markdown)")
     return 0
 
 
@@ -528,7 +530,24 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--mapping", type=Path, default=None,
                     help="YAML/JSON: model → {family, params_b, train_size}")
     rp.add_argument("--runs", type=Path, default=None, help="training runs directory (loss curves)")
+    for leaf in _leaf_parsers(p):
+        quiet = leaf.add_mutually_exclusive_group()
+        quiet.add_argument("-q", "--quiet", dest="verbosity", action="store_const", const="quiet",
+                           help="print only errors and the final summary")
+        quiet.add_argument("-v", "--verbose", dest="verbosity", action="store_const",
+                           const="verbose", help="also show the libraries' own output (progress "
+                           "bars, warnings), which otherwise goes to the run's log file")
     return p
+
+
+def _leaf_parsers(parser: argparse.ArgumentParser):
+    """Every parser that runs a command (the subcommands' subcommands included)."""
+    subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    if not subs:
+        yield parser
+        return
+    for child in dict.fromkeys(subs[0].choices.values()):
+        yield from _leaf_parsers(child)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -548,6 +567,10 @@ def main(argv: list[str] | None = None) -> int:
         else:
             parser.error(f"unrecognized arguments: {' '.join(extra)}")
     signal.signal(signal.SIGTERM, _interrupt)
+    if getattr(args, "verbosity", None):
+        from ftbench.core.verbosity import set_level
+
+        set_level(args.verbosity)
     try:
         return call_handler(args)
     except InputError as exc:

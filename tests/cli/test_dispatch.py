@@ -11,7 +11,7 @@ import pytest
 
 from ftbench.cli.main import build_parser
 
-BOOKKEEPING = {"command", "data_command", "handler", "help"}
+BOOKKEEPING = {"command", "data_command", "handler", "help", "verbosity"}
 
 
 def _leaves(parser: argparse.ArgumentParser, path=()):
