@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 
 import pytest
-from docs_blocks import REPO, Command, all_blocks, commands, doc_files
+from docs_blocks import REPO, Command, all_blocks, blocks, commands, doc_files
 
 from ftbench.cli.main import OVERRIDE_COMMANDS, build_parser
 
@@ -259,6 +259,29 @@ def test_study_config_blocks_load(tmp_path):
             load_study_config(path)
         except Exception as exc:
             pytest.fail(f"{b.where}: {exc}")
+
+
+def _code(text: str) -> str:
+    """Python source without its docstring, comments and whitespace, to compare two copies."""
+    import ast
+
+    body = ast.parse(text).body
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+        text = "\n".join(text.splitlines()[body[0].end_lineno:])
+    return re.sub(r"\s+", "", re.sub(r"#[^\n]*", "", text))
+
+
+def test_the_suites_page_shows_the_tested_toy_suite():
+    """docs/suites.md's module is the one tests/suites/test_toy_suite.py runs a study with."""
+    import ast
+
+    source = (REPO / "tests" / "suites" / "toy_domain.py").read_text(encoding="utf-8")
+    (tested,) = [node.value.value for node in ast.parse(source).body
+                 if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") ==
+                 "SUITE_MODULE"]
+    (shown,) = [b for b in blocks(REPO / "docs" / "suites.md") if b.lang == "python"]
+    assert _code(shown.text) == _code(tested), (
+        f"{shown.where}: the toy suite differs from SUITE_MODULE in tests/suites/toy_domain.py")
 
 
 def _shims(bin_dir: Path) -> None:
