@@ -473,7 +473,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="lm-eval's model_args, KEY=VALUE[,KEY=VALUE], meaning what they mean "
                         "there and winning over ftbench's defaults: dtype, revision, "
                         "attn_implementation; hf device, parallelize, device_map, ...; vllm "
-                        "tensor_parallel_size, gpu_memory_utilization, ... (README); "
+                        "tensor_parallel_size, gpu_memory_utilization, ... (docs/config.md); "
                         "trust_remote_code=true is refused")
     e.add_argument("--suite", default=None, metavar="NAME|FILE.py",
                    help="the domain suite of the tasks: a built-in name or a module that defines "
