@@ -231,8 +231,13 @@ def test_the_cli_synopsis_lists_every_command_and_flag():
     (synopsis,) = [b for b in BLOCKS if b.marker == "cli-synopsis"]
     documented: dict[tuple[str, ...], set[str]] = {}
     current = None
+    common: set[str] = set()  # "every command ..." lists the flags all commands take
     for line in synopsis.text.splitlines():
         line = line.split(" #")[0]
+        if line.startswith("every command"):
+            common |= _flags(line)
+            current = None
+            continue
         if line.startswith("ftbench"):
             current, _ = _command_path(line.split()[1:])
             documented.setdefault(current, set())
@@ -241,7 +246,7 @@ def test_the_cli_synopsis_lists_every_command_and_flag():
     actual = {path: _options(p) for path, p in _commands().items()}
     assert sorted(documented) == sorted(actual), f"{synopsis.where}: commands differ"
     for path, options in actual.items():
-        shown = documented[path] - {"--help"}
+        shown = (documented[path] | (common if path else set())) - {"--help"}
         assert shown == options, (f"{synopsis.where}: ftbench {' '.join(path)}: missing "
                                   f"{sorted(options - shown)}, not in the parser "
                                   f"{sorted(shown - options)}")
