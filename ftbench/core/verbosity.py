@@ -30,9 +30,12 @@ def level() -> str:
 
 
 def console(**kwargs):
-    """A rich console for progress and summaries: silent under `-q`."""
+    """A rich console for progress and summaries: silent under `-q`. It writes to the stdout of
+    its creation, so a block that sends `sys.stdout` elsewhere (a library's prints, to a log)
+    never takes a live view with it."""
     from rich.console import Console
 
+    kwargs.setdefault("file", sys.stdout)
     return Console(quiet=level() == "quiet", **kwargs)
 
 

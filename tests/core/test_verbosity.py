@@ -43,15 +43,15 @@ def test_ftbench_eval_in_a_log_is_quiet_and_says_where_it_is(tmp_path, tiny_mode
     progress bars or library warnings; those are in the model's eval.log. With -q: no progress."""
     ftbench = str(Path(sys.executable).with_name("ftbench"))
     env = {k: v for k, v in os.environ.items() if k != verbosity.ENV}
-    cmd = [ftbench, "eval", "--models", f"tiny={tiny_model}", "--tasks", "bmw_type",
+    cmd = [ftbench, "eval", "--models", f"tiny={tiny_model}", "--tasks", "bmw_title,bmw_type",
            "--limit", "2", "--backend", "hf", "--out", str(tmp_path / "r")]
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600, check=False)
     assert proc.returncode == 0, proc.stderr[-2000:]
     out = proc.stdout + proc.stderr
-    assert "it/s" not in out and "WARNING" not in out
-    assert "  tiny: bmw_type done (1/1 tasks" in proc.stdout
+    assert "it/s" not in out and "WARNING" not in out and "bootstrapping" not in out
+    assert "  tiny: bmw_type done (2/2 tasks" in proc.stdout
     log = (tmp_path / "r" / "tiny" / "eval.log").read_text()
-    assert "it/s" in log  # lm-eval's own progress bars, kept
+    assert "it/s" in log and "bootstrapping for stddev" in log  # lm-eval's own output, kept
     quiet = subprocess.run([*cmd[:-1], str(tmp_path / "q"), "-q"], capture_output=True, text=True,
                            env=env, timeout=600, check=False)
     assert quiet.returncode == 0, quiet.stderr[-2000:]
