@@ -150,3 +150,10 @@ def test_the_bundled_sample_is_openai_shaped_and_small(tmp_path):
                   tmp_path / "prepared")
     test = read_jsonl(tmp_path / "prepared" / "test.jsonl")
     assert len(test) == 8 and {r["task"] for r in test} == {"answer"}
+
+
+def test_an_unknown_sharegpt_speaker_names_the_field(tmp_path):
+    row = {"conversations": [{"from": "narrator", "value": "Once"}, {"from": "gpt", "value": "x"}]}
+    path = _write(tmp_path / "sg.jsonl", [row])
+    with pytest.raises(InputError, match=r"sg.jsonl:1: field 'conversations\[0\]\.from' must be"):
+        read_chat_file(path)

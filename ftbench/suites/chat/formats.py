@@ -46,28 +46,30 @@ def _text(value, where: str) -> str:
     return value
 
 
-def _openai(obj: dict, where: str) -> list[dict]:
+def _turns(obj: dict, where: str, field: str, role_key: str, content_key: str,
+           roles: dict[str, str] | None = None) -> list[dict]:
+    """A list of turn objects; `roles` maps the data's role names (ShareGPT's "from")."""
     out = []
-    for i, m in enumerate(obj["messages"]):
+    for i, m in enumerate(obj[field]):
         if not isinstance(m, dict):
-            raise InputError(f"{where}: field 'messages[{i}]' must be an object")
-        out.append({"role": m.get("role"), "content": _text(m.get("content"),
-                                                            f"{where}: field 'messages[{i}].content'")})
+            raise InputError(f"{where}: field '{field}[{i}]' must be an object")
+        role = m.get(role_key)
+        if roles is not None:
+            role = roles.get(str(role).lower())
+            if role is None:
+                raise InputError(f"{where}: field '{field}[{i}].{role_key}' must be one of "
+                                 f"{', '.join(roles)}, got {m.get(role_key)!r}")
+        content = _text(m.get(content_key), f"{where}: field '{field}[{i}].{content_key}'")
+        out.append({"role": role, "content": content})
     return out
+
+
+def _openai(obj: dict, where: str) -> list[dict]:
+    return _turns(obj, where, "messages", "role", "content")
 
 
 def _sharegpt(obj: dict, where: str) -> list[dict]:
-    out = []
-    for i, m in enumerate(obj["conversations"]):
-        if not isinstance(m, dict):
-            raise InputError(f"{where}: field 'conversations[{i}]' must be an object")
-        role = SHAREGPT_ROLES.get(str(m.get("from", "")).lower())
-        if role is None:
-            raise InputError(f"{where}: field 'conversations[{i}].from' must be one of "
-                             f"{', '.join(SHAREGPT_ROLES)}, got {m.get('from')!r}")
-        out.append({"role": role, "content": _text(m.get("value"),
-                                                   f"{where}: field 'conversations[{i}].value'")})
-    return out
+    return _turns(obj, where, "conversations", "from", "value", SHAREGPT_ROLES)
 
 
 def _alpaca(obj: dict, where: str) -> list[dict]:
