@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from rel_helpers import (
+from cli_helpers import (
     SAMPLE,
     in_process,
     index,

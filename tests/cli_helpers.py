@@ -1,4 +1,5 @@
-"""Fault-injection helpers: real `ftbench` processes, real files, real signals."""
+"""Helpers of the tests that run `ftbench` as a user does (tests/cli, tests/reliability): real
+processes or `main()` in this process, real files, real signals."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "ftbench" / "sample_data" / "bmw_sample.jsonl"
 
 
