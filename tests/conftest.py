@@ -84,5 +84,3 @@ def finished_study(tmp_path_factory, tiny_model):
     from study_fixture import build_finished_study
 
     return build_finished_study(tmp_path_factory.mktemp("finished_study") / "demo", tiny_model)
-
-
