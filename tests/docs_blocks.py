@@ -1,6 +1,6 @@
 """The fenced blocks of the documentation — README.md, docs/*.md, tasks/*/README.md — and the
 command lines in them, for the tests that check the documentation against the code
-(tests/test_docs.py; the README's `ftbench eval` / `lm_eval` pair in tests/eval/test_runner.py).
+(tests/test_docs.py; the README's `ftbench eval` / `lm_eval` pair in tests/eval/test_orchestrator.py).
 
 A block may carry a marker: an HTML comment alone on the line before its opening fence, e.g.
 `<!-- runs-offline -->`.

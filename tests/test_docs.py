@@ -12,7 +12,7 @@
 
 Markers are HTML comments alone on the line before a fence; `<!-- no-check -->` skips a block.
 See docs/testing.md. The README's `ftbench eval` / `lm_eval` pair is run for real, with its
-numbers compared, by tests/eval/test_runner.py::test_study_entry_equals_direct_lm_eval_run.
+numbers compared, by tests/eval/test_orchestrator.py::test_study_entry_equals_direct_lm_eval_run.
 """
 
 from __future__ import annotations

@@ -27,6 +27,7 @@ def _study(root, module, model, **extra) -> dict:
             "train": {"method": "lora", "backend": "peft", "lora": {"r": 4, "alpha": 8},
                       "learning_rate": 3e-3, "max_steps": 3, "batch_size": 4,
                       "max_seq_length": 64, "eval_fraction": 0.0, "seed": 0},
+            "eval": {"backend": "hf"},  # not `auto`: vLLM where installed, an engine per model
             **extra}
 
 

@@ -1,4 +1,5 @@
-"""One invocation over several models: results + index, fault isolation, resume after kill -9."""
+"""`evaluate_models` (ftbench/eval/orchestrator.py): one invocation over several models, results +
+index, fault isolation, resume after kill -9, the same numbers as lm-eval by hand."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from rich.console import Console
 
 from ftbench.eval.orchestrator import EvalSettings, evaluate_models
 from ftbench.eval.results_files import completed_tasks, samples_file, task_metrics
-from ftbench.eval.specs import ModelSpec, parse_model_list
+from ftbench.eval.specs import ModelSpec
 
 TASKS = ["bmw_type", "bmw_tags", "bmw_type_mc", "bmw_perplexity"]
 
@@ -38,16 +39,6 @@ def tiny_adapter(tiny_model, tmp_path_factory) -> Path:
 
 def _quiet() -> Console:
     return Console(file=open(os.devnull, "w"), width=120)
-
-
-def test_parse_model_list():
-    specs = parse_model_list("a=/x/y,b=/base::/adapter,/some/dir/c")
-    assert [s.name for s in specs] == ["a", "b", "c"]
-    assert specs[1].adapter == "/adapter"
-    assert specs[1].model_args("hf", True)["peft"] == "/adapter"
-    assert specs[1].model_args("vllm", True)["lora_local_path"] == "/adapter"
-    with pytest.raises(ValueError, match="duplicate"):
-        parse_model_list("a=/x,a=/y")
 
 
 @pytest.mark.slow
