@@ -104,3 +104,26 @@ def tiny_study(root: Path, tiny_model: Path, name: str, sizes: list[int], max_st
                   "max_seq_length": 256, "eval_fraction": 0.0, "seed": 0},
         "eval": eval_stage, **extra}))
     return config
+
+
+def eval_settings_of(monkeypatch, *args: str):
+    """The `EvalSettings` an `ftbench eval ARGS` command would evaluate with: the command runs
+    in this process up to the evaluation itself, which is stopped before any model loads."""
+    import pytest
+
+    import ftbench.eval.orchestrator as orchestrator
+    from ftbench.cli.main import main
+
+    seen = {}
+
+    class Stop(Exception):
+        pass
+
+    def capture(specs, settings, out, console, force=False, shard=None):
+        seen["settings"] = settings
+        raise Stop
+
+    monkeypatch.setattr(orchestrator, "evaluate_models", capture)
+    with pytest.raises(Stop):
+        main(["eval", *args])
+    return seen["settings"]

@@ -59,20 +59,9 @@ def test_without_a_study_the_default_suite_s_group():
 
 def test_ftbench_eval_study_evaluates_with_the_study_s_settings(study, tmp_path, monkeypatch):
     """The command itself: its settings are the study's, --limit given wins."""
-    import ftbench.eval.orchestrator as orchestrator
-    from ftbench.cli.main import main
+    from cli_helpers import eval_settings_of
 
-    seen = {}
-
-    class Stop(Exception):
-        pass
-
-    def capture(specs, settings, out, console, force=False, shard=None):
-        seen["settings"] = settings
-        raise Stop
-
-    monkeypatch.setattr(orchestrator, "evaluate_models", capture)
-    with pytest.raises(Stop):
-        main(["eval", "--study", str(study), "--out", str(tmp_path / "r"), "--limit", "2"])
+    seen = eval_settings_of(monkeypatch, "--study", str(study), "--out", str(tmp_path / "r"),
+                            "--limit", "2")
     expected = eval_settings(load_study_config(study), limit=2)
-    assert asdict(seen["settings"]) == asdict(expected)
+    assert asdict(seen) == asdict(expected)

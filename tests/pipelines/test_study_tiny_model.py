@@ -21,7 +21,7 @@ from ftbench.suites.bmw.prepare import content_key, prepare_file, write_prepared
 from ftbench.suites.bmw.pretraining import prepared_split_data, sample_split_data
 from ftbench.suites.bmw.resources import SAMPLE_CORPUS
 from ftbench.suites.bmw.schema import load_articles
-from ftbench.train.tiny_model import TinyModelConfig, build_tiny_model, load_manifest
+from ftbench.train.tiny_model import load_manifest
 
 
 def _held_out(prepared: Path) -> list:

@@ -187,24 +187,11 @@ def test_study_runs_on_a_toy_suite_defined_outside_the_package(toy, tmp_path, ti
 def test_ftbench_eval_takes_a_suite_module(toy, tmp_path, monkeypatch, tiny_model):
     """`ftbench eval --suite FILE`: the module's task folder joins the include path, its group is
     the default task list, and the results index will record the suite for the report."""
-    import ftbench.eval.orchestrator as orchestrator
-    from ftbench.cli.main import main
+    from cli_helpers import eval_settings_of
 
-    seen = {}
-
-    class Stop(Exception):
-        pass
-
-    def capture(specs, settings, out, console, force=False, shard=None):
-        seen["settings"] = settings
-        raise Stop
-
-    monkeypatch.setattr(orchestrator, "evaluate_models", capture)
     module = toy[1]
-    with pytest.raises(Stop):
-        main(["eval", "--models", f"tiny={tiny_model}", "--suite", str(module),
-              "--out", str(tmp_path / "r")])
-    s = seen["settings"]
+    s = eval_settings_of(monkeypatch, "--models", f"tiny={tiny_model}", "--suite", str(module),
+                         "--out", str(tmp_path / "r"))
     assert s.tasks == ["toy"]
     assert str((module.parent / "tasks" / "toy").resolve()) in s.include_path
     assert s.suite["name"] == "toy" and s.suite["origin"] == str(module.resolve())
