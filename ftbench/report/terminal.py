@@ -81,5 +81,6 @@ def print_summary(ctx: Context, sections: list[Section], result: dict,
             console.print(f"  - {item}")
     if result.get("notes"):
         console.print(f"\n[yellow]{len(result['notes'])} note(s) on the input[/] (see summary.md)")
+    page = f"{result['page']} (one page), " if result.get("page") else ""
     console.print(f"\nWrote {len(result['tables'])} tables and {len(result['plots'])} plots; "
-                  f"the report: {result['page']} (one page), {result['summary']} (markdown).")
+                  f"the report: {page}{result['summary']} (markdown).")
