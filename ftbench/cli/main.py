@@ -113,19 +113,19 @@ def _print_train_files_and_notes(result, between: list[str] | None = None) -> No
         print(f"  note: {w}")
 
 
-def _suite(name: str):
-    from ftbench.suites.registry import get_suite
+def _suite(name: str | None):
+    """The suite `--suite` names (the default suite when it names none)."""
+    from ftbench.suites.registry import DEFAULT, get_suite
 
-    return get_suite(name, "--suite")
+    return get_suite(name or DEFAULT, "--suite")
 
 
 def cmd_data_prepare(raw: Path, out: Path, sizes: tuple[int, ...], test_size: float | int,
                      seed: int, max_input_words: int | None, skip_invalid: bool,
                      strip_reference: bool = False, suite: str = "") -> None:
     from ftbench.suites.layout import PrepareSettings
-    from ftbench.suites.registry import DEFAULT
 
-    chosen = _suite(suite or DEFAULT)
+    chosen = _suite(suite)
     if chosen.evaluation_only:
         raise InputError(f"--suite: suite {chosen.name!r} is evaluation-only: it has no data to "
                          "prepare")
@@ -146,9 +146,8 @@ def cmd_data_prepare(raw: Path, out: Path, sizes: tuple[int, ...], test_size: fl
 
 def cmd_data_import_chat(source: Path, out: Path, split: str | None, suite: str = "") -> None:
     from ftbench.suites.layout import write_prepared
-    from ftbench.suites.registry import DEFAULT
 
-    chosen = _suite(suite or DEFAULT)
+    chosen = _suite(suite)
     if chosen.import_chat is None:
         raise InputError(f"--suite: suite {chosen.name!r} cannot import chat files")
     _claim_prepared_out(out)
@@ -244,9 +243,9 @@ def cmd_eval(models: str | None, study: Path | None, tasks: str | None, out: Pat
             raise InputError("--tasks: give at least one task or group")
     domain = {}
     if suite:  # a suite module's tasks, its task folder and its report vocabulary
-        from ftbench.suites.registry import get_suite, suite_record
+        from ftbench.suites.registry import suite_record
 
-        chosen = get_suite(suite, "--suite")
+        chosen = _suite(suite)
         domain = {"include_path": chosen.include_path(), "suite": suite_record(chosen)}
         task_list = task_list or [chosen.task_group]
     # the study's every eval.* key (with --study), each overridden by what the command gives

@@ -136,12 +136,12 @@ class EvalStage:
 def general_metadata(stage: EvalStage) -> dict:
     """The general-skills suite's data location and subsample (lm-eval metadata `general_data`,
     `general_n`; absent keys: hub, all items)."""
-    from ftbench.core.paths import SAMPLE_SOURCE as SAMPLE
+    from ftbench.core.paths import SAMPLE_SOURCE
 
     meta: dict = {}
     if stage.general_data:
         path = Path(stage.general_data)
-        local = stage.general_data != SAMPLE and path.exists()
+        local = stage.general_data != SAMPLE_SOURCE and path.exists()
         meta["general_data"] = str(path.resolve()) if local else stage.general_data
     if stage.general_n:
         meta["general_n"] = stage.general_n

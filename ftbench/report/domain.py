@@ -54,9 +54,7 @@ def table_domain(columns) -> Domain:
     present = set(columns)
 
     def overlap(suite: Suite) -> int:
-        v = suite.vocab
-        cols = {c for m in v.task_columns.values() for c in m.values()} | set(v.extra_columns)
-        return len(cols & present)
+        return len(suite.vocab.columns & present)
 
     best = max(all_suites(), key=overlap, default=None)
     return _domain(best if best is not None and overlap(best) else None)

@@ -56,7 +56,8 @@ def _row(task: str, line: dict) -> dict:
         if not isinstance(value, list):
             row[col] = as_float(value)
     kind, cols = TASK_KINDS.get(task), TASK_COLUMNS.get(task, {})
-    if _kind(task) == "text":
+    answers = kind.kind if kind is not None else None
+    if answers == "text":
         if any(math.isnan(row.get(cols[r], math.nan)) for r in ("rouge1", "rougeL") if r in cols):
             for name, value in rouge_scores(row["target"], extract_answer(row["pred"])).items():
                 if name in cols:
@@ -64,18 +65,18 @@ def _row(task: str, line: dict) -> dict:
         pair = line.get("bertscore_f1")
         row["_ref"], row["_hyp"] = (pair[0], pair[1]) if isinstance(pair, list) and len(pair) >= 2 \
             else (row["target"], extract_answer(row["pred"]))
-    elif _kind(task) == "set":
+    elif answers == "set":
         row["gold_tags"] = "; ".join(doc.get(kind.gold) or [])
         row["pred_tags"] = "; ".join(parse_tags(extract_answer(row["pred"])))
-    elif _kind(task) == "label":
+    elif answers == "label":
         row["gold_label"] = doc.get(kind.gold)
         row["pred_label"] = committed_label(extract_answer(row["pred"]), kind.labels)
-    elif _kind(task) == "choice":
+    elif answers == "choice":
         row["gold_label"] = doc.get(kind.gold)
         lls = [as_float(r[0] if isinstance(r, list) else r) for r in line.get("filtered_resps") or []]
         if len(lls) == len(kind.labels):
             row["pred_label"] = kind.labels[int(np.nanargmax(lls))]
-    elif _kind(task) == "perplexity":
+    elif answers == "perplexity":
         ll_words = line.get("word_perplexity")
         ll_bytes = line.get("byte_perplexity")
         if isinstance(ll_words, list) and len(ll_words) == 2:

@@ -42,7 +42,8 @@ class DataSource:
 
     `reads`: "prepared" — a directory written by the suite's `prepare` (its `test.jsonl` is hashed
     and checked against the manifest); "dir" — a data directory of the suite's own schema, hashed
-    as a whole (GLUE-style and general-skills suites). `sample`: the bundled data's identity when no directory is
+    as a whole (GLUE-style and general-skills suites). `sample`: the bundled data's identity when
+    no directory is
     named ("prepared"); `sample_dir`: the directory the value `sample` names ("dir").
     """
 
@@ -108,10 +109,14 @@ class ReportVocab:
     plot_groups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     item_noun: str = "item"
 
+    @property
+    def columns(self) -> set[str]:
+        """Every report column the suite declares (its tasks' and a flat table's own)."""
+        return {c for cols in self.task_columns.values() for c in cols.values()} | set(
+            self.extra_columns)
+
     def __post_init__(self) -> None:
-        columns = {c for cols in self.task_columns.values() for c in cols.values()}
-        columns |= set(self.extra_columns)
-        unknown = sorted(set(self.composite) - columns)
+        unknown = sorted(set(self.composite) - self.columns)
         if unknown:
             raise ValueError(f"ReportVocab.composite names column(s) no task reports: "
                              f"{', '.join(unknown)}")

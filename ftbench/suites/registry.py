@@ -21,7 +21,7 @@ from pathlib import Path
 from ftbench.core.io import InputError, sha256_file
 from ftbench.suites.base import Suite
 
-# the built-in domains: suite name -> the module that defines its SUITE (imported on first use)
+# the built-in domains: suite name -> the module that defines its SUITE (imported with this one)
 BUILTIN_MODULES: dict[str, str] = {
     "bmw": "ftbench.suites.bmw.suite",
     "glue": "ftbench.suites.glue.suite",
@@ -30,7 +30,6 @@ BUILTIN_MODULES: dict[str, str] = {
 }
 DEFAULT = "bmw"  # the suite of a study config, a data command or a tiny model that names none
 _loaded: dict[str, Suite] = {}  # suites loaded from module files, by name
-
 
 BUILTIN: dict[str, Suite] = {name: importlib.import_module(module).SUITE
                              for name, module in BUILTIN_MODULES.items()}
