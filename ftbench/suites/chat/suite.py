@@ -2,7 +2,7 @@
 
 Its report vocabulary maps the chat_* tasks' lm-eval metrics onto report columns; its
 composite (`COMPOSITE`) weighs the answer metrics that track "says what the reference says":
-ROUGE-L and BERTScore F1 as in the BMW study's text tasks, and keyword overlap, the measure a
+ROUGE-L and BERTScore F1 as in the press-release study's text tasks, and keyword overlap, the measure a
 small Q&A study reports, with the most weight.
 """
 
