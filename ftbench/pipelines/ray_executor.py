@@ -162,9 +162,7 @@ class RayStudy:
         out.mkdir(parents=True, exist_ok=True)
         stack.enter_context(dir_lock(out, f"ftbench study --executor ray (eval --out {out})"))
         self.eval_store = ResultsStore.open(out, self.ctx.record, force=self.force)
-        self.base_of: dict[str, str] = {}  # model path -> its evaluated base (the first listed)
-        for m in self.cfg.models if self.cfg.eval.include_base else []:
-            self.base_of.setdefault(self.cfg.model_path(m), f"{m.name}-base")
+        self.base_of = self.cfg.base_names()  # model path -> its evaluated base (first listed)
         if "train" not in self.stages:  # as `--only eval` locally: a stale run stops it here
             from ftbench.train.grid import current_runs
 
@@ -173,8 +171,7 @@ class RayStudy:
         return specs + [self._run_spec(run, run_dir) for run, run_dir in self.ready]
 
     def _run_spec(self, run, run_dir: Path):
-        own = next((m.model_args for m in self.cfg.models if m.name == run.model_name), None)
-        return self.cfg.run_spec(run, run_dir, self.base_of.get(run.model_path), own)
+        return self.cfg.run_spec(run, run_dir, self.base_of.get(run.model_path))
 
     # --- submitting ----------------------------------------------------------------------
     def _submit_train(self, item: tuple) -> None:

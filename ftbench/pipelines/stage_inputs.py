@@ -17,4 +17,5 @@ def eval_settings(cfg: StudyConfig) -> EvalSettings:
         threads=cfg.eval.threads, enable_thinking=cfg.eval.thinking,
         max_gen_toks=cfg.eval.max_gen_toks, model_args=cfg.eval.model_args,
         system_instruction=cfg.eval.system_instruction,
-        fewshot_as_multiturn=cfg.eval.fewshot_as_multiturn, suite=suite_record(cfg.suite_def()))
+        fewshot_as_multiturn=cfg.eval.fewshot_as_multiturn, suite=suite_record(cfg.suite_def()),
+        study=cfg.study_record())
