@@ -69,10 +69,11 @@ class StageTable:
 
 def _resources(cfg: StudyConfig, model_name: str | None, cluster_gpus: float,
                model_args: dict | None = None, kind: str = "eval") -> dict:
-    """Ray options for a `kind` ("train" | "eval") task of the base model `model_name`: on a
+    """Ray options for a `kind` ("train" | "eval") task of the base model `model_name` (a study
+    model, or its name in one part's grid): on a
     GPU cluster a training run takes one GPU, an evaluation tensor × pipeline parallel ones
     (its vLLM engine's shards)."""
-    model = next((m for m in cfg.models if m.name == model_name), None)
+    model = cfg.study_model(model_name)
     chosen = (model.resources if model and model.resources else cfg.ray.resources)
     if chosen:
         return dict(chosen)

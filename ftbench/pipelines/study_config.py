@@ -239,8 +239,8 @@ class StudyConfig:
             raise InputError(f"config key 'models.path': `{TINY}` pre-trains on a suite's own "
                              f"texts; suite {suite.name!r} has none, so it needs a model path")
         study_variants.check_kinds(suite, [(m.name, m.kind) for m in self.models])
-        names = [m.name for m in self.models]
-        dupes = sorted({n for n in names if names.count(n) > 1})
+        names = [m.name for m in self.models]  # lm models: their run names are checked below
+        dupes = sorted({m.name for m in self.other_models() if names.count(m.name) > 1})
         if dupes:
             raise InputError(f"config key 'models': duplicate model names {dupes}")
         self.options = study_variants.suite_options(suite, self.suite_options)
@@ -436,6 +436,12 @@ class StudyConfig:
         return study_variants.tasks_for(self.variant_list, model_set, part, leaf,
                                         self.suite_def().study.task_part)
 
+    def study_model(self, grid_model: str) -> StudyModel | None:
+        """The study model a training grid's model name stands for (`<model>-<part>` in a
+        study with parts)."""
+        return next((m for p in (None, *self.parts) for m in self.lm_models()
+                     if grid_model == grid_name(m.name, p)), None)
+
     def run_part(self, run: RunSpec) -> str | None:
         """The part of the data a run was trained on (from its grid model name)."""
         return next((p for p in self.parts for m in self.lm_models()
@@ -445,8 +451,7 @@ class StudyConfig:
         """A trained run as a model to evaluate, with what it is (its typed manifest); it is
         evaluated as its base (its model args), on its variants' tasks of its part."""
         typed = read_run_manifest(run_dir)  # None: trained before typed manifests
-        model = next((m for p in (*self.parts, None) for m in self.lm_models()
-                      if run.model_name == grid_name(m.name, p)), None)
+        model = self.study_model(run.model_name)
         return ModelSpec(run.name, str((run_dir / "merged").resolve()),
                          chat_template=run.chat_template, add_bos_token=run.add_bos_token,
                          extra_args=model.model_args if model else None,
@@ -465,8 +470,7 @@ class StudyConfig:
             models[name] = {"model": name.removesuffix("-base"), "kind": LM, "set": "base",
                             "part": None}
         for run in self.runs():
-            model = next(m for p in (*self.parts, None) for m in self.lm_models()
-                         if run.model_name == grid_name(m.name, p))
+            model = self.study_model(run.model_name)
             models[run.name] = {"model": model.name, "kind": LM, "set": "finetuned",
                                 "part": self.run_part(run), "train_size": run.train_size}
         for m in self.other_models():

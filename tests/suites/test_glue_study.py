@@ -30,6 +30,9 @@ MATRIX = CONFIGS_DIR.parent / "tests" / "golden" / "glue_quick" / "matrix_config
     ("train.lora.r=0", "lora.r"),
     ("eval.tasks=[glue_small]", "the study's variants name its tasks"),
     ("models=[{name: m, path: minilm, kind: classifier}]", "knows the kinds lm, encoder"),
+    ("models=[{name: e, path: minilm, kind: encoder}, {name: e, path: minilm, kind: encoder}]",
+     "duplicate model names"),
+    ("executor=ray", "run locally only"),
 ])
 def test_bad_glue_study_config_names_the_key(override, message):
     with pytest.raises(InputError, match=message):
