@@ -8,6 +8,10 @@ fingerprints of what it would reuse (data: raw file + settings + prompts + code;
 config + base model + train file + versions; results: model files + settings): when something
 changed and later outputs were made from the old state, the study stops before any work with a
 message naming the change, unless `force` (then the stale outputs are recomputed).
+
+What the suite adds (`Suite.study`, `study_variants.py`) runs in the same stages: the data stage
+prepares one folder per part, the train stage one grid per part, the eval stage evaluates every
+lm model on its own tasks in one invocation and then the models of the suite's own kinds.
 """
 
 from __future__ import annotations
