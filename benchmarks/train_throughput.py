@@ -32,7 +32,8 @@ def _prepare(work: Path) -> Path:
 
 
 def _config(args, model: str, data: Path, out: Path, method: str, backend: str):
-    from ftbench.train.config import TrainConfig, build
+    from ftbench.core.config import build
+    from ftbench.train.config import TrainConfig
 
     return build(TrainConfig, {
         "base_model": model, "model_name": f"{method}-{backend}", "train_size": 48,

@@ -1,4 +1,5 @@
-"""Shared fixtures: offline environment, the real data in ../shared, the embedded tiny model."""
+"""Shared fixtures: offline environment, the real data in ../shared, the embedded tiny model, and
+one finished tiny study that every test which only reads a study shares."""
 
 from __future__ import annotations
 
@@ -14,6 +15,10 @@ for var, value in {
     "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
     "TOKENIZERS_PARALLELISM": "false", "HF_HOME": str(REPO / ".cache" / "huggingface"),
     "FTBENCH_CACHE": str(REPO / ".cache" / "ftbench"),  # converted real models, reused across runs
+    # what the `ftbench` command sets before torch loads (ftbench/core/threads.py): idle OpenMP
+    # threads sleep instead of spinning, so in-process tests do not starve a child process or,
+    # beside another busy process, each other
+    "OMP_WAIT_POLICY": "PASSIVE",
 }.items():
     os.environ.setdefault(var, value)
 
@@ -57,3 +62,25 @@ def tiny_model(tmp_path_factory) -> Path:
     from ftbench.train.tiny_model import build_tiny_model
 
     return build_tiny_model(tmp_path_factory.mktemp("tiny") / "tiny-llama")
+
+
+@pytest.fixture(scope="session")
+def tiny_model_quick(tmp_path_factory) -> Path:
+    """The tiny model pre-trained for study_fixture.QUICK_PRETRAIN_STEPS steps (a study's
+    `tiny_pretrain_steps`): seconds to build, for tests that make a study rebuild its model and
+    do not care what it answers. Read it, never change it."""
+    from study_fixture import QUICK_PRETRAIN_STEPS
+
+    from ftbench.train.tiny_model import TinyModelConfig, build_tiny_model
+
+    return build_tiny_model(tmp_path_factory.mktemp("tiny-quick") / "tiny-llama",
+                            config=TinyModelConfig(pretrain_steps=QUICK_PRETRAIN_STEPS))
+
+
+@pytest.fixture(scope="session")
+def finished_study(tmp_path_factory, tiny_model):
+    """The session's finished tiny study (tests/study_fixture.py): read it; to change a study,
+    change a copy (`study_fixture.copy_study`)."""
+    from study_fixture import build_finished_study
+
+    return build_finished_study(tmp_path_factory.mktemp("finished_study") / "demo", tiny_model)

@@ -65,3 +65,17 @@ def test_the_demo_report_tables_are_as_before(frozen, golden_report, tmp_path):
                                       obj=name)
     summary = (out / "summary.md").read_text(encoding="utf-8").replace(str(frozen), "<ROOT>")
     assert summary == (golden_report / "summary.md").read_text(encoding="utf-8")
+
+
+def test_the_docs_demo_tables_are_the_frozen_demo_s(golden_report, tmp_path):
+    """docs/benchmarks.md shows what the demo prints: its tables are the ones
+    `scripts/demo_table.py` writes from the frozen demo study's report."""
+    from file_modules import load_script
+
+    report = tmp_path / "report"
+    (report / "tables").mkdir(parents=True)
+    for csv in golden_report.glob("*.csv"):
+        (report / "tables" / csv.name).write_bytes(csv.read_bytes())
+    page = (Path(__file__).parents[1] / "docs" / "benchmarks.md").read_text(encoding="utf-8")
+    shown = page.split("<!-- demo-table:start -->\n")[1].split("<!-- demo-table:end -->")[0]
+    assert shown == load_script("demo_table").demo_tables(report)

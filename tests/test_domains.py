@@ -18,12 +18,15 @@ SUITES = PACKAGE / "suites"
 DOMAINS = sorted(p.name for p in SUITES.iterdir() if (p / "__init__.py").is_file())
 # what names a domain: its package and its lm-eval task names
 NAMES = {"bmw": r"\bbmw", "glue": r"glue_small|suites\.glue\b|suites/glue\b",
-         "general": r"general_small|suites\.general\b|suites/general\b"}
+         "general": r"general_small|suites\.general\b|suites/general\b",
+         # its group `chat` is a word the framework uses generically: its task names and package
+         "chat": r"\bchat_(?:answer|perplexity)\b|suites\.chat\b|suites/chat\b|tasks/chat\b"}
 REGISTRY = "ftbench.suites.registry"
 KNOWN: dict[str, set[str]] = {
     "bmw": set(),
     "glue": set(),
     "general": set(),
+    "chat": set(),
 }
 
 

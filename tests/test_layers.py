@@ -1,9 +1,9 @@
 """The package's import graph: every import goes to the same layer or one below, and no two
 modules import each other, directly or round a loop (lazy imports inside functions count too).
 
-Layers, lowest first, as `ftbench/__init__.py` and the README's diagram state them. The domain
-packages (`ftbench/suites/<domain>/`) form the top layer, "domains": they may import any layer;
-that no framework module imports them is `test_domains.py`'s check.
+Layers, lowest first, as `ftbench/__init__.py` and the diagram in docs/architecture.md state them.
+The domain packages (`ftbench/suites/<domain>/`) form the top layer, "domains": they may import any
+layer; that no framework module imports them is `test_domains.py`'s check.
 """
 
 from __future__ import annotations

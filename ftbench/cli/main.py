@@ -6,6 +6,7 @@ Errors a user can fix (bad input, bad config) print one clear line and exit 2, n
 from __future__ import annotations
 
 import argparse
+import inspect
 import os
 import signal
 import sys
@@ -191,31 +192,32 @@ def _model_args(text: str) -> dict:
     return args
 
 
-def cmd_eval(models: str | None, study: Path | None, tasks: str, out: Path, backend: str,
+def cmd_eval(models: str | None, study: Path | None, tasks: str | None, out: Path,
+             backend: str | None,
              limit: int | float | None, batch_size: int | str | None, chat_template: bool,
              metadata: str | None, context_length: int | None = None,
              threads: int | None = None, thinking: bool = False,
              max_gen_toks: int | dict[str, int] | None = None, force: bool = False,
              model_args: dict | None = None, shard: str | None = None,
              system_instruction: str | None = None,
-             fewshot_as_multiturn: bool | None = None) -> int:
+             fewshot_as_multiturn: bool | None = None, suite: str | None = None) -> int:
     """`chat_template`, `system_instruction`, `fewshot_as_multiturn`: None = not given (the
     study's value with --study, else apply the template / lm-eval's defaults)."""
     import json
 
-    from rich.console import Console
-
+    from ftbench.core import verbosity
     from ftbench.core.fingerprint import check_model_ref
     from ftbench.core.shard import parse_shard
     from ftbench.eval.backends import check_model_args
-    from ftbench.eval.orchestrator import EvalSettings, evaluate_models
+    from ftbench.eval.orchestrator import evaluate_models
     from ftbench.eval.specs import parse_model_list
     from ftbench.eval.summary import all_complete, print_summary
+    from ftbench.pipelines.stage_inputs import eval_settings
 
     if bool(models) == bool(study):
         raise InputError("give exactly one of --models NAME=PATH[,...] or --study CONFIG.yaml")
-    model_args = check_model_args(model_args, backend, "--model-args")
     part = parse_shard(shard)
+    study_cfg = None
     if study:
         from ftbench.pipelines.study_config import load_study_config
 
@@ -223,6 +225,8 @@ def cmd_eval(models: str | None, study: Path | None, tasks: str, out: Path, back
         specs = study_cfg.model_specs()
     else:
         specs = parse_model_list(models)
+    model_args = check_model_args(model_args, backend or (
+        study_cfg.eval.backend if study_cfg else "auto"), "--model-args")
     for spec in specs:  # before any work: a typo in a path is not a hub-id error later
         check_model_ref(spec.pretrained, f"--models {spec.name}", revision=spec.hub_revision())
         if spec.adapter:
@@ -231,41 +235,29 @@ def cmd_eval(models: str | None, study: Path | None, tasks: str, out: Path, back
         meta = json.loads(metadata) if metadata else None
     except json.JSONDecodeError as exc:
         raise InputError(f"--metadata is not valid JSON: {exc}") from None
-    if study:  # the study's own data, as `ftbench study` evaluates it; --metadata wins per key
-        meta = {**study_cfg.eval_metadata(), **(meta or {})}
-        context_length = context_length or study_cfg.eval.context_length
-        threads = threads or study_cfg.eval.threads
-        thinking = thinking or study_cfg.eval.thinking
-        max_gen_toks = max_gen_toks if max_gen_toks is not None else study_cfg.eval.max_gen_toks
-        model_args = {**(study_cfg.eval.model_args or {}), **model_args}
-        chat_template = (study_cfg.eval.apply_chat_template if chat_template is None
-                         else chat_template)
-        system_instruction = (study_cfg.eval.system_instruction if system_instruction is None
-                              else system_instruction)
-        fewshot_as_multiturn = (study_cfg.eval.fewshot_as_multiturn
-                                if fewshot_as_multiturn is None else fewshot_as_multiturn)
     if meta is not None and not isinstance(meta, dict):
         raise InputError(f"--metadata must be a JSON object, got {metadata!r}")
-    if tasks is None:  # the study's own tasks, else the default suite's task group
-        from ftbench.suites.registry import DEFAULT, get_suite
+    task_list = None
+    if tasks is not None:
+        task_list = [t.strip() for t in tasks.split(",") if t.strip()]
+        if not task_list:
+            raise InputError("--tasks: give at least one task or group")
+    domain = {}
+    if suite:  # a suite module's tasks, its task folder and its report vocabulary
+        from ftbench.suites.registry import get_suite, suite_record
 
-        tasks = ",".join(study_cfg.eval.tasks) if study else get_suite(DEFAULT).task_group
-    task_list = [t.strip() for t in tasks.split(",") if t.strip()]
-    if not task_list:
-        raise InputError("--tasks: give at least one task or group")
-    settings = EvalSettings(tasks=task_list, backend=backend, limit=limit,
-                            batch_size=batch_size,
-                            apply_chat_template=True if chat_template is None else chat_template,
-                            metadata=meta, context_length=context_length, threads=threads,
-                            enable_thinking=thinking, max_gen_toks=max_gen_toks,
-                            model_args=model_args or None, system_instruction=system_instruction,
-                            fewshot_as_multiturn=fewshot_as_multiturn)
-    if study:  # a suite whose task folder lives outside tasks/ adds it to the include path
-        from ftbench.suites.registry import suite_record
-
-        settings.include_path = study_cfg.include_path()
-        settings.suite = suite_record(study_cfg.suite_def())
-    console = Console()
+        chosen = get_suite(suite, "--suite")
+        domain = {"include_path": chosen.include_path(), "suite": suite_record(chosen)}
+        task_list = task_list or [chosen.task_group]
+    # the study's every eval.* key (with --study), each overridden by what the command gives
+    settings = eval_settings(
+        study_cfg, tasks=task_list, backend=backend, limit=limit,
+        batch_size=batch_size, apply_chat_template=chat_template, metadata=meta,
+        context_length=context_length, threads=threads, enable_thinking=thinking or None,
+        max_gen_toks=max_gen_toks, model_args=model_args or None,
+        system_instruction=system_instruction, fewshot_as_multiturn=fewshot_as_multiturn,
+        **domain)
+    console = verbosity.console()
     index = evaluate_models(specs, settings, out, console, force=force, shard=part)
     data = index.data
     if index.own is not None:  # a shard answers for its own models
@@ -276,10 +268,17 @@ def cmd_eval(models: str | None, study: Path | None, tasks: str, out: Path, back
 
 
 def cmd_study(config: Path, only: str | None, overrides: list[str], force: bool = False,
-              shard: str | None = None, executor: str | None = None,
-              suite_format: str | None = None) -> int:
-    from rich.console import Console
+              shard: str | None = None, executor: str | None = None, resume: bool = True) -> int:
+    """`resume` is accepted for habit's sake: completed work is always reused."""
+    return run_study_command(config, only, overrides, force, shard, executor)
 
+
+def run_study_command(config: Path, only: str | None, overrides: list[str], force: bool = False,
+                      shard: str | None = None, executor: str | None = None,
+                      suite_format: str | None = None) -> int:
+    """`ftbench study` (and `ftbench glue`: `suite_format` reads that suite's older config
+    format too)."""
+    from ftbench.core import verbosity
     from ftbench.core.shard import parse_shard
     from ftbench.pipelines.study import run_study
     from ftbench.pipelines.study_config import STAGES, load_study_config
@@ -289,7 +288,8 @@ def cmd_study(config: Path, only: str | None, overrides: list[str], force: bool 
     if executor is not None:
         cfg.executor = executor
     stages = [s for s in only.split(",") if s] if only else None
-    manifest = run_study(cfg, stages, Console(), config_path=config, force=force, shard=part)
+    manifest = run_study(cfg, stages, verbosity.console(), config_path=config, force=force,
+                         shard=part)
     failed = [(s, v) for s, v in manifest["stages"].items()
               if s in (stages or STAGES) and v.get("status") == "failed"]
     if failed:
@@ -299,6 +299,9 @@ def cmd_study(config: Path, only: str | None, overrides: list[str], force: bool 
         return 1
     total = sum(s.get("seconds", 0) for s in manifest["stages"].values())
     print(f"study {cfg.name}: done in {total:.0f} s; outputs in {cfg.out}")
+    page = cfg.out / "report" / "index.html"
+    if page.is_file() and "report" in (stages or STAGES):
+        print(f"report: {page} (one page), {page.with_name('summary.md')} (markdown)")
     return 0
 
 
@@ -308,6 +311,33 @@ def cmd_train(config: Path, overrides: list[str], force: bool = False,
     from ftbench.core.shard import parse_shard
 
     return train_main(config, overrides, force=force, shard=parse_shard(shard))
+
+
+def cmd_tasks_path() -> None:
+    from ftbench.core.paths import TASKS_DIR
+
+    print(TASKS_DIR)
+
+
+def cmd_demo(real: bool, overrides: list[str]) -> int:
+    from ftbench.core.paths import CONFIGS_DIR
+
+    return cmd_study(CONFIGS_DIR / ("demo_real.yaml" if real else "demo.yaml"), None, overrides)
+
+
+def cmd_glue(config: Path, overrides: list[str], only: str | None = None,
+             force: bool = False) -> int:
+    """Kept for the GLUE matrix's users: the study, reading the matrix's older YAML too."""
+    return run_study_command(config, only, overrides, force, suite_format="glue")
+
+
+def call_handler(args: argparse.Namespace) -> int:
+    """Call the subcommand's function with the parsed options as keyword arguments: a parameter
+    is an option's `dest` (no positional lists kept by hand; `tests/cli` checks that every
+    parameter has its option and every option its parameter)."""
+    params = inspect.signature(args.handler).parameters
+    rc = args.handler(**{name: getattr(args, name) for name in params})
+    return rc if isinstance(rc, int) else 0
 
 
 def cmd_report(source: Path, out: Path, top_n: int, compare: str | None, baseline: str | None,
@@ -365,17 +395,20 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     t = sub.add_parser("tiny-model", help="build the embedded tiny Llama model (offline, seconds)")
+    t.set_defaults(handler=cmd_tiny_model)
     t.add_argument("--out", type=Path, required=True, help="directory the model is written to")
     t.add_argument("--corpus", type=Path, default=None, help="raw JSONL (default: bundled sample)")
     t.add_argument("--steps", type=int, default=300, help="pre-training steps")
     t.add_argument("--seed", type=int, default=0, help="random seed of the weights and the pre-training")
 
     sub.add_parser("tasks-path", help="print the folder of ftbench's lm-eval tasks, for "
-                   "`lm_eval --include_path $(ftbench tasks-path)`")
+                   "`lm_eval --include_path $(ftbench tasks-path)`").set_defaults(
+        handler=cmd_tasks_path)
 
     d = sub.add_parser("data", help="data preparation")
     dsub = d.add_subparsers(dest="data_command", required=True)
     dp = dsub.add_parser("prepare", help="raw articles → test split + nested chat-format train splits")
+    dp.set_defaults(handler=cmd_data_prepare)
     dp.add_argument("raw", type=Path, help="raw articles, JSONL (one article per line)")
     dp.add_argument("--out", type=Path, required=True, help="directory of the prepared data")
     dp.add_argument("--sizes", type=_sizes, default=(500, 1000, 1500, 2000),
@@ -394,6 +427,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     di = dsub.add_parser("import-chat", help="chat JSONL splits ({messages: [system, user, "
                          "assistant]} per row, the published study's format) → prepared layout")
+    di.set_defaults(handler=cmd_data_import_chat)
     di.add_argument("source", type=Path, help="a chat JSONL file or a directory of them")
     di.add_argument("--out", type=Path, required=True, help="directory of the prepared data")
     di.add_argument("--split", choices=("test", "train"), default=None,
@@ -403,13 +437,15 @@ def build_parser() -> argparse.ArgumentParser:
                         "path of a module that defines SUITE (default: the default suite)")
 
     e = sub.add_parser("eval", help="evaluate every model of a study in one invocation")
+    e.set_defaults(handler=cmd_eval)
     e.add_argument("--models", help="NAME=PATH or NAME=BASE::ADAPTER, comma-separated")
     e.add_argument("--study", type=Path, help="study config listing the models")
     e.add_argument("--tasks", default=None, help="lm-eval tasks/groups, comma-separated "
                    "(default: the study's eval.tasks with --study, else the default suite's group)")
     e.add_argument("--out", type=Path, required=True, help="results directory of the study")
-    e.add_argument("--backend", choices=("auto", "hf", "vllm"), default="auto",
-                   help="lm-eval model type (auto: vllm when it can run here, else hf)")
+    e.add_argument("--backend", choices=("auto", "hf", "vllm"), default=None,
+                   help="lm-eval model type (default: the study's eval.backend with --study, else "
+                        "auto: vllm when it can run here, else hf)")
     e.add_argument("--limit", type=_limit, default=None,
                    help="examples per task (a count, or a fraction in (0, 1))")
     e.add_argument("--batch-size", type=_batch_size, default=None,
@@ -445,12 +481,17 @@ def build_parser() -> argparse.ArgumentParser:
                    help="lm-eval's model_args, KEY=VALUE[,KEY=VALUE], meaning what they mean "
                         "there and winning over ftbench's defaults: dtype, revision, "
                         "attn_implementation; hf device, parallelize, device_map, ...; vllm "
-                        "tensor_parallel_size, gpu_memory_utilization, ... (README); "
+                        "tensor_parallel_size, gpu_memory_utilization, ... (docs/config.md); "
                         "trust_remote_code=true is refused")
+    e.add_argument("--suite", default=None, metavar="NAME|FILE.py",
+                   help="the domain suite of the tasks: a built-in name or a module that defines "
+                        "SUITE (its task folder joins the include path, its group is the default "
+                        "--tasks, and the results record it for ftbench report)")
     e.add_argument("--shard", default=None, metavar="I/N", help=SHARD_HELP)
     e.add_argument("--force", action="store_true", help=FORCE_HELP)
 
     st = sub.add_parser("study", help="data → training grid → evaluation → report, from one config")
+    st.set_defaults(handler=cmd_study)
     st.add_argument("config", type=Path, help="study config YAML")
     st.add_argument("overrides", nargs="*", help="key=value overrides (dotted: eval.limit=4)")
     st.add_argument("--only", default=None, help="comma-separated stages: data,models,train,eval,report")
@@ -465,11 +506,13 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--force", action="store_true", help=FORCE_HELP)
 
     dm = sub.add_parser("demo", help="the offline CPU demo: ftbench study configs/demo.yaml")
+    dm.set_defaults(handler=cmd_demo)
     dm.add_argument("--real", action="store_true",
                     help="the real-model demo instead: configs/demo_real.yaml (SmolLM2-135M-Instruct)")
     dm.add_argument("overrides", nargs="*", help="key=value overrides of the demo config")
 
     tr = sub.add_parser("train", help="LoRA / QLoRA / full fine-tuning, one run or a grid")
+    tr.set_defaults(handler=cmd_train)
     tr.add_argument("config", type=Path, help="training config YAML (one run or a grid)")
     tr.add_argument("overrides", nargs="*", help="key=value overrides (dotted: lora.r=8)")
     tr.add_argument("--shard", default=None, metavar="I/N", help=SHARD_HELP)
@@ -477,6 +520,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     gl = sub.add_parser("glue", help="the GLUE-small matrix (decoders zero/few-shot + LoRA, "
                                      "encoders): `ftbench study` on the glue suite")
+    gl.set_defaults(handler=cmd_glue)
     gl.add_argument("config", type=Path, help="a study config of the glue suite, or a GLUE "
                                               "matrix config (decoders, encoders, modes)")
     gl.add_argument("overrides", nargs="*", help="key=value overrides (dotted: eval.limit=8)")
@@ -484,6 +528,7 @@ def build_parser() -> argparse.ArgumentParser:
     gl.add_argument("--force", action="store_true", help=FORCE_HELP)
 
     rp = sub.add_parser("report", help="tables, plots and statistics from result files")
+    rp.set_defaults(handler=cmd_report)
     rp.add_argument("source", type=Path, help="study results directory or a flat results CSV")
     rp.add_argument("--out", type=Path, required=True, help="directory of the report")
     rp.add_argument("--top-n", type=int, default=5, help="models shown at the top and bottom of a long ranking")
@@ -497,7 +542,24 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--mapping", type=Path, default=None,
                     help="YAML/JSON: model → {family, params_b, train_size}")
     rp.add_argument("--runs", type=Path, default=None, help="training runs directory (loss curves)")
+    for leaf in _leaf_parsers(p):
+        quiet = leaf.add_mutually_exclusive_group()
+        quiet.add_argument("-q", "--quiet", dest="verbosity", action="store_const", const="quiet",
+                           help="print only errors and the final summary")
+        quiet.add_argument("-v", "--verbose", dest="verbosity", action="store_const",
+                           const="verbose", help="also show the libraries' own output (progress "
+                           "bars, warnings), which otherwise goes to the run's log file")
     return p
+
+
+def _leaf_parsers(parser: argparse.ArgumentParser):
+    """Every parser that runs a command (the subcommands' subcommands included)."""
+    subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    if not subs:
+        yield parser
+        return
+    for child in dict.fromkeys(subs[0].choices.values()):
+        yield from _leaf_parsers(child)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -517,42 +579,12 @@ def main(argv: list[str] | None = None) -> int:
         else:
             parser.error(f"unrecognized arguments: {' '.join(extra)}")
     signal.signal(signal.SIGTERM, _interrupt)
+    if getattr(args, "verbosity", None):
+        from ftbench.core.verbosity import set_level
+
+        set_level(args.verbosity)
     try:
-        if args.command == "tasks-path":
-            from ftbench.core.paths import TASKS_DIR
-
-            print(TASKS_DIR)
-        elif args.command == "tiny-model":
-            cmd_tiny_model(args.out, args.corpus, args.steps, args.seed)
-        elif args.command == "data" and args.data_command == "prepare":
-            cmd_data_prepare(args.raw, args.out, args.sizes, args.test_size, args.seed,
-                             args.max_input_words, args.skip_invalid, args.strip_reference,
-                             args.suite)
-        elif args.command == "data" and args.data_command == "import-chat":
-            cmd_data_import_chat(args.source, args.out, args.split, args.suite)
-        elif args.command == "study":
-            return cmd_study(args.config, args.only, args.overrides, args.force, args.shard,
-                             args.executor)
-        elif args.command == "demo":
-            from ftbench.core.paths import CONFIGS_DIR
-
-            config = "demo_real.yaml" if args.real else "demo.yaml"
-            return cmd_study(CONFIGS_DIR / config, None, args.overrides)
-        elif args.command == "train":
-            return cmd_train(args.config, args.overrides, args.force, args.shard)
-        elif args.command == "glue":  # kept for its users: the study, reading their format too
-            return cmd_study(args.config, args.only, args.overrides, args.force,
-                             suite_format="glue")
-        elif args.command == "report":
-            return cmd_report(args.source, args.out, args.top_n, args.compare, args.baseline,
-                              args.metric, args.tie_threshold, args.n_samples, args.mapping,
-                              args.runs)
-        elif args.command == "eval":
-            return cmd_eval(args.models, args.study, args.tasks, args.out, args.backend, args.limit,
-                            args.batch_size, args.chat_template, args.metadata,
-                            args.context_length, args.threads, args.thinking,
-                            args.max_gen_toks, args.force, args.model_args, args.shard,
-                            args.system_instruction, args.fewshot_as_multiturn)
+        return call_handler(args)
     except InputError as exc:
         print(f"ftbench: error: {exc}", file=sys.stderr)
         return 2

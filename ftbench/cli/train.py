@@ -14,6 +14,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from ftbench.core import verbosity
 from ftbench.core.io import InputError
 from ftbench.core.shard import Shard, parse_shard
 from ftbench.train.config import load_config
@@ -67,7 +68,7 @@ def train_main(config_path: Path, overrides: list[str], force: bool = False,
     plan(cfg)  # every run's data checked before anything heavy is imported
     check_train_device(cfg)  # GPU-only settings without a GPU; unsloth imported before models
     _quiet_libraries()
-    console = Console()
+    console = verbosity.console()
     index = run_grid(cfg, console, force=force, shard=shard)
     names = [r.name for r in cfg.runs()]
     if shard is not None:

@@ -228,6 +228,24 @@ def load_task_yaml(path: Path | str) -> dict:
     return load_yaml(Path(path), resolve_func=True)
 
 
+@cache
+def task_metric_directions(tasks_dir: Path) -> dict[str, dict[str, bool]]:
+    """{task: {metric: higher_is_better}} of every task YAML in `tasks_dir`, as its
+    `metric_list` declares them (includes merged; `!function` tags left unresolved): the one
+    source of a metric's direction."""
+    from lm_eval.tasks._yaml_loader import load_yaml
+
+    out: dict[str, dict[str, bool]] = {}
+    for path in sorted(Path(tasks_dir).glob("*.yaml")):
+        config = load_yaml(path, resolve_func=False)
+        task = config.get("task") if isinstance(config, dict) else None
+        if not isinstance(task, str):
+            continue  # a group file
+        out[task] = {m["metric"]: bool(m["higher_is_better"]) for m in config.get("metric_list")
+                     or [] if isinstance(m, dict) and "higher_is_better" in m}
+    return out
+
+
 def builtin_tasks_dir() -> Path:
     import lm_eval.tasks
 

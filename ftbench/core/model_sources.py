@@ -80,7 +80,7 @@ def _stderr(message: str) -> None:
 
 
 def cache_root() -> Path:
-    """Where converted models live (documented in the module docstring and the README)."""
+    """Where converted models live (documented in the module docstring and docs/models.md)."""
     env = os.environ.get("FTBENCH_CACHE")
     if env:
         return Path(env).expanduser()

@@ -34,6 +34,7 @@ from ftbench.core.memory import RssSampler
 from ftbench.core.outputs import check_claim
 from ftbench.core.paths import TASKS_DIR
 from ftbench.core.shard import Shard
+from ftbench.core.verbosity import libraries_to
 from ftbench.eval.backends import check_model_args, resolve_backend
 from ftbench.eval.display import EvalDisplay
 from ftbench.eval.index import (
@@ -275,8 +276,10 @@ def run_model_job(job: WorkerJob, emit) -> None:
     """hf in this process; vLLM in a fresh one (its engine's memory is released after)."""
     if job.backend == "vllm":
         run_in_subprocess(job, emit)
-    else:
-        run_job(job, emit)
+    else:  # the libraries' output goes where a worker's would: <model_dir>/eval.log
+        job.model_dir.mkdir(parents=True, exist_ok=True)
+        with libraries_to(job.model_dir / "eval.log"):
+            run_job(job, emit)
 
 
 def _run_all(models, settings, store: ResultsStore, backend, leaf, plan: ModelPlan, record,

@@ -17,6 +17,7 @@ import tempfile
 import time
 import traceback
 from collections.abc import Callable
+from contextlib import redirect_stdout
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -224,16 +225,19 @@ def evaluate_task(run: ModelRun, job: WorkerJob, task: str) -> Path:
         key = (job.run_fingerprint or job.model_fingerprint.get("digest") or "unknown")[:16]
         cache = job.model_dir / "cache" / key / "requests"
         cache.parent.mkdir(parents=True, exist_ok=True)
-        written = lm_eval_glue.evaluate_to_files(
-            run.lm, task, tmp, lambda results, samples: add_ftbench_block(run, job, results, samples),
-            model_args=job.model_args(run.context.tokens),
-            gen_kwargs=gen_kwargs_for(task, job.max_gen_toks),
-            limit=job.limit, use_cache=str(cache),
-            apply_chat_template=uses_chat_template(run.lm, job),
-            **prompt_switches(job),
-            task_manager=run.tm, metadata=job.metadata or None, bootstrap_iters=1000,
-            verbosity="WARNING",
-        )
+        # lm-eval's own prints ("bootstrapping for stddev") go where its warnings go: a log
+        with redirect_stdout(sys.stderr):
+            written = lm_eval_glue.evaluate_to_files(
+                run.lm, task, tmp,
+                lambda results, samples: add_ftbench_block(run, job, results, samples),
+                model_args=job.model_args(run.context.tokens),
+                gen_kwargs=gen_kwargs_for(task, job.max_gen_toks),
+                limit=job.limit, use_cache=str(cache),
+                apply_chat_template=uses_chat_template(run.lm, job),
+                **prompt_switches(job),
+                task_manager=run.tm, metadata=job.metadata or None, bootstrap_iters=1000,
+                verbosity="WARNING",
+            )
         return _move_outputs(tmp, written, job.model_dir)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -12,6 +12,8 @@ report layer uses them directly. Modules:
 * `classification` - earliest-label parser (GLUE-small); accuracy, per-class accuracy, macro-F1,
                      confusion matrix, MCC computed by scikit-learn (None = its own class)
 * `overall`        - a suite's weighted overall score (its composite)
+* `overlap`        - keyword overlap (reference content words found in an answer), normalised
+                     exact match (free answers of the chat suite)
 * `label_scores`   - accuracy, macro-F1, MCC, per-class counts and confusion in one call
                      (GLUE-small; also the loglikelihood-choice argmax)
 
@@ -31,6 +33,7 @@ from ftbench.metrics.classification import (
 from ftbench.metrics.extraction import extract_answer
 from ftbench.metrics.label_answer import committed_label, label_answer
 from ftbench.metrics.overall import weighted_score
+from ftbench.metrics.overlap import keyword_overlap, normalized_exact_match
 from ftbench.metrics.tags import normalize_tag, parse_tags, tag_scores
 from ftbench.metrics.text import length_ratio, rouge_scores, word_count
 
@@ -42,11 +45,13 @@ __all__ = [
     "committed_label",
     "confusion_matrix",
     "extract_answer",
+    "keyword_overlap",
     "label_answer",
     "length_ratio",
     "macro_f1",
     "matthews_corrcoef",
     "normalize_tag",
+    "normalized_exact_match",
     "parse_label",
     "parse_tags",
     "per_class_accuracy",

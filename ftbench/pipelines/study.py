@@ -30,6 +30,7 @@ from ftbench.core.locking import dir_lock
 from ftbench.core.outputs import check_claim, claim_dir
 from ftbench.core.paths import SAMPLE_SOURCE
 from ftbench.core.shard import Shard
+from ftbench.core.verbosity import libraries_to
 from ftbench.eval.index import package_versions
 from ftbench.pipelines.study_config import STAGES, TINY, StudyConfig
 
@@ -171,7 +172,8 @@ def _stage_models(cfg: StudyConfig, console: Console, force: bool) -> dict:
         console.print(f"  building the embedded tiny model → {out} (pre-training on "
                       f"{data.record.get('articles', len(data.texts))} texts of suite "
                       f"{cfg.suite_def().name!r})")
-        build_tiny_model(out, config=tiny, data=data)
+        with libraries_to(out / "build.log"):  # the tokenizer's and Trainer's own output
+            build_tiny_model(out, config=tiny, data=data)
         built[m.name] = "built"
     return built
 

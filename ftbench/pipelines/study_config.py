@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ftbench.core.config import build, load_with_group, read_config
 from ftbench.core.fingerprint import check_model_ref
 from ftbench.core.io import InputError
 from ftbench.core.run_manifest import base_manifest, read_run_manifest
@@ -20,14 +21,7 @@ from ftbench.pipelines import study_variants
 from ftbench.pipelines.study_variants import VariantConfig
 from ftbench.suites.registry import DEFAULT as DEFAULT_SUITE
 from ftbench.suites.study_hooks import LM
-from ftbench.train.config import (
-    METHODS,
-    RunSpec,
-    TrainConfig,
-    build,
-    load_with_train_group,
-    read_config,
-)
+from ftbench.train.config import METHODS, RunSpec, TrainConfig
 
 TINY = "tiny"  # model path meaning "build the embedded tiny model"
 STUDY_FILLED_TRAIN_KEYS = ("base_model", "model_name", "train_size", "grid", "data_dir", "output_dir")
@@ -301,13 +295,8 @@ class StudyConfig:
         return get_suite(self.suite, "config key 'suite'")
 
     def include_path(self) -> str:
-        """lm-eval's include path: the project's tasks, plus the suite's own folder when it lives
-        elsewhere (os.pathsep-separated)."""
-        from ftbench.core.paths import TASKS_DIR
-
-        own = self.suite_def().tasks_dir.resolve()
-        inside = own == TASKS_DIR.resolve() or TASKS_DIR.resolve() in own.parents
-        return str(TASKS_DIR) if inside else os.pathsep.join([str(TASKS_DIR), str(own)])
+        """lm-eval's include path: the project's tasks, plus the suite's own folder."""
+        return self.suite_def().include_path()
 
     @property
     def out(self) -> Path:
@@ -495,7 +484,7 @@ def load_study_config(path: Path | str, overrides: list[str] | None = None,
     """A study config; with `suite_format`, a config in that suite's own older format is read
     too (`Suite.study.read_config`: `ftbench glue` and the GLUE matrix's YAML files)."""
     if suite_format is None:
-        return load_with_train_group(StudyConfig, path, overrides, "train", "set_train")
+        return load_with_group(StudyConfig, path, overrides, "train", "set_train")
     from ftbench.suites.registry import get_suite
 
     data = read_config(path, overrides)

@@ -37,7 +37,7 @@ class VariantConfig:
 
 def suite_options(suite: Suite, given: dict[str, Any] | None) -> Any:
     """The suite's typed options from the config's `suite_options` (None: it declares none)."""
-    from ftbench.train.config import build
+    from ftbench.core.config import build
 
     given = given or {}
     if not isinstance(given, dict):

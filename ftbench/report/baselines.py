@@ -80,8 +80,8 @@ def vs_majority(acc: float, majority_acc: float, p: float) -> str:
 
 def baseline_table(ctx: Context) -> pd.DataFrame:
     """One row per model x classification task with per-sample gold and predicted labels."""
-    if "class_baselines" in ctx.shared:
-        return ctx.shared["class_baselines"]
+    if ctx.shared.class_baselines is not None:
+        return ctx.shared.class_baselines
     rows = []
     for model, tasks in ctx.data.samples.items():
         for task in classification_tasks():
@@ -93,7 +93,7 @@ def baseline_table(ctx: Context) -> pd.DataFrame:
             rows.append({"model": model, "task": task, **class_scores(
                 golds, preds, TASK_KINDS[task].labels)})
     table = pd.DataFrame(rows)
-    ctx.shared["class_baselines"] = table
+    ctx.shared.class_baselines = table
     return table
 
 

@@ -75,25 +75,25 @@ def _add_plots(ctx: Context, secs: dict[str, Section], out: Path) -> dict[str, P
             written[name] = path
             secs[key].plots[name] = str(path.relative_to(out))
 
-    adjacent = ctx.shared.get("adjacent_ranks")
+    adjacent = ctx.shared.adjacent_ranks
     one_item = adjacent["one_item"].iloc[0] if adjacent is not None and len(adjacent) else None
-    add("ranking", "ranking", plots.ranking(t, ctx.score, ctx.shared.get("vs_leader"),
+    add("ranking", "ranking", plots.ranking(t, ctx.score, ctx.shared.vs_leader,
                                             pdir / "ranking.png", one_item=one_item))
     for name in list(PLOT_GROUPS):
         add("per_task", f"task_{name}", plots.task_comparison(t, name, cis,
                                                              pdir / f"task_{name}.png"))
     add("train_size", "score_vs_train_size", plots.score_vs_train_size(
-        t, ctx.score, ctx.shared.get("scaling_fit"), pdir / "score_vs_train_size.png",
-        sig=ctx.shared.get("vs_leader")))
+        t, ctx.score, ctx.shared.scaling_fit, pdir / "score_vs_train_size.png",
+        sig=ctx.shared.vs_leader))
     ppl = perplexity_column(t.columns)
     if ppl:
         add("perplexity", "perplexity", plots.perplexity(t, ppl, pdir / "perplexity.png"))
     add("training", "loss_curves", plots.loss_curves(ctx.data.runs, pdir / "loss_curves.png"))
     add("forgetting", "forgetting_tradeoff", tradeoff(
-        ctx.shared.get("forgetting_tradeoff"), pdir / "forgetting_tradeoff.png"))
+        ctx.shared.forgetting_tradeoff, pdir / "forgetting_tradeoff.png"))
     add("forgetting", "forgetting_vs_train_size", change_vs_train_size(
-        ctx.shared.get("forgetting_by_train_size"), pdir / "forgetting_vs_train_size.png"))
-    for (model, task), cm in (ctx.shared.get("confusion") or {}).items():
+        ctx.shared.forgetting_by_train_size, pdir / "forgetting_vs_train_size.png"))
+    for (model, task), cm in (ctx.shared.confusion or {}).items():
         name = f"confusion_{plots.slug(model)}_{task}"
         add("base_vs_finetuned", name, plots.confusion(cm, f"{model} — {task}",
                                                        pdir / f"{name}.png"))
@@ -126,9 +126,9 @@ def suite_files(ctx: Context, sections: list[Section], out: Path) -> dict[str, P
 
 def compute_sections(ctx: Context) -> list[Section]:
     """Every section for a loaded context, key findings first; nothing is written."""
-    ctx.shared["base"] = comparisons.find_base(ctx)
-    ctx.shared["focus"] = comparisons.focus_pair(ctx)
-    ctx.shared["vs_leader"] = significance.vs_leader(ctx)
+    ctx.shared.base = comparisons.find_base(ctx)
+    ctx.shared.focus = comparisons.focus_pair(ctx)
+    ctx.shared.vs_leader = significance.vs_leader(ctx)
     sections = ([fn(ctx) for fn in SECTIONS] + [training_section(ctx), forgetting(ctx)]
                 + suite_sections(ctx))
     return [key_findings(ctx, sections), *sections]  # drawn from every table: computed last

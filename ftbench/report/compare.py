@@ -52,7 +52,7 @@ def find_base(ctx: Context) -> str | None:
     if ctx.options.baseline:
         name = ctx.options.baseline
         if name not in set(ctx.table["model"]) and name in ctx.data.specs:
-            ctx.shared["base_missing"] = f"baseline {name} has no results in the study"
+            ctx.shared.base_missing = f"baseline {name} has no results in the study"
             return None
         _check_models(ctx, name)
         return name
@@ -66,7 +66,7 @@ def focus_pair(ctx: Context) -> tuple[str, str] | None:
         _check_models(ctx, a, b)
         return a, b
     ranked = ctx.scored()["model"].tolist() or ctx.table["model"].tolist()
-    base = ctx.shared.get("base")
+    base = ctx.shared.base
     if base:
         others = [m for m in ranked if m != base]
         return (base, others[0]) if others else None
@@ -83,9 +83,9 @@ def _tests(ctx: Context, base: str, model: str, metric: str) -> dict:
 
 def base_vs_finetuned(ctx: Context) -> Section:
     sec = Section("base_vs_finetuned", "7. Base vs fine-tuned")
-    base = ctx.shared.get("base")
+    base = ctx.shared.base
     if base is None:
-        return sec.skip(ctx.shared.get("base_missing") or
+        return sec.skip(ctx.shared.base_missing or
                         "no base model: pass --baseline NAME to ftbench report (no model name "
                         "contains 'base' and "
                         "no study model is a plain checkpoint without train size)")
@@ -148,7 +148,7 @@ def _classes(ctx: Context, sec: Section) -> None:
                 cells.append({"model": model, "task": task, "gold": gold, "pred": pred,
                               "count": cm["matrix"][i][j]})
     sec.tables["confusion"] = pd.DataFrame(cells)
-    ctx.shared["confusion"] = confusion
+    ctx.shared.confusion = confusion
 
 
 def _pair_frames(ctx: Context, a: str, b: str) -> dict[str, pd.DataFrame]:
@@ -214,13 +214,13 @@ def paired(ctx: Context) -> Section:
                                      "value_b", "prompt", "expected", "pred_a", "pred_b"])
     sec.text.append(f"Most telling examples by `{metric}`"
                     + (" (binary metric: McNemar)" if metric in BINARY else "") + ".")
-    ctx.shared["pair"] = (a, b)
+    ctx.shared.pair = (a, b)
     return sec
 
 
 def qualitative(ctx: Context) -> Section:
     sec = Section("qualitative", "9. Qualitative samples")
-    pair = ctx.shared.get("pair") or focus_pair(ctx)
+    pair = ctx.shared.pair or focus_pair(ctx)
     if pair is None or not ctx.data.samples:
         return sec.skip("needs per-sample results of two models")
     a, b = pair

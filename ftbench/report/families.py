@@ -70,7 +70,7 @@ def plan(ctx: Context) -> dict[str, Family]:
     models = [m for m in ctx.scored()["model"] if item_scores(ctx, m, ctx.score) is not None]
     fams = {ctx.score: Family(ctx.score, f"every pair of the {len(models)} models with per-item "
                                          "scores", list(combinations(models, 2)))}
-    base = ctx.shared.get("base")
+    base = ctx.shared.base
     if base is not None:
         others = [m for m in ctx.table["model"] if m != base]
         for metric in compared_metrics(ctx):
@@ -78,8 +78,8 @@ def plan(ctx: Context) -> dict[str, Family]:
             if fam.scope == "":
                 fam.scope = f"the base {base} vs each other model"
                 fam.pairs = [(base, m) for m in others]
-    if ctx.shared.get("focus"):
-        a, b = ctx.shared["focus"]
+    if ctx.shared.focus:
+        a, b = ctx.shared.focus
         for metric in focus_metrics(ctx, a, b):
             fams.setdefault(metric, Family(metric, "")).add(a, b, f"{a} vs {b}")
     return fams
@@ -102,9 +102,9 @@ def _compute(ctx: Context, fam: Family) -> None:
 
 def family(ctx: Context, metric: str) -> Family | None:
     """The family of `metric` (computed on first use); None when the report tests no pair on it."""
-    fams = ctx.shared.get("families")
+    fams = ctx.shared.families
     if fams is None:
-        fams = ctx.shared["families"] = plan(ctx)
+        fams = ctx.shared.families = plan(ctx)
     fam = fams.get(metric)
     if fam is not None and fam.results is None:
         _compute(ctx, fam)

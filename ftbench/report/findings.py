@@ -74,7 +74,7 @@ def leader(ctx: Context, tables: Tables) -> Finding | None:
     if ranked.empty:
         return None
     top, head = _lead(ctx, ranked)
-    sig = ctx.shared.get("vs_leader")
+    sig = ctx.shared.vs_leader
     if sig is not None:
         return _leader_tested(ctx, ranked, top, head, sig)
     if len(ranked) < 2:

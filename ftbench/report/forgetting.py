@@ -172,11 +172,11 @@ def forgetting(ctx: Context) -> Section:
     sec.tables["forgetting"] = table
     trade = tradeoff_rows(ctx, table, pairs)
     sec.tables["forgetting_tradeoff"] = trade
-    ctx.shared["forgetting_tradeoff"] = trade
+    ctx.shared.forgetting_tradeoff = trade
     sizes, trend = by_train_size(table)
     if not sizes.empty:
         sec.tables["forgetting_by_train_size"] = sizes
-        ctx.shared["forgetting_by_train_size"] = sizes
+        ctx.shared.forgetting_by_train_size = sizes
         sec.text += trend
     losses = table[table["significant"].eq(True) & (table["abs_change"] < 0)]
     sec.text.append(

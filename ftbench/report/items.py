@@ -30,7 +30,7 @@ def item_scores(ctx: Context, model: str, metric: str) -> pd.Series | None:
     task, from the suite's composite)."""
     samples = ctx.data.samples.get(model) or {}
     if metric == OVERALL:
-        cache = ctx.shared.setdefault("article_overall", {})
+        cache = ctx.shared.item_overall
         if model not in cache:
             cache[model] = item_composite(samples, ctx.data.composite)
         return cache[model]

@@ -61,7 +61,7 @@ def _view(name: str, frame: pd.DataFrame, ctx: Context) -> tuple[pd.DataFrame, s
         return pd.concat([frame.head(n), gap, frame.tail(n)], ignore_index=True), \
             f"top {n} and bottom {n} of {len(frame)}"
     if name == "base_vs_finetuned":
-        pair = ctx.shared.get("pair") or ctx.shared.get("focus")
+        pair = ctx.shared.pair or ctx.shared.focus
         focus = pair[1] if pair else None
         if focus in set(frame["model"]):
             return frame[frame["model"] == focus], f"{focus} only; all models in the CSV"

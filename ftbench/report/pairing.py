@@ -58,8 +58,8 @@ def default_base(ctx: Context) -> str | None:
 def pair_bases(ctx: Context) -> tuple[dict[str, str], list[str]]:
     """fine-tuned model -> its base model, and the fine-tuned models no base was found for."""
     bases = base_models(ctx)
-    if ctx.shared.get("base") and ctx.shared["base"] not in bases:
-        bases.insert(0, ctx.shared["base"])  # the user's `baseline`
+    if ctx.shared.base and ctx.shared.base not in bases:
+        bases.insert(0, ctx.shared.base)  # the user's `baseline`
     pairs, unmatched = _typed_pairs(ctx, bases)
     untyped = [m for m in ctx.table["model"]
                if m not in bases and m not in ctx.data.manifests]
@@ -108,7 +108,7 @@ def _untyped_base(ctx: Context, model: str, bases: list[str]) -> str | None:
                if _same_model(started, (ctx.data.specs.get(b) or {}).get("pretrained"))]
     series = str(t.at[model, "base_model"]) if "base_model" in t else ""
     by_name = [b for b in bases if b in (series, f"{series}-base")]
-    return (by_path or by_name or [ctx.shared.get("base")])[0]
+    return (by_path or by_name or [ctx.shared.base])[0]
 
 
 def _same_model(a: str | None, b: str | None) -> bool:

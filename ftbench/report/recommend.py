@@ -42,7 +42,7 @@ def rivals(ctx: Context, best: str, others: list[str]) -> dict:
             out["untested" if v is None else "below" if v["significant"] else "tied"].append(m)
         out["evidence"] = f"paired test on the same items, {family(ctx, ctx.score).label()}"
         return out
-    one = overall_item_value(ctx.shared.get("item_counts") or item_counts(ctx),
+    one = overall_item_value(ctx.shared.item_counts or item_counts(ctx),
                              ctx.data.composite) if ctx.score == OVERALL else math.nan
     for m in others:
         gap = t[best] - t[m]
@@ -94,7 +94,7 @@ def recommendations(ctx: Context) -> pd.DataFrame:
                              grp["model"].iloc[1:].tolist()))
     r = rivals(ctx, leader, ranked["model"].iloc[1:].tolist())
     pool = ranked[ranked["model"].isin([leader, *r["tied"]])].assign(_score=ranked[ctx.score])
-    smallest = min(pool.to_dict("records"), key=lambda row: _size_key(row, ctx.shared.get("base")))
+    smallest = min(pool.to_dict("records"), key=lambda row: _size_key(row, ctx.shared.base))
     rows.append({"recommendation": "smallest viable", "winner": smallest["model"],
                  "leader": leader, "score": smallest[ctx.score],
                  "verdict": "leader itself" if smallest["model"] == leader
@@ -113,8 +113,7 @@ def resolution_section(ctx: Context) -> Section:
     adjacent = adjacent_ranks(ctx)
     sec.tables.update(resolution=table, adjacent_ranks=adjacent,
                       recommendations=recommendations(ctx))
-    ctx.shared.update(resolution=table, adjacent_ranks=adjacent,
-                      recommendations=sec.tables["recommendations"])
+    ctx.shared.resolution, ctx.shared.adjacent_ranks = table, adjacent
     close = adjacent[adjacent["verdict"].isin(["below one item", "below MDE"])]
     if not close.empty:
         what = {"below one item": "one type-classification item",

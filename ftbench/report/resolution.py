@@ -148,7 +148,7 @@ def _median_adjacent_mde(ctx: Context, metric: str) -> float:
 
 def resolution_table(ctx: Context) -> pd.DataFrame:
     counts = item_counts(ctx)
-    ctx.shared["item_counts"] = counts
+    ctx.shared.item_counts = counts
     rows = []
     for task, metric in [("all", ctx.score)] + _headlines(ctx.table):
         if task == "all" and ctx.score != OVERALL:
@@ -184,7 +184,7 @@ def adjacent_ranks(ctx: Context) -> pd.DataFrame:
     """Each rank vs the next: gap, one item's worth, MDE and paired test. The test's p_holm is
     the pair's in the score's family (every pair of models), the same in every table."""
     ranked = ctx.scored()
-    counts = ctx.shared.get("item_counts") or item_counts(ctx)
+    counts = ctx.shared.item_counts or item_counts(ctx)
     one_item = overall_item_value(counts, ctx.data.composite) if ctx.score == OVERALL \
         else math.nan
     rows = []

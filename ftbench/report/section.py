@@ -45,13 +45,47 @@ class Section:
 
 
 @dataclass
+class Shared:
+    """What the report's parts hand each other, each field with one writer.
+
+    Set by `build` before any section runs: `base` (or `base_missing`, why there is none),
+    `focus` (the pair compared in detail) and `vs_leader` (every model vs the leader).
+    Filled on first use by whoever needs them first (so section order does not matter):
+    `families` (`families.families`), `item_counts` (`resolution.item_counts`),
+    `class_baselines` (`baselines.baseline_table`), `item_overall` (`items.item_scores`).
+    Results a later section or the plots read: `pair` (section 8 → 9 and the markdown),
+    `resolution` and `adjacent_ranks` (resolution section → plots), `scaling_fit`,
+    `confusion`, `forgetting_tradeoff`, `forgetting_by_train_size` (→ plots). `suite`: what
+    the results' suite's own sections hand the files behind them (`Suite.study.report_sections`
+    → `report_files`), keyed by the suite's own names.
+    """
+
+    base: str | None = None
+    base_missing: str | None = None
+    focus: tuple[str, str] | None = None
+    vs_leader: pd.DataFrame | None = None
+    families: dict | None = None
+    item_counts: dict[str, tuple[int, str]] | None = None
+    class_baselines: pd.DataFrame | None = None
+    item_overall: dict[str, pd.Series | None] = field(default_factory=dict)
+    pair: tuple[str, str] | None = None
+    resolution: pd.DataFrame | None = None
+    adjacent_ranks: pd.DataFrame | None = None
+    scaling_fit: pd.DataFrame | None = None
+    confusion: dict | None = None
+    forgetting_tradeoff: pd.DataFrame | None = None
+    forgetting_by_train_size: pd.DataFrame | None = None
+    suite: dict = field(default_factory=dict)
+
+
+@dataclass
 class Context:
-    """Loaded data, the user's options, and results shared between sections."""
+    """Loaded data, the user's options, and what the report's parts hand each other."""
 
     data: ReportData
     options: Options
     score: str = OVERALL
-    shared: dict = field(default_factory=dict)
+    shared: Shared = field(default_factory=Shared)
 
     @property
     def table(self) -> pd.DataFrame:

@@ -98,7 +98,7 @@ def pairwise_overall(ctx: Context) -> pd.DataFrame:
 def _families_text(ctx: Context) -> str:
     """The families, metrics with the same pairs and size said once."""
     groups: dict[tuple, list[str]] = {}
-    for metric in ctx.shared.get("families") or {}:
+    for metric in ctx.shared.families or {}:
         fam = family(ctx, metric)
         if fam.size:
             groups.setdefault((fam.size, fam.scope), []).append(metric)
@@ -115,7 +115,7 @@ def significance(ctx: Context) -> Section:
     cis = metric_cis(ctx)
     if not cis.empty:
         sec.tables["metric_ci"] = cis
-    lead = ctx.shared.get("vs_leader")
+    lead = ctx.shared.vs_leader
     if lead is not None:
         sec.tables["significance_vs_leader"] = lead
     pairs = pairwise_overall(ctx)

@@ -55,7 +55,7 @@ def ranking(ctx: Context) -> Section:
     ranked = ranked.drop(columns=["rank"], errors="ignore")  # recomputed, never trusted
     ranked.insert(0, "rank", range(1, len(ranked) + 1))
     cols = ["rank"] + [c for c in _ID if c in ranked] + [ctx.score]
-    sig = ctx.shared.get("vs_leader")
+    sig = ctx.shared.vs_leader
     if sig is not None:
         ranked = ranked.merge(sig, on="model", how="left")
         cols += [c for c in sig.columns if c != "model"]
@@ -116,7 +116,7 @@ def by_train_size(ctx: Context) -> Section:
                      for f in scaling.fit_all(grp["train_size"], grp[ctx.score])]
     fit_table = pd.DataFrame(fits)
     sec.tables["scaling_fit"] = fit_table
-    ctx.shared["scaling_fit"] = fit_table
+    ctx.shared.scaling_fit = fit_table
     ok = fit_table[(fit_table["scope"] == "all models") & fit_table["aic"].notna()]
     if ok.empty:
         sec.skipped.append("scaling fit: " + (fit_table["note"].iloc[0] or "no fit converged"))

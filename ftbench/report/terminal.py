@@ -81,5 +81,6 @@ def print_summary(ctx: Context, sections: list[Section], result: dict,
             console.print(f"  - {item}")
     if result.get("notes"):
         console.print(f"\n[yellow]{len(result['notes'])} note(s) on the input[/] (see summary.md)")
-    console.print(f"\nWrote {result['summary']} with {len(result['tables'])} tables and "
-                  f"{len(result['plots'])} plots.")
+    page = f"{result['page']} (one page), " if result.get("page") else ""
+    console.print(f"\nWrote {len(result['tables'])} tables and {len(result['plots'])} plots; "
+                  f"the report: {page}{result['summary']} (markdown).")

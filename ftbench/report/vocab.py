@@ -9,6 +9,7 @@ merging them here lets every table, statistic and plot run on either source and 
 from __future__ import annotations
 
 from ftbench.core.io import InputError
+from ftbench.core.lm_eval_glue import task_metric_directions
 from ftbench.suites.base import TaskKind
 
 OVERALL = "overall_score"
@@ -32,6 +33,7 @@ TASK_KINDS: dict[str, TaskKind] = {}
 KEY_METRICS: list[str] = []  # the columns compact views show, in the suites' order
 PLOT_GROUPS: dict[str, tuple[str, ...]] = {}  # plot name -> columns drawn together
 _USED: set[str] = set()
+_UNREAD: list = []  # suites whose task YAML directions are not in LOWER_IS_BETTER yet
 
 
 def use_registered_suites() -> None:
@@ -54,6 +56,7 @@ def use_registered_suites() -> None:
         for key_, options in v.headlines.items():
             HEADLINES.setdefault(key_, tuple(options))
         LOWER_IS_BETTER.update(v.lower_is_better)
+        _UNREAD.append(suite)  # its task YAML's directions: read on first use (lower_is_better)
         DESCRIPTIVE.update(v.descriptive)
         BINARY.update(v.binary)
         for task, kind in v.task_kinds.items():
@@ -103,8 +106,24 @@ def ordered_descriptive() -> list[str]:
     return [c for cols in TASK_COLUMNS.values() for c in cols.values() if c in DESCRIPTIVE]
 
 
+def lower_is_better() -> set[str]:
+    """The columns where lower is better: a task column's direction is its task YAML's
+    `higher_is_better` (descriptive columns have none in the report, whatever lm-eval needs the
+    YAML to say), a flat table's own columns the suite's word. The YAML is read on first use,
+    so a command that never ranks pays nothing for it."""
+    while _UNREAD:
+        suite = _UNREAD.pop(0)
+        v = suite.vocab
+        directions = task_metric_directions(suite.tasks_dir.resolve())
+        for task, cols in v.task_columns.items():
+            for metric, col in cols.items():
+                if directions.get(task, {}).get(metric) is False and col not in v.descriptive:
+                    LOWER_IS_BETTER.add(col)
+    return LOWER_IS_BETTER
+
+
 def higher_is_better(column: str) -> bool:
-    return column not in LOWER_IS_BETTER
+    return column not in lower_is_better()
 
 
 def perplexity_column(columns) -> str | None:

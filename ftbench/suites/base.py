@@ -19,13 +19,14 @@ evaluation fingerprint — asks the suite instead of knowing the domain:
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ftbench.core.fingerprint import code_digest, digest, tree_files
 from ftbench.core.io import InputError, sha256_file
-from ftbench.core.paths import SUITES_CODE_DIR
+from ftbench.core.paths import SUITES_CODE_DIR, TASKS_DIR
 from ftbench.suites.layout import PrepareResult, PrepareSettings, write_prepared
 from ftbench.suites.prompts import TaskPrompt, read_prompts
 from ftbench.suites.study_hooks import NO_HOOKS, StudyHooks
@@ -90,6 +91,8 @@ class ReportVocab:
     `composite`: column → weight of the suite's overall score, `overall_score` (empty: none; a
     study of a suite without one is ranked by its first headline metric);
     `extra_columns`: flat-table columns with no lm-eval counterpart → their task;
+    `lower_is_better`: such columns where lower is better (a task column's direction is its task
+    YAML's `higher_is_better`); `descriptive`: columns that are no score (never best/worst);
     `task_kinds`: lm-eval task → `TaskKind` (per-sample parsing, class baselines, leakage);
     `key_metrics`: the columns compact views show (default: each task's first headline);
     `plot_groups`: plot name → columns drawn together (default: one plot of the key metrics);
@@ -179,6 +182,13 @@ class Suite:
     def owns(self, task: str) -> bool:
         """Whether an lm-eval task (or group) name belongs to this suite."""
         return task == self.task_group or task.startswith(self.task_prefix)
+
+    def include_path(self) -> str:
+        """lm-eval's include path for its tasks: the project's tasks, plus the suite's own
+        folder when it lives elsewhere (os.pathsep-separated)."""
+        own = self.tasks_dir.resolve()
+        inside = own == TASKS_DIR.resolve() or TASKS_DIR.resolve() in own.parents
+        return str(TASKS_DIR) if inside else os.pathsep.join([str(TASKS_DIR), str(own)])
 
     def prompts(self) -> dict[str, TaskPrompt]:
         """{task key: system + user prompt}, read from the suite's task YAML."""

@@ -90,9 +90,11 @@ def chat_row(row: dict, prompt: TaskPrompt) -> dict:
 
 
 def prepare_examples(rows: list[dict], settings: PrepareSettings,
-                     prompts: Mapping[str, TaskPrompt], where: str = "rows") -> PrepareResult:
+                     prompts: Mapping[str, TaskPrompt], where: str = "rows",
+                     held_out: set[str] | None = None) -> PrepareResult:
     """Split task rows by group (`article_id`, else `id`) into a seeded test split and nested
     train sizes (counted in groups); train rows become chat rows with `prompts` ({task: prompt}).
+    `held_out`: the test groups when the data comes split already (`test_size` then unused).
 
     Every row needs `id`, `task` (a key of `prompts`) and `target`; the other fields are what
     the task's prompt template reads."""
@@ -105,14 +107,19 @@ def prepare_examples(rows: list[dict], settings: PrepareSettings,
                              f"{', '.join(prompts)}, got {row['task']!r}")
         row.setdefault("article_id", row["id"])
     groups = sorted({r["article_id"] for r in rows})
-    test_size = check_test_size(settings.test_size, "test_size")
-    n_test = test_size if isinstance(test_size, int) else round(len(groups) * test_size)
+    if held_out is None:
+        test_size = check_test_size(settings.test_size, "test_size")
+        n_test = test_size if isinstance(test_size, int) else round(len(groups) * test_size)
+    else:
+        test_size, n_test = "given", len(set(held_out) & set(groups))
     if not 0 < n_test < len(groups):
         raise InputError(f"test size {test_size!r} gives {n_test} test groups out of "
                          f"{len(groups)}; it must leave at least one on each side")
     rng = random.Random(settings.seed)
     order = groups[:]
     rng.shuffle(order)  # the order defines the test split and the nested train subsets
+    if held_out is not None:  # the given test groups first, the train order still seeded
+        order = [g for g in order if g in held_out] + [g for g in order if g not in held_out]
     test_ids, train_ids = set(order[:n_test]), order[n_test:]
     test = [r for r in rows if r["article_id"] in test_ids]
     train: dict[int, list[dict]] = {}

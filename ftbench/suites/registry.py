@@ -26,6 +26,7 @@ BUILTIN_MODULES: dict[str, str] = {
     "bmw": "ftbench.suites.bmw.suite",
     "glue": "ftbench.suites.glue.suite",
     "general_small": "ftbench.suites.general.suite",
+    "chat": "ftbench.suites.chat.suite",
 }
 DEFAULT = "bmw"  # the suite of a study config, a data command or a tiny model that names none
 _loaded: dict[str, Suite] = {}  # suites loaded from module files, by name

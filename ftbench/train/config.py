@@ -1,25 +1,19 @@
-"""Training config: YAML keys map one-to-one to typed dataclasses, validated on construction.
+"""Training config: the keys of `ftbench train`, as typed dataclasses validated on construction.
 
-Why dataclasses and not a dict: a typo or a wrong type must fail *before* a model is loaded, with a
-message naming the key (litgpt style). Nothing in a config is ever executed; `key=value` overrides
-from the command line go through the same typed path as the file.
+The typed construction itself (`build`, overrides, YAML reading) is the project's config engine,
+`ftbench.core.config`; this module says what a training run's settings are.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import difflib
-import math
 import re
-import types
-import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
-import yaml
-
-from ftbench.core.io import InputError, read_text
+from ftbench.core.config import build, read_config
+from ftbench.core.io import InputError
 
 METHODS = ("lora", "qlora", "full")
 BACKENDS = ("auto", "peft", "unsloth")
@@ -69,6 +63,8 @@ class LoraSettings:
 class ModelEntry:
     """One model of the grid: a hub id, a local directory, a model alias (`smollm2`) or a `.gguf`
     file, the short name used in run names, and (optionally) its own prompt settings."""
+
+    CONFIG_SCALAR_KEY: ClassVar[str] = "path"  # `- org/model` in a config = {path: org/model}
 
     path: str
     name: str | None = None
@@ -209,180 +205,6 @@ class TrainConfig:
         d["gradient_checkpointing"] = self.effective_gradient_checkpointing(device)
         d["lora"]["dropout"] = self.lora.effective_dropout(backend)
         return d
-
-
-# --- typed construction from plain data ---------------------------------------------------------
-
-class NotFinite(InputError):
-    """A number that is inf or nan: no setting means that, so no option of a union may take it."""
-
-
-def finite(value: float, key: str) -> float:
-    """`value` when it is a finite number; `.inf` / `.nan` (YAML) or `inf` / `nan` are refused."""
-    if not math.isfinite(value):
-        raise NotFinite(f"config key '{key}': must be a finite number, got {value}")
-    return value
-
-
-def _type_name(tp: Any) -> str:
-    return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
-
-
-def _coerce(value: Any, tp: Any, key: str) -> Any:
-    """Check (and where unambiguous, convert) `value` against the annotation `tp`."""
-    if tp is typing.Any:  # a group its owner checks itself (a study's `suite_options`)
-        return value
-    origin = typing.get_origin(tp)
-    if origin in (typing.Union, types.UnionType):
-        options = typing.get_args(tp)
-        if value is None:
-            if type(None) in options:
-                return None
-            raise InputError(f"config key '{key}': must not be null")
-        real = [o for o in options if o is not type(None)]
-        if len(real) == 1:  # `X | None`: report X's own error (e.g. an unknown key inside `grid`)
-            return _coerce(value, real[0], key)
-        for option in real:
-            try:
-                return _coerce(value, option, key)
-            except NotFinite:
-                raise
-            except InputError:
-                continue
-        raise InputError(f"config key '{key}': expected {_type_name(tp)}, got {value!r}")
-    if origin is list:
-        (item_tp,) = typing.get_args(tp)
-        if not isinstance(value, list):
-            raise InputError(f"config key '{key}': expected a list, got {value!r}")
-        return [_coerce(v, item_tp, key) for v in value]
-    if origin is dict:
-        key_tp, value_tp = typing.get_args(tp)
-        if not isinstance(value, dict):
-            raise InputError(f"config key '{key}': expected a mapping, got {value!r}")
-        return {_coerce(k, key_tp, key): _coerce(v, value_tp, f"{key}.{k}") for k, v in value.items()}
-    if dataclasses.is_dataclass(tp):
-        if isinstance(value, str) and tp is ModelEntry:
-            value = {"path": value}
-        if not isinstance(value, dict):
-            raise InputError(f"config key '{key}': expected a mapping, got {value!r}")
-        return build(tp, value, prefix=f"{key}.")
-    if tp is bool:
-        if isinstance(value, bool):
-            return value
-    elif tp is int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
-    elif tp is float:
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return finite(float(value), key)
-        if isinstance(value, str):  # YAML 1.1 reads `2e-4` (no dot) as a string
-            try:
-                number = float(value)
-            except ValueError:
-                pass
-            else:  # as text, a union may still take it as a string
-                if math.isfinite(number):
-                    return number
-                raise InputError(f"config key '{key}': must be a finite number, got {value!r}")
-    elif tp is str and isinstance(value, str):
-        return value
-    raise InputError(f"config key '{key}': expected {_type_name(tp)}, got {value!r}")
-
-
-def build(cls: type, data: dict[str, Any], prefix: str = "") -> Any:
-    """Instantiate dataclass `cls` from `data`; unknown keys are errors that list the valid keys."""
-    hints = typing.get_type_hints(cls)
-    valid = [f.name for f in dataclasses.fields(cls)]
-    for key in data:
-        if key not in valid:
-            close = difflib.get_close_matches(str(key), valid, n=1)
-            hint = f" (did you mean '{prefix}{close[0]}'?)" if close else ""
-            raise InputError(f"unknown config key '{prefix}{key}'{hint}; valid keys: "
-                             + ", ".join(prefix + v for v in valid))
-    kwargs = {k: _coerce(v, hints[k], prefix + k) for k, v in data.items()}
-    try:
-        return cls(**kwargs)
-    except TypeError as exc:  # a required key is missing
-        missing = [f.name for f in dataclasses.fields(cls) if f.name not in data
-                   and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
-        raise InputError(f"config key '{prefix}{missing[0] if missing else '?'}' is required "
-                         f"({exc})") from None
-
-
-def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
-    """`key=value` (dotted keys for groups: `lora.r=8`); values are parsed as YAML scalars/lists."""
-    for item in overrides:
-        key, sep, raw = item.partition("=")
-        if not sep or not key.strip():
-            raise InputError(f"override {item!r} must look like key=value (e.g. learning_rate=1e-4)")
-        parts = key.strip().split(".")
-        node = data
-        for part in parts[:-1]:
-            child = node.get(part)
-            if child is None:
-                child = node[part] = {}
-            if not isinstance(child, dict):
-                raise InputError(f"override {item!r}: config key '{part}' is not a group")
-            node = child
-        try:
-            node[parts[-1]] = yaml.safe_load(raw) if raw.strip() else None
-        except yaml.YAMLError as exc:
-            raise InputError(f"override {item!r}: value is not valid YAML ({exc})") from None
-    return data
-
-
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """A safe loader that refuses a key given twice in one mapping (YAML keeps the last one
-    silently, so `name: a` … `name: b` would run a study nobody asked for)."""
-
-    def construct_mapping(self, node, deep=False):
-        seen: dict = {}
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            if isinstance(key, (str, int, float, bool)) and key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key '{key}' (first given on line {seen[key] + 1})",
-                    key_node.start_mark)
-            seen[key] = key_node.start_mark.line
-        return super().construct_mapping(node, deep=deep)
-
-
-def read_config(path: Path | str, overrides: list[str] | None = None) -> dict:
-    """A config YAML as a mapping, command-line overrides applied (every config file of the
-    project: training, study, GLUE matrix); errors name the file and line."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}: config file not found")
-    text = read_text(path)
-    try:
-        data = yaml.load(text, Loader=_UniqueKeyLoader) or {}
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
-        raise InputError(f"{where}: {exc.problem or 'not valid YAML'}"
-                         + (f" ({exc.context})" if exc.context else "")) from None
-    except yaml.YAMLError as exc:
-        raise InputError(f"{path}: not valid YAML ({exc})") from None
-    if not isinstance(data, dict):
-        raise InputError(f"{path}: must be a mapping of config keys")
-    return apply_overrides(data, list(overrides or []))
-
-
-def load_with_train_group(cls: type, path: Path | str, overrides: list[str] | None, group: str,
-                          attach: str):
-    """A config whose `group` holds `ftbench train` keys (a study's `train`, a GLUE matrix's
-    `lora`): the rest is built as `cls`, then `cfg.<attach>(group)` validates the group against
-    it; any error names the file."""
-    data = read_config(path, overrides)
-    nested = data.pop(group, None) or {}
-    try:
-        cfg = build(cls, data)
-        getattr(cfg, attach)(nested)
-        return cfg
-    except InputError as exc:
-        raise InputError(f"{path}: {exc}") from None
 
 
 def load_config(path: Path | str, overrides: list[str] | None = None) -> TrainConfig:

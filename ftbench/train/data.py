@@ -22,6 +22,8 @@ from typing import Any
 from ftbench.core.io import InputError, read_jsonl, sha256_file
 
 ROLES = ("system", "user", "assistant")
+# the turn shapes a train row may have: the system message is optional (chat data without one)
+TURNS = (ROLES, ROLES[1:])
 PROMPT_FORMATS = ("chat", "plain")
 TARGET_DELIMITER = " "  # the task templates' `target_delimiter`, lm-eval's default
 
@@ -73,14 +75,14 @@ def check_train_file(data_dir: Path, size: int, manifest: dict, key: str) -> Pat
 
 
 def load_rows(path: Path) -> list[dict]:
-    """Read a train file; every row needs a system/user/assistant `messages` list."""
+    """Read a train file; every row needs a (system,) user, assistant `messages` list."""
     rows = read_jsonl(path)
     for i, row in enumerate(rows, start=1):
         msgs = row.get("messages") if isinstance(row, dict) else None
         roles = tuple(m.get("role") for m in msgs) if isinstance(msgs, list) else ()
-        if roles != ROLES or not all(isinstance(m.get("content"), str) for m in msgs):
-            raise InputError(f"{path}: row {i}: 'messages' must be system, user, assistant turns "
-                             "with string content")
+        if roles not in TURNS or not all(isinstance(m.get("content"), str) for m in msgs):
+            raise InputError(f"{path}: row {i}: 'messages' must be system (optional), user, "
+                             "assistant turns with string content")
         row.setdefault("article_id", row.get("id", str(i)))
     if not rows:
         raise InputError(f"{path}: no rows")
@@ -112,14 +114,15 @@ def choose_prompt_format(tokenizer, chat_template: str = "auto") -> tuple[str, s
 def plain_prompt(messages: list[dict]) -> str:
     """System + user turn exactly as lm-eval 0.4.13 renders a zero-shot prompt without a chat
     template (`fewshot_context`: the description, then `doc_to_text`, no separator in between);
-    tests/train/test_train_data.py checks it against lm-eval itself."""
-    return messages[0]["content"] + messages[1]["content"]
+    tests/train/test_train_data.py checks it against lm-eval itself. No system turn: the user
+    turn alone."""
+    return "".join(m["content"] for m in messages[:-1])
 
 
 def plain_record(messages: list[dict]) -> dict:
     """Prompt/completion strings; trl appends the EOS token to the completion."""
     return {"prompt": plain_prompt(messages),
-            "completion": TARGET_DELIMITER + messages[2]["content"]}
+            "completion": TARGET_DELIMITER + messages[-1]["content"]}
 
 
 def _length(tokenizer, messages: list[dict], prompt_format: str = "chat") -> int:
@@ -143,11 +146,11 @@ def fit_to_length(rows: list[dict], tokenizer, max_len: int,
         n = _length(tokenizer, msgs, prompt_format)
         tries = 0
         while n > max_len and tries < 4:
-            ids = tokenizer(msgs[1]["content"], add_special_tokens=False)["input_ids"]
+            ids = tokenizer(msgs[-2]["content"], add_special_tokens=False)["input_ids"]
             keep = len(ids) - (n - max_len) - 4 * (tries + 1)  # margin: re-tokenising can merge
             if keep <= 0:
                 break
-            msgs[1]["content"] = tokenizer.decode(ids[:keep])
+            msgs[-2]["content"] = tokenizer.decode(ids[:keep])
             n, tries = _length(tokenizer, msgs, prompt_format), tries + 1
         if n > max_len:
             stats["dropped_too_long"] += 1

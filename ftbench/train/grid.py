@@ -35,8 +35,9 @@ from ftbench.core.fingerprint import (
 from ftbench.core.io import InputError, atomic_write_json, sha256_file
 from ftbench.core.locking import dir_lock
 from ftbench.core.model_sources import check_model_source, is_model_source, source_digest
-from ftbench.core.outputs import claim_dir
+from ftbench.core.outputs import MARK_DIR, claim_dir
 from ftbench.core.shard import Shard
+from ftbench.core.verbosity import libraries_to
 from ftbench.train.artifacts import clear_run_dir, kept_note, remove_stale_staging
 from ftbench.train.config import RunSpec, TrainConfig
 from ftbench.train.data import check_train_file, read_manifest
@@ -256,11 +257,12 @@ def _train_planned(cfg: TrainConfig, planned: list[PlannedRun], fingerprints: di
             display.start_run(name)
             if note := kept_note(run.run_dir):
                 display.console.log(note)
-            try:
-                manifest, action = train_one(cfg, run, backend, fingerprints[name],
-                                             name in stale,
-                                             [display.callback(name), *(callbacks or [])],
-                                             on_phase=display.phase)
+            try:  # the libraries' output: <output_dir>/.ftbench/logs/<run>.log
+                with libraries_to(output_dir / MARK_DIR / "logs" / f"{name}.log"):
+                    manifest, action = train_one(cfg, run, backend, fingerprints[name],
+                                                 name in stale,
+                                                 [display.callback(name), *(callbacks or [])],
+                                                 on_phase=display.phase)
             except KeyboardInterrupt:
                 index.record(name, {"status": "interrupted", "train_size": run.spec.train_size,
                                     "error": "interrupted"}, "interrupted")

@@ -108,6 +108,7 @@ def build_tiny_model(out: Path | str, corpus: Path | str | None = None,
     (default: the default suite's train split of `corpus` or of its bundled sample)."""
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM, Trainer, TrainingArguments
+    from transformers.trainer_callback import PrinterCallback
 
     cfg = config or TinyModelConfig()
     data = data or pretraining_data(corpus=corpus)
@@ -136,6 +137,7 @@ def build_tiny_model(out: Path | str, corpus: Path | str | None = None,
         dataloader_num_workers=0,
     )
     trainer = Trainer(model=model, args=args, train_dataset=dataset)
+    trainer.remove_callback(PrinterCallback)  # the manifest keeps the first and last loss
     trainer.train()
     losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
     model.generation_config.pad_token_id = tokenizer.pad_token_id

@@ -46,9 +46,11 @@ def _study(root: Path, tiny_model: Path, executor: str) -> Path:
 
 
 def _layout(root: Path) -> set[str]:
-    """Every file under root, relative, timestamps in lm-eval's file names blanked."""
+    """Every file under root, relative, timestamps in lm-eval's file names blanked; the libraries'
+    logs of in-process training runs (`.ftbench/logs/`) are left out: a Ray task's go to Ray's
+    own worker logs."""
     return {STAMP.sub("*", str(p.relative_to(root))) for p in root.rglob("*")
-            if p.is_file() and p.name != "lock"}
+            if p.is_file() and p.name != "lock" and ".ftbench/logs/" not in str(p)}
 
 
 def _statuses(results: Path) -> dict[str, str]:

@@ -1,42 +1,29 @@
-"""A study with general_small beside the domain task, offline on the bundled fixtures: the tiny
-base and two LoRA fine-tunes of it, then the report's forgetting section, its numbers re-derived
-here from lm-eval's per-sample logs."""
+"""A study with general_small beside the domain tasks, offline on the bundled fixtures (the
+session's finished study): the tiny base and two LoRA fine-tunes of it, then the report's
+forgetting section, its numbers re-derived here from lm-eval's per-sample logs."""
 
 from __future__ import annotations
 
-import io
 import json
 
 import numpy as np
 import pandas as pd
 import pytest
 from PIL import Image
-from rich.console import Console
 from scipy import stats as sps
+from study_fixture import GENERAL_N
 
-from ftbench.core.paths import CONFIGS_DIR
 from ftbench.eval.results_files import samples_file
-from ftbench.pipelines.study import run_study
-from ftbench.pipelines.study_config import load_study_config
 
 pytestmark = pytest.mark.slow
 
-GENERAL_N = 8  # one generation batch of GSM8K per model
 BASE, TUNED = "tiny-llama-base", ("tiny-llama-16", "tiny-llama-48")
 
 
 @pytest.fixture(scope="module")
-def study(tmp_path_factory, tiny_model):
-    out = tmp_path_factory.mktemp("forgetting") / "study"
-    (out / "models").mkdir(parents=True)
-    (out / "models" / "tiny-llama").symlink_to(tiny_model)
-    cfg = load_study_config(CONFIGS_DIR / "demo.yaml", [
-        f"out_dir={out}", "train.max_steps=10", "eval.tasks=[bmw_type,general_small]",
-        "eval.general_data=sample", f"eval.general_n={GENERAL_N}",
-    ])
-    console = Console(file=io.StringIO(), width=160, record=True)
-    manifest = run_study(cfg, None, console)
-    return cfg, manifest, console.export_text()
+def study(finished_study):
+    """The session's finished study: the demo config with general_small (tests/study_fixture.py)."""
+    return finished_study.cfg, finished_study.manifest, finished_study.text
 
 
 def _items(cfg, model: str, task: str, metric: str, filt: str) -> pd.Series:
@@ -95,13 +82,16 @@ def test_tradeoff_and_train_size_tables(study):
     cfg, _, _ = study
     table = pd.read_csv(cfg.report_dir / "tables" / "forgetting.csv")
     trade = pd.read_csv(cfg.report_dir / "tables" / "forgetting_tradeoff.csv").set_index("model")
-    acc = {}
+    # the domain metric is the study's ranking score: with bmw_tags and bmw_type (and no overall
+    # score), the first headline metric, tag_f1 = the mean of bmw_tags' per-sample f1
+    f1 = {}
     for model in (BASE, *TUNED):
-        s = _items(cfg, model, "bmw_type", "acc", "none")
-        acc[model] = s.mean()
+        s = _items(cfg, model, "bmw_tags", "f1", "none")
+        assert len(s) == 16  # every held-out article
+        f1[model] = s.mean()
     for model in TUNED:
-        assert trade.at[model, "domain_metric"] == "type_accuracy"
-        assert trade.at[model, "domain_gain"] == pytest.approx(acc[model] - acc[BASE])
+        assert trade.at[model, "domain_metric"] == "tag_f1"
+        assert trade.at[model, "domain_gain"] == pytest.approx(f1[model] - f1[BASE])
         head = table[(table["model"] == model) & table["headline"]]
         assert sorted(head["benchmark"]) == ["gsm8k", "hellaswag",
                                              "mmlu_high_school_computer_science"]

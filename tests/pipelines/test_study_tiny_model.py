@@ -21,7 +21,7 @@ from ftbench.suites.bmw.prepare import content_key, prepare_file, write_prepared
 from ftbench.suites.bmw.pretraining import prepared_split_data, sample_split_data
 from ftbench.suites.bmw.resources import SAMPLE_CORPUS
 from ftbench.suites.bmw.schema import load_articles
-from ftbench.train.tiny_model import TinyModelConfig, build_tiny_model, load_manifest
+from ftbench.train.tiny_model import load_manifest
 
 
 def _held_out(prepared: Path) -> list:
@@ -88,13 +88,15 @@ def _config(root: Path) -> Path:
     return path
 
 
-@pytest.mark.slow  # builds three 2-step tiny models: ~30 s of CPU
-def test_study_tiny_model_pretrains_on_the_studys_split_and_rebuilds_on_a_new_seed(tmp_path):
+@pytest.mark.slow  # builds two 2-step tiny models
+def test_study_tiny_model_pretrains_on_the_studys_split_and_rebuilds_on_a_new_seed(
+        tmp_path, tiny_model_quick):
     console = Console(file=io.StringIO(), width=120)
     config = _config(tmp_path)
     # a model built like the test fixture (bundled sample split, seed 42 / 16 test articles),
-    # linked into the study as the suite's tests do
-    prebuilt = build_tiny_model(tmp_path / "prebuilt", config=TinyModelConfig(pretrain_steps=2))
+    # linked into the study as the suite's tests do: the session's 2-step model
+    prebuilt = tiny_model_quick
+    assert load_manifest(prebuilt)["config"]["pretrain_steps"] == 2  # the study's steps
     prebuilt_sha = sha256_file(prebuilt / "model.safetensors")
     link = tmp_path / "study" / "models" / "tiny"
     link.parent.mkdir(parents=True)

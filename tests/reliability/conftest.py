@@ -11,7 +11,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from rel_helpers import SAMPLE
+from cli_helpers import SAMPLE
 
 
 @pytest.fixture(scope="session")

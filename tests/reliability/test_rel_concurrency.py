@@ -7,7 +7,7 @@ import sys
 import time
 
 import pytest
-from rel_helpers import REPO, cli_env, ftbench_cmd, index, metrics
+from cli_helpers import REPO, cli_env, ftbench_cmd, index, metrics
 
 from ftbench.core.io import InputError
 from ftbench.core.locking import dir_lock, holder

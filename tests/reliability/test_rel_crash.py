@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from rel_helpers import SAMPLE, cli_env, ftbench_cmd, in_process, index, metrics
+from cli_helpers import SAMPLE, cli_env, ftbench_cmd, in_process, index, metrics
 
 from ftbench.eval.results_files import completed_tasks
 

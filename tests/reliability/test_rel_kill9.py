@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from rel_helpers import cli_env, ftbench_cmd, index, metrics, tiny_study
+from cli_helpers import cli_env, ftbench_cmd, index, metrics, tiny_study
 
 from ftbench.core.io import sha256_file
 

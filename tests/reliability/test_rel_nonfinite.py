@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from rel_helpers import SAMPLE, in_process, one_line_error, run_cli
+from cli_helpers import SAMPLE, in_process, one_line_error, run_cli
 
 
 def _train_yaml(path: Path, data: Path, out: Path, models: list[dict], **keys) -> Path:

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import yaml
-from rel_helpers import in_process
+from cli_helpers import in_process
 
 OURS = {"manifest.json", "adapter", "merged", "history.json", "loss_curve.png"}  # a complete run
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 
-from rel_helpers import in_process
+from cli_helpers import in_process
 
 from ftbench.eval.results_files import completed_tasks, samples_file
 from ftbench.report.loading import _samples_problems

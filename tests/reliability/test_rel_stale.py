@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from rel_helpers import (
+from cli_helpers import (
     SAMPLE,
     in_process,
     index,
@@ -17,6 +17,7 @@ from rel_helpers import (
     snapshot,
     tiny_study,
 )
+from study_fixture import QUICK_PRETRAIN_STEPS
 
 from ftbench.core.io import read_jsonl, sha256_file
 from ftbench.train.tiny_model import load_manifest
@@ -139,10 +140,14 @@ def test_the_data_source_is_part_of_the_settings(tmp_path, capsys, tiny_model, p
 
 
 @pytest.mark.slow
-def test_study_with_a_new_data_seed_keeps_no_old_model_or_result(tmp_path, capsys, tiny_model):
+def test_study_with_a_new_data_seed_keeps_no_old_model_or_result(tmp_path, capsys,
+                                                                 tiny_model_quick):
+    # the quick tiny model (its build is what the new seed repeats) and short answers
+    tiny_model = tiny_model_quick
     config = tiny_study(tmp_path, tiny_model, "s", sizes=[32], max_steps=2,
                         eval_stage={"tasks": ["bmw_type"], "backend": "hf", "limit": 4,
-                                    "include_base": False})
+                                    "include_base": False, "max_gen_toks": {"bmw_type": 16}},
+                        model={"tiny_pretrain_steps": QUICK_PRETRAIN_STEPS})
     out = tmp_path / "study"
     assert in_process(capsys, "study", config, "--only", "data,models,train,eval").rc == 0
     before = snapshot(out / "runs") | snapshot(out / "results")

@@ -6,7 +6,7 @@ import json
 import shutil
 from pathlib import Path
 
-from rel_helpers import SAMPLE, in_process, one_line_error, snapshot
+from cli_helpers import SAMPLE, in_process, one_line_error, snapshot
 
 from ftbench.core.io import sha256_file
 

@@ -125,10 +125,10 @@ def test_every_verdict_names_its_family_and_correction(close):
                                    "m-base vs each other model").all()
     # the paired section is one more view of the same families
     paired = tables["paired_summary"].set_index("metric")
-    a, b = ctx.shared["pair"]
+    a, b = ctx.shared.pair
     for metric, row in paired.iterrows():
         other = bvf[(bvf["model"] == b) & (bvf["metric"] == metric)]
-        if a == ctx.shared["base"] and not other.empty:
+        if a == ctx.shared.base and not other.empty:
             assert row["p_holm"] == pytest.approx(other["p_holm"].iloc[0])
             assert row["correction"] == other["correction"].iloc[0]
 

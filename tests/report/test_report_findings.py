@@ -72,7 +72,7 @@ def test_resolution_flags_the_tie_and_resolves_the_real_gaps(study):
     assert adj.loc[1, "verdict"] in ("below MDE", "not significant")
     assert adj.loc[2, "verdict"] == "resolved" and adj.loc[3, "verdict"] == "resolved"
     # the pair's MDE follows from the SD of its per-article differences (normal approx. check)
-    a, b = (ctx.shared["article_overall"][m] for m in (adj.loc[1, "model"], adj.loc[1, "next_model"]))
+    a, b = (ctx.shared.item_overall[m] for m in (adj.loc[1, "model"], adj.loc[1, "next_model"]))
     sd = float((a - b).std(ddof=1))
     assert adj.loc[1, "mde"] == pytest.approx(mde_paired_t(sd, 60))
     assert adj.loc[1, "mde"] == pytest.approx((1.96 + 0.8416) * sd / math.sqrt(60), rel=0.03)

@@ -19,7 +19,7 @@ def _ctx(rows: list[dict], specs: dict | None = None, base: str | None = None) -
     data = ReportData(source=Path("."), kind="study", table=pd.DataFrame(rows),
                       specs=specs or {})
     ctx = Context(data=data, options=Options(n_boot=200), score="type_accuracy")
-    ctx.shared["base"] = base
+    ctx.shared.base = base
     return ctx
 
 

@@ -99,7 +99,7 @@ def test_pairs_and_facts_come_from_the_manifests_not_the_names(tmp_path):
 
     ctx = context(data)
     assert default_base(ctx) == "x"
-    ctx.shared["base"] = default_base(ctx)
+    ctx.shared.base = default_base(ctx)
     pairs, unmatched = pair_bases(ctx)
     assert pairs == {"base-like-2000": "x", "qwen-7b-500": "x"}
     assert unmatched == ["other-base"]  # its base y was not evaluated: never paired with x

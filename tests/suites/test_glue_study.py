@@ -52,10 +52,11 @@ def test_bad_matrix_config_names_the_key(override, message, monkeypatch):
         load_study_config(MATRIX, [override], suite_format="glue")
 
 
-def test_the_matrix_format_needs_a_local_copy_of_glue(monkeypatch):
+def test_the_matrix_format_reads_glue_data_or_the_variable(monkeypatch, tmp_path):
     monkeypatch.delenv("FTBENCH_GLUE_DATA", raising=False)
-    with pytest.raises(InputError, match="glue_data"):
-        load_study_config(MATRIX, suite_format="glue")
+    assert load_study_config(MATRIX, suite_format="glue").data.source == "$FTBENCH_GLUE_DATA"
+    given = load_study_config(MATRIX, [f"glue_data={tmp_path}"], suite_format="glue")
+    assert given.data.source == str(tmp_path)
 
 
 def test_matrix_cells_map_to_glue_small_tasks_and_back():

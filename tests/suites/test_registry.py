@@ -15,14 +15,16 @@ from ftbench.suites.registry import BUILTIN, data_location_keys, get_suite, suit
 
 
 def test_builtin_suites_and_their_tasks():
-    assert list(BUILTIN) == ["bmw", "glue", "general_small"]
+    assert list(BUILTIN) == ["bmw", "glue", "general_small", "chat"]
     assert get_suite("bmw").data.metadata_key == "bmw_data"
     assert suite_of_task("bmw") is BUILTIN["bmw"]
     assert suite_of_task("glue_small_rte_gen_5shot") is BUILTIN["glue"]
     assert suite_of_task("general_small_gsm8k") is BUILTIN["general_small"]
+    assert suite_of_task("chat_answer") is suite_of_task("chat") is BUILTIN["chat"]
     assert suite_of_task("hellaswag") is None
     assert BUILTIN["general_small"].evaluation_only and not BUILTIN["glue"].evaluation_only
-    assert set(data_location_keys()) >= {"bmw_data", "glue_data", "general_data"}
+    assert set(data_location_keys()) >= {"bmw_data", "glue_data", "general_data",
+                                        "chat_data"}
     assert list(BUILTIN["bmw"].prompts()) == ["summarization", "title", "tags", "type"]
 
 

@@ -27,6 +27,7 @@ def _study(root, module, model, **extra) -> dict:
             "train": {"method": "lora", "backend": "peft", "lora": {"r": 4, "alpha": 8},
                       "learning_rate": 3e-3, "max_steps": 3, "batch_size": 4,
                       "max_seq_length": 64, "eval_fraction": 0.0, "seed": 0},
+            "eval": {"backend": "hf"},  # not `auto`: vLLM where installed, an engine per model
             **extra}
 
 
@@ -181,3 +182,17 @@ def test_study_runs_on_a_toy_suite_defined_outside_the_package(toy, tmp_path, ti
     assert (again / "tables" / "ranking.csv").read_text() == \
         (report / "tables" / "ranking.csv").read_text()
     assert "have no report columns" not in (again / "summary.md").read_text()
+
+
+def test_ftbench_eval_takes_a_suite_module(toy, tmp_path, monkeypatch, tiny_model):
+    """`ftbench eval --suite FILE`: the module's task folder joins the include path, its group is
+    the default task list, and the results index will record the suite for the report."""
+    from cli_helpers import eval_settings_of
+
+    module = toy[1]
+    s = eval_settings_of(monkeypatch, "--models", f"tiny={tiny_model}", "--suite", str(module),
+                         "--out", str(tmp_path / "r"))
+    assert s.tasks == ["toy"]
+    assert str((module.parent / "tasks" / "toy").resolve()) in s.include_path
+    assert s.suite["name"] == "toy" and s.suite["origin"] == str(module.resolve())
+    assert s.for_index("hf")["suite"] == s.suite

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from ftbench.cli.train import train_main
+from ftbench.core.config import build
 from ftbench.core.io import InputError
-from ftbench.train.config import TrainConfig, build, load_config, slugify
+from ftbench.train.config import TrainConfig, load_config, slugify
 from ftbench.train.grid import plan
 from ftbench.train.unsloth_backend import resolve_backend
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from ftbench.core.io import InputError, read_jsonl
@@ -55,6 +57,21 @@ def test_fit_to_length_shortens_only_the_user_turn(rows, tokenizer):
 def test_bad_rows_are_named(tmp_path):
     path = tmp_path / "train_1.jsonl"
     path.write_text('{"id": "a", "messages": [{"role": "user", "content": "x"}]}\n')
+    with pytest.raises(InputError, match="row 1: 'messages'"):
+        data_mod.load_rows(path)
+
+
+def test_a_row_without_a_system_turn_trains_on_its_user_turn(tmp_path):
+    """Chat data without a system message (the chat suite keeps it so): the plain prompt is the
+    user turn alone, as lm-eval renders an empty description; a user turn after a reply is not."""
+    path = tmp_path / "train_1.jsonl"
+    rows = [{"id": "a", "messages": [{"role": "user", "content": "Q?"},
+                                     {"role": "assistant", "content": "A."}]}]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    [row] = data_mod.load_rows(path)
+    assert data_mod.plain_record(row["messages"]) == {"prompt": "Q?", "completion": " A."}
+    path.write_text(json.dumps({"messages": [{"role": "assistant", "content": "A."},
+                                             {"role": "user", "content": "Q?"}]}) + "\n")
     with pytest.raises(InputError, match="row 1: 'messages'"):
         data_mod.load_rows(path)
 

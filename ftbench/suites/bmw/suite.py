@@ -59,9 +59,8 @@ VOCAB = ReportVocab(
         "type": ("type_accuracy", "type_macro_f1", "type_mc_accuracy"),
         "perplexity": ("perplexity", "word_perplexity"),
     },
-    lower_is_better=frozenset({
-        "perplexity", "word_perplexity", "byte_perplexity", "bits_per_byte", "avg_loss",
-        "type_unparseable", "tag_unparseable", "summ_unparseable", "title_unparseable"}),
+    # the flat CSV's own columns (the task columns' direction is their YAML's)
+    lower_is_better=frozenset({"perplexity", "avg_loss"}),
     # descriptive columns, not scores: never "best"/"worst"
     descriptive=frozenset({"summ_pred_words", "title_pred_words", "summ_length_ratio",
                            "title_length_ratio", "tag_pred_tags"}),

@@ -6,7 +6,7 @@ encoder`. Each key has one place in a study of the glue suite:
 
 | matrix key | study key |
 |---|---|
-| `glue_data` | `data.source` (else `$FTBENCH_GLUE_DATA`) |
+| `glue_data` | `data.source` (else `$FTBENCH_GLUE_DATA`; the hub is not read by a study) |
 | `lora_train_n`, `glue_seed` | `data.sizes: [N]`, `data.seed` (the LoRA train sample) |
 | `tasks`, `modes` (less `encoder`), `eval.scoring`, `eval_n`, `glue_seed`, `encoder` | `suite_options` |
 | `decoders` | `models` (kind `lm`) |
@@ -18,8 +18,6 @@ The study then checks every key as its own (errors name the study key).
 """
 
 from __future__ import annotations
-
-import os
 
 from ftbench.core.io import InputError
 from ftbench.suites.glue.data import DEFAULT_SEED, ENV_DATA
@@ -56,10 +54,9 @@ def study_mapping(mapping: dict) -> dict:
     modes = mapping.get("modes") or []
     if not isinstance(modes, list):
         raise InputError(f"config key 'modes': expected a list, got {modes!r}")
-    source = mapping.get("glue_data") or os.environ.get(ENV_DATA)
-    if not source:
-        raise InputError(f"config key 'glue_data': a study reads a local copy of GLUE (the HF "
-                         f"glue JSONL schema); set glue_data or ${ENV_DATA}")
+    # a study reads a local copy of GLUE: glue_data, else $FTBENCH_GLUE_DATA (named by the data
+    # stage when it is not set)
+    source = mapping.get("glue_data") or f"${ENV_DATA}"
     seed = mapping.get("glue_seed", DEFAULT_SEED)
     ev = {"backend": "hf", **_group(mapping, "eval")}  # the matrix's default engine
     options = {"tasks": mapping.get("tasks"), "modes": [m for m in modes if m != ENCODER],

@@ -36,7 +36,7 @@ COLUMNS = ["experiment", "model", "kind", "task", "mode", "n", "acc", "acc_ci_lo
            "majority_acc", "chance_acc", "p_vs_majority", "vs_majority", "balanced_acc",
            "macro_f1", "mcc", "unparseable", "collapsed", "train_s", "latency_ms_per_example",
            "peak_rss_mb"]
-SHARED_KEY = "glue_experiments"  # ctx.shared: the experiments the sections were computed from
+SHARED_KEY = "glue_experiments"  # ctx.shared.suite: the experiments the section was made from
 
 
 @dataclass
@@ -240,7 +240,7 @@ def report_sections(ctx: Context) -> list[Section]:
     if not exps:
         return [sec.skip("no GLUE-small experiment in these results (a study with "
                          "suite_options.tasks records its variants and models)")]
-    ctx.shared[SHARED_KEY] = exps
+    ctx.shared.suite[SHARED_KEY] = exps
     sec.tables = comparison(exps)
     table = sec.tables["glue_comparison"]
     sec.text = [f"{len(table)} experiments (model × task × mode); accuracy with a 95% Wilson CI, "
@@ -296,7 +296,7 @@ def _bar_plot(table: pd.DataFrame, column: str, xlabel: str, title: str, path: P
 def report_files(ctx: Context, sections: list[Section], out: Path) -> dict[str, Path]:
     """Per-experiment folders and the accuracy / latency plots (`Suite.study.report_files`);
     returns every file written (the plots also named in the section)."""
-    exps: list[Experiment] = ctx.shared.get(SHARED_KEY) or []
+    exps: list[Experiment] = ctx.shared.suite.get(SHARED_KEY) or []
     sec = next((s for s in sections if s.key == "glue_matrix"), None)
     if not exps or sec is None:
         return {}

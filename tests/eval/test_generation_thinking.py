@@ -1,4 +1,5 @@
-"""Reasoning models: enable_thinking reaches a Qwen3-style chat template; thinking is stripped.
+"""Reasoning models (ftbench/eval/generation.py): enable_thinking reaches a Qwen3-style chat
+template; thinking is stripped.
 
 The template below is the generation-prompt logic of Qwen3's public chat template (ChatML turns;
 with `enable_thinking=False` it closes an empty `<think>` block so the model answers at once,
@@ -101,8 +102,8 @@ def test_vllm_args_reach_the_template_the_same_way(qwen3_style_model):
                                    enable_thinking=False) == "You classify articles.Identify the type."
 
 
-def test_runner_records_thinking_and_strips_blocks_before_scoring(qwen3_style_model, tmp_path):
-    """The runner's lm-eval call on the Qwen3-style model: the prompt closes the block, the
+def test_worker_records_thinking_and_strips_blocks_before_scoring(qwen3_style_model, tmp_path):
+    """The worker's lm-eval call on the Qwen3-style model: the prompt closes the block, the
     results say so, and a thinking block in an answer never reaches the type parser."""
     from ftbench.core.paths import TASKS_DIR
     from ftbench.eval.results_files import samples_file

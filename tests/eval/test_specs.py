@@ -1,5 +1,6 @@
-"""Per-model prompt settings (chat_template, add_bos_token): parsing, model_args, the study
-config, and what an evaluation records and refuses."""
+"""Model specs (ftbench/eval/specs.py): the `--models` list, per-model prompt settings
+(chat_template, add_bos_token) through parsing, model_args, the study config, and what an
+evaluation records and refuses."""
 
 from __future__ import annotations
 
@@ -17,6 +18,16 @@ from ftbench.eval.specs import ModelSpec, parse_model_list, parse_model_spec
 
 def _quiet() -> Console:
     return Console(file=open(os.devnull, "w"), width=120)
+
+
+def test_parse_model_list():
+    specs = parse_model_list("a=/x/y,b=/base::/adapter,/some/dir/c")
+    assert [s.name for s in specs] == ["a", "b", "c"]
+    assert specs[1].adapter == "/adapter"
+    assert specs[1].model_args("hf", True)["peft"] == "/adapter"
+    assert specs[1].model_args("vllm", True)["lora_local_path"] == "/adapter"
+    with pytest.raises(ValueError, match="duplicate"):
+        parse_model_list("a=/x,a=/y")
 
 
 def test_options_after_the_path():

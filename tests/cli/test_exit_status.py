@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 import yaml
-from rel_helpers import SAMPLE, in_process, index
+from cli_helpers import SAMPLE, in_process, index
 
 EVAL = ["--tasks", "bmw_perplexity", "--limit", "2", "--backend", "hf"]
 

@@ -1,30 +1,17 @@
-"""Generation settings of a study: budget overrides and the thinking switch, CLI to worker."""
+"""Generation settings (ftbench/eval/generation.py): budget overrides and the thinking switch,
+from the settings and the study config to the worker (the `--max-gen-toks` option itself:
+tests/cli/test_main.py)."""
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import pytest
 
-from ftbench.cli.main import _max_gen_toks, build_parser
 from ftbench.eval.generation import gen_kwargs_for, thinking_model_args
 from ftbench.eval.orchestrator import EvalSettings
 from ftbench.eval.specs import ModelSpec
 from ftbench.eval.worker import WorkerJob
-
-
-def test_max_gen_toks_option():
-    assert _max_gen_toks("256") == 256
-    assert _max_gen_toks("bmw_summarization=64,bmw_title=16") == {"bmw_summarization": 64,
-                                                                 "bmw_title": 16}
-    for bad in ("x", "0", "bmw_title=-1", "bmw_title=abc"):
-        with pytest.raises(argparse.ArgumentTypeError, match="--max-gen-toks"):
-            _max_gen_toks(bad)
-    args = build_parser().parse_args(["eval", "--models", "a=/x", "--out", "o", "--thinking",
-                                      "--max-gen-toks", "bmw_type=32"])
-    assert args.thinking is True and args.max_gen_toks == {"bmw_type": 32}
-    assert build_parser().parse_args(["eval", "--models", "a=/x", "--out", "o"]).thinking is False
 
 
 def test_gen_kwargs_per_task():

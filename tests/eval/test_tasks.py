@@ -1,9 +1,7 @@
-"""Runner pieces without a model: task resolution (our own tasks skip lm-eval's built-in index)
-and the log filter."""
+"""Task resolution (ftbench/eval/tasks.py) without a model: our own tasks skip lm-eval's built-in
+index, a built-in task brings it, an unknown task is an input error."""
 
 from __future__ import annotations
-
-import logging
 
 import pytest
 
@@ -24,15 +22,3 @@ def test_a_builtin_task_brings_the_full_index():
     assert expand_tasks(["bmw_type", "arc_easy"], tm) == ["bmw_type", "arc_easy"]
     with pytest.raises(InputError, match="no_such_task"):
         expand_tasks(["no_such_task"], tm)
-
-
-def test_lm_eval_custom_dataset_hint_is_dropped_and_real_warnings_kept(caplog):
-    from ftbench.core.lm_eval_glue import quiet_custom_dataset_hint
-
-    quiet_custom_dataset_hint()  # what every evaluation does first
-
-    logger = logging.getLogger("lm_eval.api.task")
-    with caplog.at_level(logging.WARNING, logger="lm_eval.api.task"):
-        logger.warning("bmw_title: Custom kwargs can be passed to `--metadata` in console")
-        logger.warning("bmw_title: a real problem")
-    assert [r.getMessage() for r in caplog.records] == ["bmw_title: a real problem"]

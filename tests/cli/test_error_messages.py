@@ -1,4 +1,5 @@
-"""Bad input: exit 2 and one line naming the file, line and key — before any expensive work."""
+"""`ftbench` on bad input (ftbench/cli/main.py): exit 2 and one line naming the file, line and
+key — before any expensive work."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from rel_helpers import SAMPLE, in_process, one_line_error
+from cli_helpers import SAMPLE, in_process, one_line_error
 
 
 def _study_yaml(path: Path, out: Path, extra: str = "", models: str = "- {name: t, path: tiny}",

@@ -1,0 +1,1 @@
+"""The built-in `chat` suite: any instruction / chat JSONL (OpenAI, ShareGPT, Alpaca) as a domain."""

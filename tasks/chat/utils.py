@@ -1,0 +1,60 @@
+"""lm-eval glue for the chat_* tasks: the held-out rows, per-answer scores, corpus BERTScore.
+
+The metric arithmetic is `ftbench.metrics` (pure, unit-tested); every answer first goes through
+`extract_answer` (reasoning blocks and template residue removed), and an empty answer counts as
+`unparseable`. Prompts are fitted to the model's context by cutting the end of the user turn.
+"""
+
+from __future__ import annotations
+
+import datasets
+
+from ftbench.metrics import (
+    bertscore_corpus,
+    extract_answer,
+    keyword_overlap,
+    length_ratio,
+    normalized_exact_match,
+    rouge_scores,
+    word_count,
+)
+from ftbench.suites.chat.rows import test_rows
+from ftbench.suites.fit_context import fit_rows
+
+
+def load_chat_split(chat_task: str, chat_data: str | None = None,
+                    **metadata) -> datasets.DatasetDict:
+    """custom_dataset hook: lm-eval passes metadata (--metadata, model_args, the YAML's path)."""
+    rows = fit_rows(test_rows(chat_task, chat_data), metadata)
+    return datasets.DatasetDict({"test": datasets.Dataset.from_list(rows)})
+
+
+def process_answer(doc: dict, results: list[str]) -> dict:
+    pred, ref = extract_answer((results[0] if results else "") or ""), doc["target"]
+    pair = (ref, pred)
+    return {**rouge_scores(ref, pred), "bertscore_precision": pair, "bertscore_recall": pair,
+            "bertscore_f1": pair, "keyword_overlap": keyword_overlap(ref, pred),
+            "exact_match": normalized_exact_match(ref, pred),
+            "length_ratio": length_ratio(ref, pred), "pred_words": word_count(pred),
+            "unparseable": float(not pred)}
+
+
+def agg_bertscore_precision(items) -> float:
+    return bertscore_corpus(*map(list, zip(*items)))["precision"]
+
+
+def agg_bertscore_recall(items) -> float:
+    return bertscore_corpus(*map(list, zip(*items)))["recall"]
+
+
+def agg_bertscore_f1(items) -> float:
+    return bertscore_corpus(*map(list, zip(*items)))["f1"]
+
+
+def process_perplexity(doc: dict, results) -> dict:
+    """(loglikelihood, words / bytes of the reference) pairs for lm-eval's weighted aggregations."""
+    ll = float(results[0][0])
+    n_bytes = len(doc["target"].encode("utf-8"))
+    return {"word_perplexity": (ll, word_count(doc["target"])),
+            "byte_perplexity": (ll, n_bytes), "bits_per_byte": (ll, n_bytes),
+            "loglikelihood": ll}
