@@ -138,8 +138,11 @@ def _check_config(args: argparse.Namespace) -> None:
         from ftbench.pipelines.study_config import load_study_config as load
     elif args.command == "train":
         from ftbench.train.config import load_config as load
-    else:
-        from ftbench.pipelines.glue_config import load_glue_config as load
+    else:  # `ftbench glue`: a study, reading the GLUE matrix's older format too
+        from ftbench.pipelines.study_config import load_study_config
+
+        load_study_config(config, overrides, suite_format="glue")
+        return
     load(config, overrides)
 
 

@@ -3,8 +3,8 @@ names its tasks; the registry alone lists the built-in suites (by module name, i
 
 The domain packages (`ftbench/suites/<name>/`) sit above the framework: they may use any of it,
 and nothing in it may use them. `KNOWN` lists, per domain, the framework modules that still
-name it and why; each entry is work left (GLUE's second pipeline), and the test fails when a
-module joins the list or leaves it unnoticed.
+name it and why; each entry is work left, and the test fails when a module joins the list or
+leaves it unnoticed (none is left: GLUE's matrix became a study of its suite).
 """
 
 from __future__ import annotations
@@ -24,9 +24,7 @@ NAMES = {"bmw": r"\bbmw", "glue": r"glue_small|suites\.glue\b|suites/glue\b",
 REGISTRY = "ftbench.suites.registry"
 KNOWN: dict[str, set[str]] = {
     "bmw": set(),
-    # the GLUE matrix still runs beside the study pipeline (`ftbench glue`)
-    "glue": {"ftbench.pipelines.glue_config", "ftbench.pipelines.glue_matrix",
-             "ftbench.report.glue", "ftbench.train.encoder"},
+    "glue": set(),
     "general": set(),
     "chat": set(),
 }

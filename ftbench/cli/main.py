@@ -269,13 +269,21 @@ def cmd_eval(models: str | None, study: Path | None, tasks: str | None, out: Pat
 def cmd_study(config: Path, only: str | None, overrides: list[str], force: bool = False,
               shard: str | None = None, executor: str | None = None, resume: bool = True) -> int:
     """`resume` is accepted for habit's sake: completed work is always reused."""
+    return run_study_command(config, only, overrides, force, shard, executor)
+
+
+def run_study_command(config: Path, only: str | None, overrides: list[str], force: bool = False,
+                      shard: str | None = None, executor: str | None = None,
+                      suite_format: str | None = None) -> int:
+    """`ftbench study` (and `ftbench glue`: `suite_format` reads that suite's older config
+    format too)."""
     from ftbench.core import verbosity
     from ftbench.core.shard import parse_shard
     from ftbench.pipelines.study import run_study
     from ftbench.pipelines.study_config import STAGES, load_study_config
 
     part = parse_shard(shard)
-    cfg = load_study_config(config, overrides)
+    cfg = load_study_config(config, overrides, suite_format=suite_format)
     if executor is not None:
         cfg.executor = executor
     stages = [s for s in only.split(",") if s] if only else None
@@ -316,10 +324,10 @@ def cmd_demo(real: bool, overrides: list[str]) -> int:
     return cmd_study(CONFIGS_DIR / ("demo_real.yaml" if real else "demo.yaml"), None, overrides)
 
 
-def cmd_glue(config: Path, overrides: list[str]) -> int:
-    from ftbench.cli.glue import glue_main
-
-    return glue_main(config, overrides)
+def cmd_glue(config: Path, overrides: list[str], only: str | None = None,
+             force: bool = False) -> int:
+    """Kept for the GLUE matrix's users: the study, reading the matrix's older YAML too."""
+    return run_study_command(config, only, overrides, force, suite_format="glue")
 
 
 def call_handler(args: argparse.Namespace) -> int:
@@ -509,10 +517,14 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--shard", default=None, metavar="I/N", help=SHARD_HELP)
     tr.add_argument("--force", action="store_true", help=FORCE_HELP)
 
-    gl = sub.add_parser("glue", help="GLUE-small matrix: decoders zero/few-shot + LoRA, encoders")
+    gl = sub.add_parser("glue", help="the GLUE-small matrix (decoders zero/few-shot + LoRA, "
+                                     "encoders): `ftbench study` on the glue suite")
     gl.set_defaults(handler=cmd_glue)
-    gl.add_argument("config", type=Path, help="GLUE-small config YAML")
+    gl.add_argument("config", type=Path, help="a study config of the glue suite, or a GLUE "
+                                              "matrix config (decoders, encoders, modes)")
     gl.add_argument("overrides", nargs="*", help="key=value overrides (dotted: eval.limit=8)")
+    gl.add_argument("--only", default=None, help="comma-separated stages: data,models,train,eval,report")
+    gl.add_argument("--force", action="store_true", help=FORCE_HELP)
 
     rp = sub.add_parser("report", help="tables, plots and statistics from result files")
     rp.set_defaults(handler=cmd_report)

@@ -253,6 +253,7 @@ class ResultsStore:
             m["tasks"][event["task"]] = {
                 "status": "complete", "results_file": event["results_file"],
                 "seconds": round(event["seconds"], 2),
+                **({"peak_rss_mb": event["peak_rss_mb"]} if "peak_rss_mb" in event else {}),
                 **task_facts(self.root / name / event["results_file"], event["task"])}
         elif kind == "task_failed":
             m["tasks"][event["task"]] = {"status": "failed", "error": event["error"],

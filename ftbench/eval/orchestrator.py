@@ -16,6 +16,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -29,6 +30,7 @@ from ftbench.core.fingerprint import (
 )
 from ftbench.core.io import InputError
 from ftbench.core.locking import dir_lock
+from ftbench.core.memory import RssSampler
 from ftbench.core.outputs import check_claim
 from ftbench.core.paths import TASKS_DIR
 from ftbench.core.shard import Shard
@@ -73,6 +75,9 @@ class EvalSettings:
     # the study's domain suite (`registry.suite_record`): recorded in the index, so a report of
     # these results reloads the suite that made them (its vocabulary and composite score)
     suite: dict | None = None
+    # what a study says each evaluated name is (study model, part, variant; `settings.study`):
+    # recorded for the report, no effect on the evaluation or on reuse
+    study: dict | None = None
 
     def prompt_switches(self) -> dict:
         """The lm-eval prompt switches that were set; absent when unset, so results made before
@@ -88,6 +93,7 @@ class EvalSettings:
                 "enable_thinking": self.enable_thinking, "max_gen_toks": self.max_gen_toks,
                 **({"model_args": self.model_args} if self.model_args else {}),
                 **({"suite": self.suite} if self.suite else {}),
+                **({"study": self.study} if self.study else {}),
                 **self.prompt_switches()}
 
     def record(self, backend: str, leaf: list[str], tm) -> dict:
@@ -169,6 +175,11 @@ def eval_context(settings: EvalSettings, models: list[ModelSpec]) -> EvalContext
         check_model_args(m.extra_args, backend, f"model {m.name}: model_args")
     tm = task_manager(settings.include_path, settings.metadata, settings.tasks)
     leaf = expand_tasks(settings.tasks, tm)
+    for m in models:
+        other = sorted(set(m.tasks or ()) - set(leaf))
+        if other:
+            raise InputError(f"model {m.name}: its tasks {', '.join(other)} are not among the "
+                             f"evaluation's tasks ({', '.join(leaf)})")
     return EvalContext(backend, leaf, settings.record(backend, leaf, tm))
 
 
@@ -230,7 +241,7 @@ def start_model(store: ResultsStore, spec: ModelSpec, backend: str, plan: ModelP
                  fingerprint=plan.fps[spec.name], run_fingerprint=plan.run_fps[spec.name])
     (out / spec.name).mkdir(parents=True, exist_ok=True)
     _sync_tasks(entry, done)
-    pending = [t for t in leaf if t not in done]
+    pending = [t for t in spec.own_tasks(leaf) if t not in done]
     if not pending:
         entry.update(status="complete", error=None)
     store.save(spec.name)
@@ -275,17 +286,25 @@ def _run_all(models, settings, store: ResultsStore, backend, leaf, plan: ModelPl
              console) -> None:
     cpu = on_cpu()
     current: str | None = None
-    with EvalDisplay([m.name for m in models], {m.name: len(leaf) for m in models}, console) as view:
+    counts = {m.name: len(m.own_tasks(leaf)) for m in models}
+    started: dict[tuple[str, str], float] = {}  # (model, task) -> when its evaluation began
+    with EvalDisplay([m.name for m in models], counts, console) as view, RssSampler() as rss:
         try:
             for spec in models:
                 current = spec.name
                 pending = start_model(store, spec, backend, plan, leaf)
-                view.state[spec.name]["done"] = len(leaf) - len(pending)
+                view.state[spec.name]["done"] = counts[spec.name] - len(pending)
                 if not pending:
                     view.mark(spec.name, "skipped")
                     continue
 
                 def emit(event: dict) -> None:
+                    if event["event"] == "task_start":
+                        started[event["model"], event["task"]] = time.time()
+                    elif event["event"] == "task_done":  # the task's cost beside its time
+                        t0 = started.pop((event["model"], event["task"]), time.time())
+                        peak = rss.peak(t0, time.time())
+                        event = {**event, "peak_rss_mb": peak} if peak is not None else event
                     store.apply(event)
                     view.on_event(event)
 

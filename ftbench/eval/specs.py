@@ -43,8 +43,13 @@ class ModelSpec:
     # a hub base's revision to pin (branch, tag or commit; None: main); the commit it names is
     # part of the model's fingerprint and is what the engine loads (ftbench.core.hub)
     revision: str | None = None
+    # the tasks of the invocation this model is evaluated on (None: all): a study's variants
+    # evaluate a model fine-tuned on one part of a suite's data on that part's tasks only
+    tasks: tuple[str, ...] | None = None
 
     def __post_init__(self):
+        if self.tasks is not None:
+            object.__setattr__(self, "tasks", tuple(self.tasks))
         if not _NAME_RE.match(self.name):
             raise InputError(f"model name {self.name!r}: use letters, digits, '.', '_' or '-'")
         if self.chat_template not in CHAT_TEMPLATES:
@@ -58,7 +63,18 @@ class ModelSpec:
                              "directory); choose another name")
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """The spec as recorded with its results (`tasks` only when set, so records of models
+        evaluated on every task read as before)."""
+        d = asdict(self)
+        if d["tasks"] is None:
+            del d["tasks"]
+        else:
+            d["tasks"] = list(d["tasks"])
+        return d
+
+    def own_tasks(self, leaf: list[str]) -> list[str]:
+        """The invocation's leaf tasks this model is evaluated on, in their order."""
+        return list(leaf) if self.tasks is None else [t for t in leaf if t in self.tasks]
 
     def hub_revision(self) -> str | None:
         """The revision asked for: the spec's own, else a passthrough `revision` model arg."""

@@ -69,10 +69,11 @@ class StageTable:
 
 def _resources(cfg: StudyConfig, model_name: str | None, cluster_gpus: float,
                model_args: dict | None = None, kind: str = "eval") -> dict:
-    """Ray options for a `kind` ("train" | "eval") task of the base model `model_name`: on a
+    """Ray options for a `kind` ("train" | "eval") task of the base model `model_name` (a study
+    model, or its name in one part's grid): on a
     GPU cluster a training run takes one GPU, an evaluation tensor × pipeline parallel ones
     (its vLLM engine's shards)."""
-    model = next((m for m in cfg.models if m.name == model_name), None)
+    model = cfg.study_model(model_name)
     chosen = (model.resources if model and model.resources else cfg.ray.resources)
     if chosen:
         return dict(chosen)
@@ -162,9 +163,7 @@ class RayStudy:
         out.mkdir(parents=True, exist_ok=True)
         stack.enter_context(dir_lock(out, f"ftbench study --executor ray (eval --out {out})"))
         self.eval_store = ResultsStore.open(out, self.ctx.record, force=self.force)
-        self.base_of: dict[str, str] = {}  # model path -> its evaluated base (the first listed)
-        for m in self.cfg.models if self.cfg.eval.include_base else []:
-            self.base_of.setdefault(self.cfg.model_path(m), f"{m.name}-base")
+        self.base_of = self.cfg.base_names()  # model path -> its evaluated base (first listed)
         if "train" not in self.stages:  # as `--only eval` locally: a stale run stops it here
             from ftbench.train.grid import current_runs
 
@@ -173,8 +172,7 @@ class RayStudy:
         return specs + [self._run_spec(run, run_dir) for run, run_dir in self.ready]
 
     def _run_spec(self, run, run_dir: Path):
-        own = next((m.model_args for m in self.cfg.models if m.name == run.model_name), None)
-        return self.cfg.run_spec(run, run_dir, self.base_of.get(run.model_path), own)
+        return self.cfg.run_spec(run, run_dir, self.base_of.get(run.model_path))
 
     # --- submitting ----------------------------------------------------------------------
     def _submit_train(self, item: tuple) -> None:

@@ -8,6 +8,10 @@ fingerprints of what it would reuse (data: raw file + settings + prompts + code;
 config + base model + train file + versions; results: model files + settings): when something
 changed and later outputs were made from the old state, the study stops before any work with a
 message naming the change, unless `force` (then the stale outputs are recomputed).
+
+What the suite adds (`Suite.study`, `study_variants.py`) runs in the same stages: the data stage
+prepares one folder per part, the train stage one grid per part, the eval stage evaluates every
+lm model on its own tasks in one invocation and then the models of the suite's own kinds.
 """
 
 from __future__ import annotations
@@ -51,30 +55,49 @@ def _downstream(cfg: StudyConfig) -> list[str]:
 
 
 def _stage_data(cfg: StudyConfig, console: Console, force: bool) -> dict:
-    from ftbench.suites.layout import PrepareSettings, read_prepared_manifest
+    """The suite's data prepared into the study (one folder per part, when it has parts)."""
+    from ftbench.suites.layout import PrepareSettings
 
-    suite = cfg.suite_def()
     raw = resolve_source(cfg, console)
     settings = PrepareSettings(sizes=tuple(cfg.data.sizes), test_size=cfg.data.test_size,
                                seed=cfg.data.seed, max_input_words=cfg.data.max_input_words,
                                skip_invalid=cfg.data.skip_invalid,
                                strip_reference_from_input=cfg.data.strip_reference_from_input)
-    expected = suite.fingerprint(suite.source_digest(raw), settings)
-    old = read_prepared_manifest(cfg.data_dir)
+    infos = {part: _prepare(cfg, raw, settings, part, out, console, force)
+             for part, out in cfg.data_dirs().items()}
+    return infos.get(None, {"parts": infos})
+
+
+def _prepare(cfg: StudyConfig, raw: Path, settings, part: str | None, out: Path,
+             console: Console, force: bool) -> dict:
+    from ftbench.suites.layout import read_prepared_manifest, write_prepared
+
+    suite = cfg.suite_def()
+    hooks = suite.study
+    sha = suite.source_digest(raw)
+    expected = (suite.fingerprint(sha, settings) if part is None
+                else hooks.part_fingerprint(sha, settings, part, cfg.options))
+    old = read_prepared_manifest(out)
     old_fp = (old or {}).get("fingerprint")
     if old_fp and old_fp.get("digest") == expected["digest"]:
-        return {"skipped": True, "dir": str(cfg.data_dir), "fingerprint": expected["digest"]}
+        return {"skipped": True, "dir": str(out), "fingerprint": expected["digest"]}
     later = _downstream(cfg)
     if old is not None and later and not force:
         what = changes(old_fp, expected) if old_fp else ["made before fingerprints were recorded"]
         raise InputError(
-            f"{cfg.data_dir}: the study's data changed ({'; '.join(what)}) and "
+            f"{out}: the study's data changed ({'; '.join(what)}) and "
             f"{' and '.join(later)} were made from the old data; re-run with --force to "
             "re-prepare it and recompute what depends on it, or set out_dir to a new directory")
-    result = suite.prepare(raw, settings, cfg.data_dir)
+    if part is None:
+        result = suite.prepare(raw, settings, out)
+    else:  # as Suite.prepare, for one part
+        result = hooks.prepare_part(raw, settings, part, cfg.options)
+        result.manifest.update(fingerprint=expected, suite=suite.name, part=part)
+        result.manifest.setdefault("source", {"path": str(raw)})
+        write_prepared(result, out)
     for w in result.warnings:
-        console.print(f"  note: {w}")
-    return {"skipped": False, "dir": str(cfg.data_dir), "warnings": result.warnings,
+        console.print(f"  note: {w}" + (f" ({part})" if part else ""))
+    return {"skipped": False, "dir": str(out), "warnings": result.warnings,
             "test_rows": result.manifest["test_rows_per_task"], "fingerprint": expected["digest"]}
 
 
@@ -87,6 +110,9 @@ def resolve_source(cfg: StudyConfig, console: Console) -> Path:
             raise InputError(f"config key 'data.source': suite {cfg.suite!r} has no bundled "
                              "sample; name a file or a dataset")
         return sample
+    if "$" in cfg.data.source:
+        raise InputError(f"config key 'data.source': {cfg.data.source} names an environment "
+                         "variable that is not set")
     src = Path(cfg.data.source)
     if src.is_file() or (src.is_dir() and cfg.suite_def().source_kind == "dir"):
         return src
@@ -116,7 +142,7 @@ def _stage_models(cfg: StudyConfig, console: Console, force: bool) -> dict:
 
     built = {}
     data = None
-    for m in cfg.models:
+    for m in cfg.lm_models():
         if is_model_source(m.path):  # an alias or a .gguf file: converted once, cached
             built[m.name] = resolve_model_path(m.path, log=lambda s: console.print(f"  {s}"))
             continue
@@ -144,7 +170,8 @@ def _stage_models(cfg: StudyConfig, console: Console, force: bool) -> dict:
         if out.is_symlink():  # rebuilt here, never written through a link into another directory
             out.unlink()
         console.print(f"  building the embedded tiny model → {out} (pre-training on "
-                      f"{data.record['articles']} train articles of {cfg.data_dir})")
+                      f"{data.record.get('articles', len(data.texts))} texts of suite "
+                      f"{cfg.suite_def().name!r})")
         with libraries_to(out / "build.log"):  # the tokenizer's and Trainer's own output
             build_tiny_model(out, config=tiny, data=data)
         built[m.name] = "built"
@@ -177,11 +204,44 @@ def _stage_eval(cfg: StudyConfig, console: Console, force: bool,
 
     settings = eval_settings(cfg)
     specs = cfg.model_specs()
-    index = evaluate_models(specs, settings, cfg.results_dir, console, force=force, shard=shard)
-    models = {m: v for m, v in index.data["models"].items() if index.mine(m)}
-    asked = [s.name for s in specs if index.mine(s.name)]
-    print_summary({**index.data, "models": models}, cfg.results_dir, console, asked=asked)
-    return {m: models.get(m, {}).get("status", "unknown") for m in asked}
+    done: dict[str, str] = {}
+    if specs:
+        index = evaluate_models(specs, settings, cfg.results_dir, console, force=force,
+                                shard=shard)
+        models = {m: v for m, v in index.data["models"].items() if index.mine(m)}
+        asked = [s.name for s in specs if index.mine(s.name)]
+        print_summary({**index.data, "models": models}, cfg.results_dir, console, asked=asked)
+        done = {m: models.get(m, {}).get("status", "unknown") for m in asked}
+    if cfg.other_models() and shard is None:
+        done.update(_stage_other_kinds(cfg, console))
+    return done
+
+
+def _stage_other_kinds(cfg: StudyConfig, console: Console) -> dict[str, str]:
+    """Models of a kind the suite trains and scores itself, one run per part, written beside
+    the results (each reuses a current run; a failed one is recorded and the others go on)."""
+    from ftbench.core.outputs import claim_dir
+    from ftbench.eval.index import KIND as RESULTS_KIND
+    from ftbench.eval.index import legacy_results_dir
+    from ftbench.suites.study_hooks import KindJob
+
+    claim_dir(cfg.results_dir, RESULTS_KIND, adopt=legacy_results_dir)
+    kinds = cfg.suite_def().study.model_kinds
+    done = {}
+    for m in cfg.other_models():
+        for part in cfg.parts or (None,):
+            key = f"{m.name}/{part or 'all'}"
+            job = KindJob(name=m.name, path=m.path, part=part, options=cfg.options,
+                          source=Path(cfg.data.source), out_dir=cfg.kind_dir(m, part),
+                          log=lambda text: console.print(f"  {text}"))
+            try:
+                done[key] = kinds[m.kind].run(job).get("status", "failed")
+            except InputError:
+                raise
+            except Exception as exc:  # a broken run fails alone, as a training run does
+                console.print(f"[red]  {m.kind} {key} failed: {type(exc).__name__}: {exc}[/]")
+                done[key] = "failed"
+    return done
 
 
 def stage_failure(stage: str, info: dict) -> str | None:
@@ -197,7 +257,8 @@ def stage_failure(stage: str, info: dict) -> str | None:
 def _stage_report(cfg: StudyConfig, console: Console, force: bool) -> dict:
     from ftbench.report.build import report_main
 
-    base = f"{cfg.models[0].name}-base" if cfg.eval.include_base else None
+    lm = cfg.lm_models()
+    base = f"{lm[0].name}-base" if lm and cfg.base_names() else None
     return report_main(cfg.results_dir, cfg.report_dir, top_n=cfg.report.top_n, baseline=base,
                        metric=cfg.report.metric, tie_threshold=cfg.report.tie_threshold,
                        n_samples=cfg.report.n_samples, runs=cfg.runs_dir, console=console)
@@ -227,7 +288,7 @@ def check_hub_models(cfg: StudyConfig) -> None:
     from ftbench.core.hub import is_hub_id
     from ftbench.core.model_sources import is_model_source
 
-    for m in cfg.models:
+    for m in cfg.lm_models():
         if m.path != TINY and not is_model_source(m.path) and is_hub_id(m.path):
             check_model_ref(m.path, f"config key 'models.path' ({m.name})", revision=m.revision)
 
@@ -257,8 +318,9 @@ def _check_stage_dirs(cfg: StudyConfig, stages: list[str]) -> None:
     from ftbench.train.grid import RUNS_KIND, legacy_runs
 
     check_claim(cfg.out, KIND, what="config key 'out_dir'", adopt=_legacy_study)
+    data = [("data", path, DATA_KIND, legacy_prepared) for path in cfg.data_dirs().values()]
     for stage, path, kind, adopt in (
-            ("data", cfg.data_dir, DATA_KIND, legacy_prepared),
+            *data,
             ("train", cfg.runs_dir, RUNS_KIND, legacy_runs),
             ("eval", cfg.results_dir, RESULTS_KIND, legacy_results_dir),
             ("report", cfg.report_dir, REPORT_KIND, legacy_report)):

@@ -7,16 +7,20 @@ except those the study fills in itself (base model, grid, data and output direct
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ftbench.core.config import build, load_with_group
+from ftbench.core.config import build, load_with_group, read_config
 from ftbench.core.fingerprint import check_model_ref
 from ftbench.core.io import InputError
 from ftbench.core.run_manifest import base_manifest, read_run_manifest
 from ftbench.eval.specs import ModelSpec
+from ftbench.pipelines import study_variants
+from ftbench.pipelines.study_variants import VariantConfig
 from ftbench.suites.registry import DEFAULT as DEFAULT_SUITE
+from ftbench.suites.study_hooks import LM
 from ftbench.train.config import METHODS, RunSpec, TrainConfig
 
 TINY = "tiny"  # model path meaning "build the embedded tiny model"
@@ -38,6 +42,9 @@ class DataSettings:
 
     def __post_init__(self) -> None:
         from ftbench.suites.layout import check_test_size
+
+        # `$FTBENCH_GLUE_DATA`-style sources: a variable not set stays, and the data stage says so
+        self.source = os.path.expandvars(self.source)
 
         if not self.sizes or min(self.sizes) <= 0:
             raise InputError(f"config key 'data.sizes': positive integers required, got {self.sizes}")
@@ -65,10 +72,15 @@ class StudyModel:
     resources: dict[str, float] | None = None
     # a hub model's revision (branch, tag or commit) to pin; None: whatever `main` names now
     revision: str | None = None
+    # `lm`: a causal LM the study fine-tunes and evaluates with lm-eval; another kind is one
+    # its suite trains and scores itself (the glue suite's `encoder`), its `path` its own
+    kind: str = LM
 
     def __post_init__(self) -> None:
         from ftbench.core.model_sources import check_model_source, is_model_source
 
+        if self.kind != LM:
+            return  # the suite's model kind resolves and checks its own path
         if self.path != TINY and not is_model_source(self.path):
             # a path that does not exist is named now, not as a hub-id error later
             check_model_ref(self.path, f"config key 'models.path' ({self.name})",
@@ -200,6 +212,10 @@ class StudyConfig:
     report: ReportStage = field(default_factory=ReportStage)
     executor: str = "local"  # "ray": training runs and evaluations as Ray tasks
     ray: RaySettings = field(default_factory=RaySettings)
+    # the suite's own keys (`Suite.study.options`), and the ways models are evaluated (null:
+    # the suite's default variants, else every model on eval.tasks); study_variants.py
+    suite_options: dict[str, Any] = field(default_factory=dict)
+    variants: list[VariantConfig] | None = None
 
     def __post_init__(self) -> None:
         self.out_dir = self.out_dir or f"work/{self.name}"
@@ -213,14 +229,31 @@ class StudyConfig:
             raise InputError(f"config key 'suite': {suite.name!r} is evaluation-only (nothing to "
                              "prepare or train on); name the study's domain suite and list "
                              f"{suite.task_group} in eval.tasks")
-        if suite.pretraining is None and any(m.path == TINY for m in self.models):
+        if suite.pretraining is None and any(m.path == TINY for m in self.lm_models()):
             raise InputError(f"config key 'models.path': `{TINY}` pre-trains on a suite's own "
                              f"texts; suite {suite.name!r} has none, so it needs a model path")
+        study_variants.check_kinds(suite, [(m.name, m.kind) for m in self.models])
+        names = [m.name for m in self.models]  # lm models: their run names are checked below
+        dupes = sorted({m.name for m in self.other_models() if names.count(m.name) > 1})
+        if dupes:
+            raise InputError(f"config key 'models': duplicate model names {dupes}")
+        self.options = study_variants.suite_options(suite, self.suite_options)
+        self.variant_list = study_variants.variants(suite, self.options, self.variants)
+        self.parts = study_variants.parts(suite, self.options)
+        if self.other_models() and self.executor == "ray":
+            raise InputError("config key 'executor': models of kind "
+                             f"{self.other_models()[0].kind} run locally only; use executor "
+                             "local (or list them in a study of their own)")
+        if self.variant_list:
+            if self.eval.tasks is not None:
+                raise InputError("config key 'eval.tasks': the study's variants name its tasks; "
+                                 "list them there (a variant per way of evaluating)")
+            self.eval.tasks = study_variants.union_tasks(self.variant_list)
         if self.eval.tasks is None:
             self.eval.tasks = [suite.task_group]
         from ftbench.eval.backends import check_model_args
 
-        for m in self.models:
+        for m in self.lm_models():
             m.model_args = check_model_args(m.model_args, self.eval.backend,
                                             f"config key 'models.model_args' ({m.name})") or None
         self.set_train(self.train)
@@ -234,6 +267,26 @@ class StudyConfig:
             raise InputError(f"config key 'train.{clash[0]}' is set by the study itself; remove it")
         self.train = train
         self.train_configs()
+
+    def lm_models(self) -> list[StudyModel]:
+        """The models the study fine-tunes and evaluates with lm-eval (kind `lm`)."""
+        return [m for m in self.models if m.kind == LM]
+
+    def other_models(self) -> list[StudyModel]:
+        """Models of a kind the suite trains and scores itself."""
+        return [m for m in self.models if m.kind != LM]
+
+    def trains(self) -> bool:
+        """Whether anything is fine-tuned: a variant evaluates fine-tuned runs, or (without
+        variants) every study does."""
+        return bool(self.lm_models()) and (not self.variant_list or any(
+            v.models == "finetuned" for v in self.variant_list))
+
+    def data_dirs(self) -> dict[str | None, Path]:
+        """The prepared folder of each part (None: the suite's data as a whole)."""
+        if not self.parts:
+            return {None: self.data_dir}
+        return {p: self.data_dir / p for p in self.parts}
 
     def suite_def(self):
         """The study's `Suite` (ftbench.suites.base); a module path is imported once."""
@@ -276,22 +329,26 @@ class StudyConfig:
         return configs[0]
 
     def train_configs(self) -> list[TrainConfig]:
-        """One grid per training method, in the order the models are listed."""
+        """One grid per training method and part, in the order the models are listed (none when
+        the study's variants evaluate no fine-tuned model)."""
+        if not self.trains():
+            return []
         groups: dict[str | None, list[StudyModel]] = {}
-        for m in self.models:
+        for m in self.lm_models():
             groups.setdefault(m.method, []).append(m)
         configs = []
-        for method, models in groups.items():
-            grid = {"models": [{"path": self.model_path(m), "name": m.name,
-                                "chat_template": m.chat_template,
-                                "add_bos_token": m.add_bos_token, "revision": m.revision}
-                               for m in models],
-                    "sizes": list(self.data.sizes)}
-            data = {**self.train, "grid": grid, "data_dir": str(self.data_dir),
-                    "output_dir": str(self.runs_dir)}
-            if method is not None:
-                data["method"] = method
-            configs.append(build(TrainConfig, data, prefix="train."))
+        for part, data_dir in self.data_dirs().items():
+            for method, models in groups.items():
+                grid = {"models": [{"path": self.model_path(m), "name": grid_name(m.name, part),
+                                    "chat_template": m.chat_template,
+                                    "add_bos_token": m.add_bos_token, "revision": m.revision}
+                                   for m in models],
+                        "sizes": list(self.data.sizes)}
+                data = {**self.train, "grid": grid, "data_dir": str(data_dir),
+                        "output_dir": str(self.runs_dir)}
+                if method is not None:
+                    data["method"] = method
+                configs.append(build(TrainConfig, data, prefix="train."))
         names = [r.name for c in configs for r in c.runs()]
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
@@ -306,13 +363,16 @@ class StudyConfig:
     def eval_metadata(self) -> dict:
         """What the tasks read (lm-eval metadata), for `ftbench study` and `ftbench eval --study`
         alike: the study suite's data (its prepared directory, or for a suite whose tasks read
-        the source directory itself, that directory; under the suite's metadata key),
-        the general-skills suite's data and subsample."""
-        source = self.suite_def().data
+        the source directory itself, that directory; under the suite's metadata key), what the
+        suite's options add (a subsample, say), the general-skills suite's data and subsample."""
+        suite = self.suite_def()
+        source = suite.data
+        hook = suite.study.eval_metadata
+        own = hook(self.options) if hook is not None else {}
         if source is None:
-            return general_metadata(self.eval)
+            return {**own, **general_metadata(self.eval)}
         data = self.data_dir if source.reads == "prepared" else Path(self.data.source)
-        return {source.metadata_key: str(data.resolve()), **general_metadata(self.eval)}
+        return {source.metadata_key: str(data.resolve()), **own, **general_metadata(self.eval)}
 
     def model_specs(self, include_runs: bool = True) -> list[ModelSpec]:
         """Base models (when evaluated) and every fine-tuned run that finished training from
@@ -321,41 +381,120 @@ class StudyConfig:
         from ftbench.train.grid import current_runs
 
         specs = []
-        base_of: dict[str, str] = {}  # model path -> the evaluated base's name
-        own_args = {m.name: m.model_args for m in self.models}  # a run evaluates as its base
-        if self.eval.include_base:  # one evaluation per base, even if trained with two methods
-            bases: dict[str, StudyModel] = {}
-            for m in self.models:
+        base_of = self.base_names()
+        if self.eval.include_base and self.evaluates("base"):
+            bases: dict[str, StudyModel] = {}  # one evaluation per base, even if trained twice
+            for m in self.lm_models():
                 bases.setdefault(self.model_path(m), m)
+            tasks = self.model_tasks("base", None)
             for path, m in bases.items():
                 weights = _abs(resolve_model_path(path))
-                base_of[path] = f"{m.name}-base"
                 specs.append(ModelSpec(f"{m.name}-base", weights, chat_template=m.chat_template,
                                        add_bos_token=m.add_bos_token,
                                        run=base_manifest(m.name, weights).to_dict(),
-                                       extra_args=m.model_args, revision=m.revision))
+                                       extra_args=m.model_args, revision=m.revision,
+                                       tasks=tasks))
         if not include_runs:
             return specs
         for train_config in self.train_configs():
             for run, run_dir in current_runs(train_config):
-                specs.append(self.run_spec(run, run_dir, base_of.get(run.model_path),
-                                           own_args.get(run.model_name)))
+                specs.append(self.run_spec(run, run_dir, base_of.get(run.model_path)))
         return specs
 
-    @staticmethod
-    def run_spec(run: RunSpec, run_dir: Path, base_name: str | None,
-                 model_args: dict | None) -> ModelSpec:
-        """A trained run as a model to evaluate, with what it is (its typed manifest)."""
+    def base_names(self) -> dict[str, str]:
+        """model path -> the name its base is evaluated under (the first model listed with it)."""
+        if not (self.eval.include_base and self.evaluates("base")):
+            return {}
+        out: dict[str, str] = {}
+        for m in self.lm_models():
+            out.setdefault(self.model_path(m), f"{m.name}-base")
+        return out
+
+    def evaluates(self, model_set: str) -> bool:
+        """Whether a variant evaluates the base / fine-tuned models (without variants: both)."""
+        return not self.variant_list or any(v.models == model_set for v in self.variant_list)
+
+    def model_tasks(self, model_set: str, part: str | None) -> tuple[str, ...] | None:
+        """The leaf tasks a base ("base") or a run of `part` ("finetuned") is evaluated on;
+        None without variants (every task of the evaluation)."""
+        from ftbench.eval.tasks import expand_tasks, task_manager
+
+        def leaf(names: list[str]) -> list[str]:  # the index check_tasks built is reused
+            return expand_tasks(names, task_manager(self.include_path(), None, self.eval.tasks))
+
+        return study_variants.tasks_for(self.variant_list, model_set, part, leaf,
+                                        self.suite_def().study.task_part)
+
+    def study_model(self, grid_model: str) -> StudyModel | None:
+        """The study model a training grid's model name stands for (`<model>-<part>` in a
+        study with parts)."""
+        return next((m for p in (None, *self.parts) for m in self.lm_models()
+                     if grid_model == grid_name(m.name, p)), None)
+
+    def run_part(self, run: RunSpec) -> str | None:
+        """The part of the data a run was trained on (from its grid model name)."""
+        return next((p for p in self.parts for m in self.lm_models()
+                     if run.model_name == grid_name(m.name, p)), None)
+
+    def run_spec(self, run: RunSpec, run_dir: Path, base_name: str | None) -> ModelSpec:
+        """A trained run as a model to evaluate, with what it is (its typed manifest); it is
+        evaluated as its base (its model args), on its variants' tasks of its part."""
         typed = read_run_manifest(run_dir)  # None: trained before typed manifests
+        model = self.study_model(run.model_name)
         return ModelSpec(run.name, str((run_dir / "merged").resolve()),
                          chat_template=run.chat_template, add_bos_token=run.add_bos_token,
-                         extra_args=model_args,
-                         run=typed.with_base(base_name).to_dict() if typed else None)
+                         extra_args=model.model_args if model else None,
+                         run=typed.with_base(base_name).to_dict() if typed else None,
+                         tasks=self.model_tasks("finetuned", self.run_part(run)))
+
+    def kind_dir(self, model: StudyModel, part: str | None) -> Path:
+        """Where a model of another kind writes its run on `part` (beside the results)."""
+        return self.results_dir / model.name / (part or "all")
+
+    def study_record(self) -> dict | None:
+        """What the results index keeps of the study's variants, parts and model kinds
+        (`settings.study`; None for a plain study), from the config alone."""
+        models: dict[str, dict] = {}
+        for name in self.base_names().values():
+            models[name] = {"model": name.removesuffix("-base"), "kind": LM, "set": "base",
+                            "part": None}
+        for run in self.runs():
+            model = self.study_model(run.model_name)
+            models[run.name] = {"model": model.name, "kind": LM, "set": "finetuned",
+                                "part": self.run_part(run), "train_size": run.train_size}
+        for m in self.other_models():
+            for part in self.parts or (None,):
+                key = f"{m.name}/{part or 'all'}"
+                models[key] = {"model": m.name, "kind": m.kind, "part": part,
+                               "dir": str(self.kind_dir(m, part).relative_to(self.results_dir))}
+        return study_variants.study_record(self.variant_list, models)
+
+
+def grid_name(model: str, part: str | None) -> str:
+    """A base model's name in the training grid of one part: its runs are `<model>-<part>-<N>`."""
+    return model if part is None else f"{model}-{part}"
 
 
 def _abs(path: str) -> str:
     return str(Path(path).resolve()) if Path(path).exists() else path
 
 
-def load_study_config(path: Path | str, overrides: list[str] | None = None) -> StudyConfig:
-    return load_with_group(StudyConfig, path, overrides, "train", "set_train")
+def load_study_config(path: Path | str, overrides: list[str] | None = None,
+                      suite_format: str | None = None) -> StudyConfig:
+    """A study config; with `suite_format`, a config in that suite's own older format is read
+    too (`Suite.study.read_config`: `ftbench glue` and the GLUE matrix's YAML files)."""
+    if suite_format is None:
+        return load_with_group(StudyConfig, path, overrides, "train", "set_train")
+    from ftbench.suites.registry import get_suite
+
+    data = read_config(path, overrides)
+    reader = get_suite(suite_format).study.read_config
+    try:
+        if "models" not in data and reader is not None:
+            data = reader(data)
+        train = data.pop("train", None) or {}
+        cfg = build(StudyConfig, data)
+        cfg.set_train(train)
+        return cfg
+    except InputError as exc:
+        raise InputError(f"{path}: {exc}") from None

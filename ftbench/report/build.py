@@ -100,12 +100,37 @@ def _add_plots(ctx: Context, secs: dict[str, Section], out: Path) -> dict[str, P
     return written
 
 
+def _suite_hooks(ctx: Context):
+    """The study hooks of the results' suite (`Suite.study`), or None."""
+    from ftbench.suites.registry import get_suite
+
+    if ctx.data.domain.suite is None:
+        return None
+    try:
+        return get_suite(ctx.data.domain.suite).study
+    except InputError:
+        return None
+
+
+def suite_sections(ctx: Context) -> list[Section]:
+    """The sections the results' suite adds (its own experiments, read its own way)."""
+    hooks = _suite_hooks(ctx)
+    return list(hooks.report_sections(ctx)) if hooks and hooks.report_sections else []
+
+
+def suite_files(ctx: Context, sections: list[Section], out: Path) -> dict[str, Path]:
+    """The files behind the suite's sections (plots, per-experiment folders), written now."""
+    hooks = _suite_hooks(ctx)
+    return dict(hooks.report_files(ctx, sections, out)) if hooks and hooks.report_files else {}
+
+
 def compute_sections(ctx: Context) -> list[Section]:
     """Every section for a loaded context, key findings first; nothing is written."""
     ctx.shared.base = comparisons.find_base(ctx)
     ctx.shared.focus = comparisons.focus_pair(ctx)
     ctx.shared.vs_leader = significance.vs_leader(ctx)
-    sections = [fn(ctx) for fn in SECTIONS] + [training_section(ctx), forgetting(ctx)]
+    sections = ([fn(ctx) for fn in SECTIONS] + [training_section(ctx), forgetting(ctx)]
+                + suite_sections(ctx))
     return [key_findings(ctx, sections), *sections]  # drawn from every table: computed last
 
 
@@ -134,6 +159,9 @@ def report_main(source: Path, out: Path, *, top_n: int = 5,
     sections = compute_sections(ctx)
     secs = {s.key: s for s in sections}
     written_plots = _add_plots(ctx, secs, out)
+    own = suite_files(ctx, sections, out)
+    written_plots.update({n: p for n, p in own.items() if p.parent == out / "plots"})
+    others = [p for p in own.values() if p.parent != out / "plots"]
     written_tables: dict[str, Path] = {}
     for sec in sections:
         for name, frame in sec.tables.items():
@@ -149,7 +177,8 @@ def report_main(source: Path, out: Path, *, top_n: int = 5,
                            skipped, data.notes)
     atomic_write_text(summary, text)
     page = write_page(ctx, sections, out / "index.html", skipped, data.notes)
-    finish_report_dir(out, [*written_tables.values(), *written_plots.values(), summary, page],
+    finish_report_dir(out, [*written_tables.values(), *written_plots.values(), *others, summary,
+                            page],
                       Path(source), asdict(options))
     result = {"out": out, "summary": summary, "page": page, "source": data.source,
               "kind": data.kind,

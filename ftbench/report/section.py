@@ -55,7 +55,9 @@ class Shared:
     `class_baselines` (`baselines.baseline_table`), `item_overall` (`items.item_scores`).
     Results a later section or the plots read: `pair` (section 8 → 9 and the markdown),
     `resolution` and `adjacent_ranks` (resolution section → plots), `scaling_fit`,
-    `confusion`, `forgetting_tradeoff`, `forgetting_by_train_size` (→ plots).
+    `confusion`, `forgetting_tradeoff`, `forgetting_by_train_size` (→ plots). `suite`: what
+    the results' suite's own sections hand the files behind them (`Suite.study.report_sections`
+    → `report_files`), keyed by the suite's own names.
     """
 
     base: str | None = None
@@ -73,6 +75,7 @@ class Shared:
     confusion: dict | None = None
     forgetting_tradeoff: pd.DataFrame | None = None
     forgetting_by_train_size: pd.DataFrame | None = None
+    suite: dict = field(default_factory=dict)
 
 
 @dataclass

@@ -12,7 +12,9 @@ evaluation fingerprint — asks the suite instead of knowing the domain:
 - `prompt_files`: its prompts, read from the task YAML (`prompts()`), for training rows;
 - `vocab`: its report vocabulary (task → metric → column, headline metrics, composite weights,
   what each task's answers are);
-- `pretraining`: the texts the embedded tiny model pre-trains on (optional).
+- `pretraining`: the texts the embedded tiny model pre-trains on (optional);
+- `study`: what it adds to a study beyond that (variants, parts trained apart, model kinds,
+  report sections; `ftbench.suites.study_hooks`).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from ftbench.core.io import InputError, sha256_file
 from ftbench.core.paths import SUITES_CODE_DIR, TASKS_DIR
 from ftbench.suites.layout import PrepareResult, PrepareSettings, write_prepared
 from ftbench.suites.prompts import TaskPrompt, read_prompts
+from ftbench.suites.study_hooks import NO_HOOKS, StudyHooks
 
 READS = ("prepared", "dir")
 SOURCE_KINDS = ("file", "dir")
@@ -165,6 +168,8 @@ class Suite:
     # chat JSONL (a file or a folder; split "test"/"train" or None) -> its prepared layout
     # (`ftbench data import-chat`); None: the suite imports no chat files
     import_chat: Callable[[Path, str | None], PrepareResult] | None = None
+    # study variants, parts trained apart, model kinds, report sections (study_hooks.py)
+    study: StudyHooks = NO_HOOKS
 
     def __post_init__(self) -> None:
         if not self.task_prefix:

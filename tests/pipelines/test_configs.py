@@ -27,11 +27,6 @@ def test_shipped_config_validates(path):
         cfg = load_study_config(path)
         assert cfg.runs(), "the training grid expands to at least one run"
         assert cfg.eval.tasks
-    elif path.name.startswith("glue_small"):
-        from ftbench.pipelines.glue_config import load_glue_config
-
-        cfg = load_glue_config(path)
-        assert cfg.tasks and cfg.modes and cfg.decoders and cfg.encoders
     else:
         from ftbench.train.config import load_config
 

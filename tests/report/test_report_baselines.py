@@ -1,6 +1,6 @@
 """Classification baselines: majority / chance accuracy, macro-F1 and balanced accuracy beside
 accuracy, the binomial test against the majority rate, and the collapse flag — in the report and
-in the GLUE matrix's per-experiment files."""
+in the GLUE matrix's per-experiment files and comparison (the glue suite's report section)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from scipy import stats as sps
 
 from ftbench.metrics import macro_f1
 from ftbench.report.baselines import class_scores
-from ftbench.report.glue import Experiment, write_experiment
 from ftbench.suites.bmw.schema import ARTICLE_TYPES
+from ftbench.suites.glue.report import Experiment, write_experiment
 
 GOLD = ["Press Release"] * 46 + ["Press Kit", "Speech", "Fact & Figures"]  # the 49 test articles
 
@@ -69,10 +69,8 @@ def test_glue_experiment_files_carry_the_baselines(tmp_path):
     assert metrics["majority_class"] == "positive" and metrics["collapsed"] is True
 
 
-def test_glue_comparison_lists_collapsed_experiments(tmp_path):
-    import pandas as pd
-
-    from ftbench.report.glue import write_comparison
+def test_glue_comparison_lists_collapsed_experiments():
+    from ftbench.suites.glue.report import collapsed_note, comparison
 
     gold = ["positive"] * 18 + ["negative"] * 6
     collapsed = Experiment(model="m", kind="decoder", task="sst2", glue="sst2", mode="zero_shot",
@@ -81,10 +79,10 @@ def test_glue_comparison_lists_collapsed_experiments(tmp_path):
     good = Experiment(model="m", kind="decoder", task="sst2", glue="sst2", mode="lora",
                       records=[{"idx": i, "text": "t", "gold": g, "pred": g}
                                for i, g in enumerate(gold)])
-    files = write_comparison([collapsed, good], tmp_path)
-    table = pd.read_csv(files["comparison_csv"]).set_index("mode")
+    tables = comparison([collapsed, good])
+    table = tables["glue_comparison"].set_index("mode")
     assert table.loc["lora", "acc"] == 1.0 and table.loc["lora", "vs_majority"] == "above"
     assert bool(table.loc["zero_shot", "collapsed"]) and not table.loc["lora", "collapsed"]
-    summary = files["summary_md"].read_text()
-    assert "**Collapsed** (every parsed answer names one class): m__sst2__zero_shot" in summary
-    assert files["accuracy_png"].stat().st_size > 1000
+    assert collapsed_note(tables["glue_comparison"]) == \
+        "**Collapsed** (every parsed answer names one class): m__sst2__zero_shot"
+    assert tables["glue_best_per_task"]["experiment"].tolist() == ["m__sst2__lora"]

@@ -88,13 +88,15 @@ def test_lora_rows_are_chat_rows_with_the_label_word(glue_dir, tmp_path):
     assert chat["messages"][2]["content"] == ("yes" if rows[0]["label"] == 0 else "no")
     assert rows[0]["sentence2"].strip() in chat["messages"][1]["content"]
 
-    # the glue suite writes the same rows into the shared prepared layout
-    from ftbench.suites.glue.suite import prepare_glue
-    from ftbench.suites.layout import PrepareSettings
+    # a glue study with suite_options.tasks prepares one task per folder, the same rows
+    from ftbench.suites.glue.options import GlueOptions
+    from ftbench.suites.glue.study import prepare_part
+    from ftbench.suites.layout import PrepareSettings, write_prepared
 
     out = tmp_path / "rte"
-    result = prepare_glue(str(glue_dir), PrepareSettings(sizes=(20, 40), seed=0), out,
-                          cells=(("rte", "validation"),), eval_n=24, eval_seed=1)
+    result = prepare_part(glue_dir, PrepareSettings(sizes=(20, 40), seed=0), "rte",
+                          GlueOptions(tasks=["rte"], eval_n=24, eval_seed=1))
+    write_prepared(result, out)
     path = check_train_file(out, 40, read_manifest(out), "k")
     assert load_rows(path) == [to_chat(r) for r in rows]  # same sample, same order, same prompt
     assert load_rows(out / "train_20.jsonl") == [to_chat(r) for r in rows[:20]]  # nested
@@ -104,4 +106,5 @@ def test_lora_rows_are_chat_rows_with_the_label_word(glue_dir, tmp_path):
     assert len(test) == 24 and {r["task"] for r in test} == {"rte"}
     assert [r["idx"] for r in test] == [r["idx"] for r in eval_rows("rte", "validation",
                                                                      str(glue_dir), 24, 1)]
-    assert result.manifest["suite"] == "glue" and result.manifest["sizes"]["40"]["rows"] == 40
+    assert result.manifest["cells"] == [["rte", "validation"]]
+    assert result.manifest["sizes"]["40"]["rows"] == 40

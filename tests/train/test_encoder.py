@@ -8,7 +8,7 @@ import pytest
 
 from ftbench.core.io import InputError
 from ftbench.metrics.label_scores import label_scores
-from ftbench.train.encoder import MINILM, EncoderSettings, resolve_model, train_encoder
+from ftbench.suites.glue.encoder import MINILM, EncoderSettings, resolve_model, train_encoder
 
 
 def test_settings_are_checked_before_any_model_loads():

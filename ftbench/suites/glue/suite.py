@@ -4,35 +4,20 @@ The glue_small tasks read the GLUE data directory itself (`glue_data`: the HF gl
 else the hub), so a study on this suite points `data.source` at that directory and the tasks at
 it; preparation writes what training needs: per GLUE task a seeded, label-stratified train sample
 (nested sizes = rows per task) as chat rows with the generative task's prompt, and the evaluation
-rows the tasks will score (`test.jsonl`, for the record and the overlap check). `ftbench glue`
-(the experiment matrix) prepares one (task, split) cell per directory the same way.
+rows the tasks will score (`test.jsonl`, for the record and the overlap check). With
+`suite_options.tasks` the study is the GLUE-small experiment matrix (`ftbench.suites.glue.study`):
+one (task, split) cell per prepared directory, prepared the same way.
 """
 
 from __future__ import annotations
 
-import time
-from collections import Counter
-from dataclasses import asdict
 from pathlib import Path
 
-from ftbench.core.fingerprint import code_digest, digest, tree_files
-from ftbench.core.paths import SUITES_CODE_DIR
 from ftbench.suites.base import DataSource, ReportVocab, Suite
-from ftbench.suites.glue.data import (
-    DEFAULT_N,
-    DEFAULT_SEED,
-    ENV_DATA,
-    GLUE_TASKS,
-    eval_rows,
-    stratified_sample,
-    train_rows,
-)
-from ftbench.suites.glue.prompts import GLUE_TASKS_DIR, PROMPT_FILES, to_chat
-from ftbench.suites.layout import PrepareResult, PrepareSettings, write_prepared
-
-# what a study on GLUE trains on: each task with its (matched) evaluation split
-DEFAULT_CELLS = (("sst2", "validation"), ("rte", "validation"), ("mnli", "validation_matched"))
-GLUE_CODE_DIR = Path(__file__).resolve().parent
+from ftbench.suites.glue.data import ENV_DATA
+from ftbench.suites.glue.prepare import cells_fingerprint, prepare_cells
+from ftbench.suites.glue.prompts import GLUE_TASKS_DIR, PROMPT_FILES
+from ftbench.suites.glue.study import HOOKS
 
 
 def _task_names() -> list[str]:
@@ -54,72 +39,13 @@ def _vocab() -> ReportVocab:
                        lower_is_better=frozenset(lower))
 
 
-def _test_row(row: dict, split: str) -> dict:
-    return {"id": f"{row['glue_task']}-{split}-{row['idx']}",
-            "article_id": f"{row['glue_task']}-{split}-{row['idx']}", "task": row["glue_task"],
-            "target": row["answer"], **row}
+def _pretraining(prepared: Path | None, corpus: Path | None):
+    """GLUE's sentences are too short and too few to pre-train a language model on: `path: tiny`
+    in a glue study is the embedded model every other command builds by default (the default
+    suite's bundled sample), as the GLUE matrix always built it."""
+    from ftbench.train.tiny_model import pretraining_data
 
-
-def prepare_cells(glue_data: str | None, settings: PrepareSettings,
-                  cells: tuple[tuple[str, str], ...] = DEFAULT_CELLS, eval_n: int | None = DEFAULT_N,
-                  eval_seed: int = DEFAULT_SEED) -> PrepareResult:
-    """Per (GLUE task, evaluation split): train_N = the first N rows of a label-stratified sample
-    (seed `settings.seed`) of its train split (or MNLI's stand-in), as chat rows; test = the
-    evaluation rows the tasks score with `eval_n` / `eval_seed`."""
-    largest = max(settings.sizes)
-    samples = {cell: stratified_sample(train_rows(cell[0], cell[1], glue_data), largest,
-                                       settings.seed) for cell in cells}
-    test = [_test_row(r, split) for task, split in cells
-            for r in eval_rows(task, split, glue_data, eval_n or "all", eval_seed)]
-    train: dict[int, list[dict]] = {}
-    sizes: dict[str, dict] = {}
-    warnings: list[str] = []
-    for size in sorted(set(settings.sizes)):
-        rows = [r for cell in cells for r in samples[cell][:size]]
-        got = min(len(samples[cell][:size]) for cell in cells)
-        if got < size:
-            warnings.append(f"train size {size} capped to {got} rows per task")
-        train[size] = [to_chat(r) for r in rows]
-        sizes[str(size)] = {"requested": size, "articles": got, "rows": len(rows)}
-    texts = {tuple(str(r.get(f, "")) for f in GLUE_TASKS[r["glue_task"]].fields) for r in test}
-    shared = sum(tuple(str(r.get(f, "")) for f in GLUE_TASKS[r["glue_task"]].fields) in texts
-                 for cell in cells for r in samples[cell])
-    manifest = {
-        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "seed": settings.seed,
-        "cells": [list(c) for c in cells], "eval_n": eval_n, "eval_seed": eval_seed,
-        "articles": {"train": min(len(s) for s in samples.values()), "test": len(test)},
-        "sizes": sizes, "test_rows_per_task": dict(Counter(r["task"] for r in test)),
-        # GLUE's own splits are disjoint by construction; identical texts are counted, not fatal
-        "leak_check": {"train_rows_with_a_test_text": shared, "passed": True},
-        "warnings": warnings,
-    }
-    return PrepareResult(test=test, train=train, manifest=manifest, warnings=warnings)
-
-
-def cells_fingerprint(source_sha256: str | None, settings: PrepareSettings,
-                      cells: tuple[tuple[str, str], ...] = DEFAULT_CELLS,
-                      eval_n: int | None = DEFAULT_N, eval_seed: int = DEFAULT_SEED) -> dict:
-    prompts = {t: asdict(p) for t, p in sorted(SUITE.prompts().items())}
-    fp = {"suite": "glue", "source_sha256": source_sha256,
-          "settings": {**asdict(settings), "sizes": sorted(set(settings.sizes))},
-          "cells": [list(c) for c in cells], "eval_n": eval_n, "eval_seed": eval_seed,
-          "prompts": digest(prompts), "code": code_digest([SUITES_CODE_DIR, GLUE_CODE_DIR])}
-    return {**fp, "digest": digest(fp)}
-
-
-def prepare_glue(glue_data: str | None, settings: PrepareSettings, out: Path | str,
-                 cells: tuple[tuple[str, str], ...] = DEFAULT_CELLS,
-                 eval_n: int | None = DEFAULT_N, eval_seed: int = DEFAULT_SEED) -> PrepareResult:
-    """`prepare_cells` written into `out` in the shared layout (what `ftbench glue` trains on)."""
-    result = prepare_cells(glue_data, settings, cells, eval_n, eval_seed)
-    local = Path(glue_data) if glue_data else None
-    sha = digest(tree_files(local)) if local and local.is_dir() else None
-    result.manifest.update(
-        suite="glue", source={"glue_data": str(local.resolve()) if local else None,
-                              "sha256": sha, "env_var": ENV_DATA},
-        fingerprint=cells_fingerprint(sha, settings, cells, eval_n, eval_seed))
-    write_prepared(result, out)
-    return result
+    return pretraining_data(None, None, corpus)
 
 
 SUITE = Suite(
@@ -128,5 +54,5 @@ SUITE = Suite(
     prompt_files=PROMPT_FILES,
     prepare_rows=lambda source, settings: prepare_cells(str(source), settings),
     fingerprint_fn=lambda sha, settings: cells_fingerprint(sha, settings),
-    source_kind="dir", vocab=_vocab(),
+    source_kind="dir", vocab=_vocab(), pretraining=_pretraining, study=HOOKS,
 )

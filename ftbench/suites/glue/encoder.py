@@ -6,6 +6,7 @@ on the task. Offline default: all-MiniLM-L6-v2 shipped by the PyPI package `gt-a
 Trainer does the training; this module chooses its settings, times training and inference,
 records peak memory, and writes per-example predictions scored with `ftbench.metrics`.
 It is evaluated on the same seeded subsample the glue_small tasks use (same n, same seed).
+In a study it is the model kind `encoder` (`ftbench.suites.glue.encoder_kind`).
 """
 
 from __future__ import annotations
@@ -154,3 +155,4 @@ def train_encoder(settings: EncoderSettings, out_dir: Path) -> dict[str, Any]:
     atomic_write_json(out_dir / "manifest.json", manifest)
     shutil.rmtree(out_dir / ".trainer", ignore_errors=True)
     return manifest
+

@@ -1,0 +1,46 @@
+"""A model evaluated on its own share of an invocation's tasks (a study's variants and parts),
+and the peak memory recorded per task beside its time."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from ftbench.core.io import InputError
+from ftbench.core.memory import RssSampler
+from ftbench.eval.specs import ModelSpec
+
+LEAF = ["glue_small_sst2_gen", "glue_small_rte_gen", "glue_small_sst2_gen_5shot"]
+
+
+def test_a_spec_with_tasks_keeps_the_invocation_order_and_records_them():
+    spec = ModelSpec("m-rte-32", "/x", tasks=["glue_small_sst2_gen_5shot", "glue_small_rte_gen"])
+    assert spec.own_tasks(LEAF) == ["glue_small_rte_gen", "glue_small_sst2_gen_5shot"]
+    assert spec.to_dict()["tasks"] == ["glue_small_sst2_gen_5shot", "glue_small_rte_gen"]
+    plain = ModelSpec("m-base", "/x")
+    assert plain.own_tasks(LEAF) == LEAF
+    assert "tasks" not in plain.to_dict()  # records of models on every task read as before
+    assert ModelSpec(**ModelSpec("w", "/x", tasks=("a",)).to_dict()).tasks == ("a",)  # worker
+
+
+def test_a_spec_naming_a_task_outside_the_invocation_is_refused():
+    from ftbench.eval.orchestrator import EvalSettings, eval_context
+
+    settings = EvalSettings(tasks=["glue_small_rte_gen"], backend="hf")
+    spec = ModelSpec("m", "/x", tasks=["glue_small_sst2_gen"])
+    with pytest.raises(InputError, match="model m: its tasks glue_small_sst2_gen are not among"):
+        eval_context(settings, [spec])
+
+
+def test_the_sampler_gives_each_window_its_own_peak():
+    with RssSampler(interval=0.01) as rss:
+        t0 = time.time()
+        time.sleep(0.05)
+        t1 = time.time()
+        block = b"\x01" * (64 * 2**20)  # 64 MiB more (pages written), after the first window
+        time.sleep(0.05)
+        t2 = time.time()
+    assert rss.peak(t0, t1) is not None and rss.peak(t1 + 0.02, t2) > rss.peak(t0, t1) + 32
+    assert rss.peak(t2 + 60, t2 + 61) is None  # no sample there
+    del block
