@@ -4,26 +4,10 @@ alone; the study records which name is what for the report; bad variants name th
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import yaml
-from toy_domain import write_toy_domain
 
 from ftbench.core.io import InputError
-
-
-@pytest.fixture(scope="module")
-def toy(tmp_path_factory):
-    """The toy domain; a process loads one suite named `toy`, so the one another test module
-    wrote first is reused."""
-    from ftbench.suites.registry import all_suites
-
-    loaded = next((s for s in all_suites() if s.name == "toy"), None)
-    if loaded is not None:
-        return Path(loaded.origin).parent, Path(loaded.origin)
-    root = tmp_path_factory.mktemp("toy-variants")
-    return root, write_toy_domain(root)
 
 
 def _config(root, module, **extra) -> str:

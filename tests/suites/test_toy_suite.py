@@ -8,15 +8,9 @@ import json
 
 import pytest
 import yaml
-from toy_domain import COMPOSITE, WORDS, write_toy_domain
+from toy_domain import COMPOSITE, WORDS
 
 from ftbench.core.io import InputError, read_jsonl
-
-
-@pytest.fixture(scope="module")
-def toy(tmp_path_factory):
-    root = tmp_path_factory.mktemp("toy-domain")
-    return root, write_toy_domain(root)
 
 
 def _study(root, module, model, **extra) -> dict:
