@@ -21,6 +21,8 @@ for var, value in {
     "OMP_WAIT_POLICY": "PASSIVE",
 }.items():
     os.environ.setdefault(var, value)
+if os.environ.get("PYTEST_XDIST_WORKER"):  # two workers share the 2 cores: one torch thread each
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
 @pytest.fixture(scope="session")
@@ -56,12 +58,30 @@ def bmw500_prepared(tmp_path_factory, bmw_raw) -> Path:
     return out
 
 
+def built_once(tmp_path_factory, name: str, build) -> Path:
+    """`build(folder)` run once per test run, also when pytest-xdist splits the run over
+    processes: the first worker builds under a file lock in the run's shared temporary folder and
+    marks it done; the others wait for the lock and read it. Without xdist: a session folder."""
+    from filelock import FileLock
+
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return build(tmp_path_factory.mktemp(name))
+    shared = tmp_path_factory.getbasetemp().parent / f"shared-{name}"
+    with FileLock(f"{shared}.lock"):
+        done = shared / ".built"
+        if not done.exists():
+            shared.mkdir(exist_ok=True)
+            result = build(shared)
+            done.write_text(str(result), encoding="utf-8")
+        return Path(done.read_text(encoding="utf-8"))
+
+
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory) -> Path:
-    """The embedded tiny model, built once per test session (~30 s on 2 cores)."""
+    """The embedded tiny model, built once per test run (~30 s on 2 cores)."""
     from ftbench.train.tiny_model import build_tiny_model
 
-    return build_tiny_model(tmp_path_factory.mktemp("tiny") / "tiny-llama")
+    return built_once(tmp_path_factory, "tiny", lambda d: build_tiny_model(d / "tiny-llama"))
 
 
 @pytest.fixture(scope="session")
@@ -73,8 +93,9 @@ def tiny_model_quick(tmp_path_factory) -> Path:
 
     from ftbench.train.tiny_model import TinyModelConfig, build_tiny_model
 
-    return build_tiny_model(tmp_path_factory.mktemp("tiny-quick") / "tiny-llama",
-                            config=TinyModelConfig(pretrain_steps=QUICK_PRETRAIN_STEPS))
+    config = TinyModelConfig(pretrain_steps=QUICK_PRETRAIN_STEPS)
+    return built_once(tmp_path_factory, "tiny-quick",
+                      lambda d: build_tiny_model(d / "tiny-llama", config=config))
 
 
 @pytest.fixture(scope="session")
@@ -84,3 +105,26 @@ def finished_study(tmp_path_factory, tiny_model):
     from study_fixture import build_finished_study
 
     return build_finished_study(tmp_path_factory.mktemp("finished_study") / "demo", tiny_model)
+
+
+# pytest-xdist (`make test` runs `-n 2 --dist loadgroup`): a finished study is an in-process
+# object built once per worker, so the tests that read one run on the worker that built it; the
+# tests that start a vLLM engine run one at a time (an engine binds its threads to the cores).
+# The long ones are handed out first, so that no worker is left with one at the end.
+ONE_WORKER_FIXTURES = ("finished_study", "report_study")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    if not config.pluginmanager.hasplugin("xdist") or config.getoption("dist", "no") == "no":
+        return
+    for item in items:
+        if item.get_closest_marker("vllm"):
+            name = "vllm"
+        else:
+            name = next((f for f in ONE_WORKER_FIXTURES if f in item.fixturenames), None)
+        if name is not None:
+            item.add_marker(pytest.mark.xdist_group(name))
+    items.sort(key=lambda item: (not item.get_closest_marker("vllm"),
+                                 not item.get_closest_marker("xdist_group"),
+                                 not item.get_closest_marker("slow")))

