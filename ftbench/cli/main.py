@@ -1,4 +1,5 @@
-"""`ftbench` command line: one subcommand per stage; each is a thin typed call into a package.
+"""`ftbench` command line: one subcommand per stage; each is a thin typed call into a package,
+and its options are its parameters (cli/signature.py makes the parser from the signature).
 
 Errors a user can fix (bad input, bad config) print one clear line and exit 2, no traceback.
 """
@@ -11,8 +12,27 @@ import os
 import signal
 import sys
 from pathlib import Path
+from typing import Annotated
 
+from ftbench.cli.arg_types import (
+    FORCE_HELP,
+    SHARD_HELP,
+    parse_batch_size,
+    parse_limit,
+    parse_max_gen_toks,
+    parse_model_args,
+    parse_sizes,
+    parse_test_size,
+    positive_int,
+)
+from ftbench.cli.signature import Opt, add_command
+from ftbench.cli.train import cmd_train
 from ftbench.core.io import InputError
+
+OVERRIDE_COMMANDS = ("study", "demo", "train", "glue")
+SUITE_HELP = ("the domain suite: a built-in name or the path of a module that defines SUITE "
+              "(default: the default suite)")
+ONLY_HELP = "comma-separated stages: data,models,train,eval,report"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -22,61 +42,13 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def _sizes(text: str) -> tuple[int, ...]:
-    try:
-        sizes = tuple(int(s) for s in text.split(",") if s.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"must be comma-separated integers, got {text!r}") from None
-    if not sizes or min(sizes) <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive integers, got {text!r}")
-    return sizes
-
-
-def _test_size(text: str) -> float | int:
-    from ftbench.suites.layout import check_test_size
-
-    try:
-        return check_test_size(float(text))
-    except (ValueError, InputError):
-        raise argparse.ArgumentTypeError(
-            f"must be a fraction in (0, 1) or a whole number of test articles, got {text!r}"
-        ) from None
-
-
-def _limit(text: str) -> int | float:
-    """lm-eval's --limit: a whole number of examples per task, or a fraction in (0, 1)."""
-    from ftbench.eval.tasks import check_limit
-
-    try:
-        return check_limit(float(text))
-    except (ValueError, InputError):
-        raise argparse.ArgumentTypeError(
-            f"must be a whole number of examples (>= 1) or a fraction in (0, 1), got {text!r}"
-        ) from None
-
-
-def _batch_size(text: str) -> int | str:
-    if text.isdigit() and int(text) > 0:
-        return int(text)
-    head, _, tail = text.partition(":")
-    if head == "auto" and (not tail or (tail.isdigit() and int(tail) > 0)):
-        return text
-    raise argparse.ArgumentTypeError(f"must be a positive integer, 'auto' or 'auto:N', "
-                                     f"got {text!r}")
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
-    return value
-
-
-def cmd_tiny_model(out: Path, corpus: Path | None, steps: int, seed: int) -> None:
+def cmd_tiny_model(
+    *,
+    out: Annotated[Path, Opt("directory the model is written to")],
+    corpus: Annotated[Path | None, Opt("raw JSONL (default: bundled sample)")] = None,
+    steps: Annotated[int, Opt("pre-training steps")] = 300,
+    seed: Annotated[int, Opt("random seed of the weights and the pre-training")] = 0,
+) -> None:
     from ftbench.core.outputs import claim_dir
     from ftbench.train.tiny_model import TinyModelConfig, build_tiny_model
 
@@ -120,9 +92,27 @@ def _suite(name: str | None):
     return get_suite(name or DEFAULT, "--suite")
 
 
-def cmd_data_prepare(raw: Path, out: Path, sizes: tuple[int, ...], test_size: float | int,
-                     seed: int, max_input_words: int | None, skip_invalid: bool,
-                     strip_reference: bool = False, suite: str = "") -> None:
+def cmd_data_prepare(
+    *,
+    raw: Annotated[Path, Opt("raw articles, JSONL (one article per line)", positional=True)],
+    out: Annotated[Path, Opt("directory of the prepared data")],
+    sizes: Annotated[tuple[int, ...], Opt(
+        "nested train sizes in articles, comma-separated (default: 500,1000,1500,2000)",
+        parse=parse_sizes)] = (500, 1000, 1500, 2000),
+    test_size: Annotated[float | int, Opt(
+        "test articles: a count (e.g. 50) or a fraction (e.g. 0.1)",
+        parse=parse_test_size)] = 0.1,
+    seed: Annotated[int, Opt("seed of the test/train split")] = 42,
+    max_input_words: Annotated[int | None, Opt(
+        "truncate article text in prompts to this many words")] = None,
+    skip_invalid: Annotated[bool, Opt(
+        "skip (and count) invalid lines instead of stopping at the first")] = False,
+    strip_reference: Annotated[bool, Opt(
+        "remove a verbatim leading copy of the summary from the article text in prompts (off: "
+        "the published study's prompts, byte for byte)",
+        flag="--strip-reference-from-input")] = False,
+    suite: Annotated[str, Opt(SUITE_HELP)] = "",
+) -> None:
     from ftbench.suites.layout import PrepareSettings
 
     chosen = _suite(suite)
@@ -144,7 +134,14 @@ def cmd_data_prepare(raw: Path, out: Path, sizes: tuple[int, ...], test_size: fl
     _print_train_files_and_notes(result, leakage)
 
 
-def cmd_data_import_chat(source: Path, out: Path, split: str | None, suite: str = "") -> None:
+def cmd_data_import_chat(
+    *,
+    source: Annotated[Path, Opt("a chat JSONL file or a directory of them", positional=True)],
+    out: Annotated[Path, Opt("directory of the prepared data")],
+    split: Annotated[str | None, Opt("for a single file whose name says neither test nor train",
+                                     choices=("test", "train"))] = None,
+    suite: Annotated[str, Opt(SUITE_HELP)] = "",
+) -> None:
     from ftbench.suites.layout import write_prepared
 
     chosen = _suite(suite)
@@ -159,47 +156,59 @@ def cmd_data_import_chat(source: Path, out: Path, split: str | None, suite: str 
     _print_train_files_and_notes(result)
 
 
-def _max_gen_toks(text: str) -> int | dict[str, int]:
-    """`--max-gen-toks 256` (every generative task) or `TASK=256,OTHER_TASK=64` per task."""
-    try:
-        if "=" not in text:
-            value: int | dict[str, int] = int(text)
-        else:
-            value = {k.strip(): int(v) for k, v in (p.split("=", 1) for p in text.split(",") if p)}
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"--max-gen-toks takes N or TASK=N[,TASK=N]; got {text!r}") from None
-    if min([value] if isinstance(value, int) else value.values() or [0]) <= 0:
-        raise argparse.ArgumentTypeError(f"--max-gen-toks must be positive; got {text!r}")
-    return value
-
-
-def _model_args(text: str) -> dict:
-    """`--model-args tensor_parallel_size=2,gpu_memory_utilization=0.9` (values read as YAML
-    scalars); the keys are checked against the backend in cmd_eval."""
-    import yaml
-
-    args: dict = {}
-    for item in filter(None, (p.strip() for p in text.split(","))):
-        key, sep, raw = (s.strip() for s in item.partition("="))
-        if not sep or not key:
-            raise argparse.ArgumentTypeError(f"--model-args takes KEY=VALUE[,KEY=VALUE]; got {item!r}")
-        try:
-            args[key] = yaml.safe_load(raw) if raw else None
-        except yaml.YAMLError:
-            args[key] = raw
-    return args
-
-
-def cmd_eval(models: str | None, study: Path | None, tasks: str | None, out: Path,
-             backend: str | None,
-             limit: int | float | None, batch_size: int | str | None, chat_template: bool,
-             metadata: str | None, context_length: int | None = None,
-             threads: int | None = None, thinking: bool = False,
-             max_gen_toks: int | dict[str, int] | None = None, force: bool = False,
-             model_args: dict | None = None, shard: str | None = None,
-             system_instruction: str | None = None,
-             fewshot_as_multiturn: bool | None = None, suite: str | None = None) -> int:
+def cmd_eval(
+    *,
+    models: Annotated[str | None, Opt("NAME=PATH or NAME=BASE::ADAPTER, comma-separated")] = None,
+    study: Annotated[Path | None, Opt("study config listing the models")] = None,
+    tasks: Annotated[str | None, Opt(
+        "lm-eval tasks/groups, comma-separated (default: the study's eval.tasks with --study, "
+        "else the default suite's group)")] = None,
+    out: Annotated[Path, Opt("results directory of the study")],
+    backend: Annotated[str | None, Opt(
+        "lm-eval model type (default: the study's eval.backend with --study, else auto: vllm "
+        "when it can run here, else hf)", choices=("auto", "hf", "vllm"))] = None,
+    limit: Annotated[int | float | None, Opt(
+        "examples per task (a count, or a fraction in (0, 1))", parse=parse_limit)] = None,
+    batch_size: Annotated[int | str | None, Opt(
+        "default: 8 (hf), auto (vllm)", parse=parse_batch_size)] = None,
+    chat_template: Annotated[bool | None, Opt(
+        "format prompts with each model's chat template, as lm-eval's --apply_chat_template "
+        "(default: apply; a model without a template, or one set chat_template=none, gets plain "
+        "prompts); recorded in every results file", flag="--apply-chat-template",
+        negatable=True, also_off="--no-chat-template",
+        also_off_help="the same as --no-apply-chat-template (older spelling)")] = None,
+    system_instruction: Annotated[str | None, Opt(
+        "system message before every prompt (lm-eval --system_instruction; default: none); "
+        "part of what results are reused for", metavar="TEXT")] = None,
+    fewshot_as_multiturn: Annotated[bool | None, Opt(
+        "few-shot examples as separate chat turns (lm-eval --fewshot_as_multiturn; default: "
+        "lm-eval's, on with the chat template); part of what results are reused for",
+        negatable=True)] = None,
+    metadata: Annotated[str | None, Opt("JSON passed to the tasks (lm-eval --metadata)")] = None,
+    context_length: Annotated[int | None, Opt(
+        "tokens per sequence, at most each model's own (default: the model's)",
+        parse=positive_int)] = None,
+    threads: Annotated[int | None, Opt(
+        "torch intra-op threads (default: OMP_NUM_THREADS, else the allowed CPUs)",
+        parse=positive_int)] = None,
+    thinking: Annotated[bool, Opt(
+        "let reasoning models think (chat templates get enable_thinking; default off); raise "
+        "--max-gen-toks to leave room for the reasoning")] = False,
+    max_gen_toks: Annotated[int | dict[str, int] | None, Opt(
+        "token budget of the generative tasks: N, or TASK=N[,TASK=N] (default: each task's "
+        "own, sized for the real data)", parse=parse_max_gen_toks)] = None,
+    model_args: Annotated[dict | None, Opt(
+        "lm-eval's model_args, KEY=VALUE[,KEY=VALUE], meaning what they mean there and winning "
+        "over ftbench's defaults: dtype, revision, attn_implementation; hf device, parallelize, "
+        "device_map, ...; vllm tensor_parallel_size, gpu_memory_utilization, ... "
+        "(docs/config.md); trust_remote_code=true is refused", parse=parse_model_args)] = None,
+    suite: Annotated[str | None, Opt(
+        "the domain suite of the tasks: a built-in name or a module that defines SUITE (its "
+        "task folder joins the include path, its group is the default --tasks, and the results "
+        "record it for ftbench report)", metavar="NAME|FILE.py")] = None,
+    shard: Annotated[str | None, Opt(SHARD_HELP, metavar="I/N")] = None,
+    force: Annotated[bool, Opt(FORCE_HELP)] = False,
+) -> int:
     """`chat_template`, `system_instruction`, `fewshot_as_multiturn`: None = not given (the
     study's value with --study, else apply the template / lm-eval's defaults)."""
     import json
@@ -266,10 +275,23 @@ def cmd_eval(models: str | None, study: Path | None, tasks: str | None, out: Pat
     return 0 if all_complete(data, asked) else 1
 
 
-def cmd_study(config: Path, only: str | None, overrides: list[str], force: bool = False,
-              shard: str | None = None, executor: str | None = None, resume: bool = True) -> int:
+def cmd_study(
+    *,
+    config: Annotated[Path, Opt("study config YAML", positional=True)],
+    overrides: Annotated[list[str], Opt("key=value overrides (dotted: eval.limit=4)",
+                                        positional=True)] = (),
+    only: Annotated[str | None, Opt(ONLY_HELP)] = None,
+    resume: Annotated[bool, Opt("(default behaviour) completed work is always reused")] = False,
+    executor: Annotated[str | None, Opt(
+        "run training runs and evaluations as Ray tasks (a cluster via RAY_ADDRESS or "
+        "ray.address, else a local one; pip install 'ftbench[cluster]'); default: the config's "
+        "executor, else local", choices=("local", "ray"))] = None,
+    shard: Annotated[str | None, Opt("with --only train or --only eval: " + SHARD_HELP,
+                                     metavar="I/N")] = None,
+    force: Annotated[bool, Opt(FORCE_HELP)] = False,
+) -> int:
     """`resume` is accepted for habit's sake: completed work is always reused."""
-    return run_study_command(config, only, overrides, force, shard, executor)
+    return run_study_command(config, only, list(overrides), force, shard, executor)
 
 
 def run_study_command(config: Path, only: str | None, overrides: list[str], force: bool = False,
@@ -304,30 +326,36 @@ def run_study_command(config: Path, only: str | None, overrides: list[str], forc
     return 0
 
 
-def cmd_train(config: Path, overrides: list[str], force: bool = False,
-              shard: str | None = None) -> int:
-    from ftbench.cli.train import train_main
-    from ftbench.core.shard import parse_shard
-
-    return train_main(config, overrides, force=force, shard=parse_shard(shard))
-
-
 def cmd_tasks_path() -> None:
     from ftbench.core.paths import TASKS_DIR
 
     print(TASKS_DIR)
 
 
-def cmd_demo(real: bool, overrides: list[str]) -> int:
+def cmd_demo(
+    *,
+    real: Annotated[bool, Opt(
+        "the real-model demo instead: configs/demo_real.yaml (SmolLM2-135M-Instruct)")] = False,
+    overrides: Annotated[list[str], Opt("key=value overrides of the demo config",
+                                        positional=True)] = (),
+) -> int:
     from ftbench.core.paths import CONFIGS_DIR
 
-    return cmd_study(CONFIGS_DIR / ("demo_real.yaml" if real else "demo.yaml"), None, overrides)
+    return run_study_command(CONFIGS_DIR / ("demo_real.yaml" if real else "demo.yaml"), None,
+                             list(overrides))
 
 
-def cmd_glue(config: Path, overrides: list[str], only: str | None = None,
-             force: bool = False) -> int:
+def cmd_glue(
+    *,
+    config: Annotated[Path, Opt("a study config of the glue suite, or a GLUE matrix config "
+                                "(decoders, encoders, modes)", positional=True)],
+    overrides: Annotated[list[str], Opt("key=value overrides (dotted: eval.limit=8)",
+                                        positional=True)] = (),
+    only: Annotated[str | None, Opt(ONLY_HELP)] = None,
+    force: Annotated[bool, Opt(FORCE_HELP)] = False,
+) -> int:
     """Kept for the GLUE matrix's users: the study, reading the matrix's older YAML too."""
-    return run_study_command(config, only, overrides, force, suite_format="glue")
+    return run_study_command(config, only, list(overrides), force, suite_format="glue")
 
 
 def call_handler(args: argparse.Namespace) -> int:
@@ -339,9 +367,24 @@ def call_handler(args: argparse.Namespace) -> int:
     return rc if isinstance(rc, int) else 0
 
 
-def cmd_report(source: Path, out: Path, top_n: int, compare: str | None, baseline: str | None,
-               metric: str | None, tie_threshold: float, n_samples: int, mapping: Path | None,
-               runs: Path | None) -> int:
+def cmd_report(
+    *,
+    source: Annotated[Path, Opt("study results directory or a flat results CSV",
+                                positional=True)],
+    out: Annotated[Path, Opt("directory of the report")],
+    top_n: Annotated[int, Opt("models shown at the top and bottom of a long ranking")] = 5,
+    compare: Annotated[str | None, Opt("two model names A,B for the paired comparison")] = None,
+    baseline: Annotated[str | None, Opt(
+        "the base model of the base-vs-fine-tuned table")] = None,
+    metric: Annotated[str | None, Opt("per-sample metric of the paired comparison")] = None,
+    tie_threshold: Annotated[float, Opt(
+        "per-sample score difference counted as a tie (paired comparison)")] = 0.01,
+    n_samples: Annotated[int, Opt(
+        "example outputs shown per task and per paired comparison", flag="--samples")] = 5,
+    mapping: Annotated[Path | None, Opt(
+        "YAML/JSON: model → {family, params_b, train_size}")] = None,
+    runs: Annotated[Path | None, Opt("training runs directory (loss curves)")] = None,
+) -> int:
     from ftbench.report.build import report_main
     from ftbench.report.settings import check_report_settings
 
@@ -356,15 +399,6 @@ def cmd_report(source: Path, out: Path, top_n: int, compare: str | None, baselin
     report_main(source, out, top_n=top_n, compare=pair, baseline=baseline, metric=metric,
                 tie_threshold=tie_threshold, n_samples=n_samples, mapping=mapping, runs=runs)
     return 0
-
-
-FORCE_HELP = ("recompute outputs whose inputs changed (config, data, model, versions) instead of "
-              "stopping; old training runs are replaced, old eval results moved to "
-              "RESULTS/.ftbench/superseded/")
-OVERRIDE_COMMANDS = ("study", "demo", "train", "glue")
-SHARD_HELP = ("evaluate / train only shard I of N (1 <= I <= N; e.g. $SLURM_ARRAY_TASK_ID/"
-              "$SLURM_ARRAY_TASK_COUNT): the models or runs sorted by name, every N-th; a later "
-              "run without --shard (or ftbench report) derives the index and reuses them all")
 
 
 def _interrupt(signum: int, _frame) -> None:
@@ -393,154 +427,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
     sub = p.add_subparsers(dest="command", required=True)
 
-    t = sub.add_parser("tiny-model", help="build the embedded tiny Llama model (offline, seconds)")
-    t.set_defaults(handler=cmd_tiny_model)
-    t.add_argument("--out", type=Path, required=True, help="directory the model is written to")
-    t.add_argument("--corpus", type=Path, default=None, help="raw JSONL (default: bundled sample)")
-    t.add_argument("--steps", type=int, default=300, help="pre-training steps")
-    t.add_argument("--seed", type=int, default=0, help="random seed of the weights and the pre-training")
-
-    sub.add_parser("tasks-path", help="print the folder of ftbench's lm-eval tasks, for "
-                   "`lm_eval --include_path $(ftbench tasks-path)`").set_defaults(
-        handler=cmd_tasks_path)
-
-    d = sub.add_parser("data", help="data preparation")
-    dsub = d.add_subparsers(dest="data_command", required=True)
-    dp = dsub.add_parser("prepare", help="raw articles → test split + nested chat-format train splits")
-    dp.set_defaults(handler=cmd_data_prepare)
-    dp.add_argument("raw", type=Path, help="raw articles, JSONL (one article per line)")
-    dp.add_argument("--out", type=Path, required=True, help="directory of the prepared data")
-    dp.add_argument("--sizes", type=_sizes, default=(500, 1000, 1500, 2000),
-                    help="nested train sizes in articles, comma-separated (default: "
-                         "500,1000,1500,2000)")
-    dp.add_argument("--test-size", type=_test_size, default=0.1,
-                    help="test articles: a count (e.g. 50) or a fraction (e.g. 0.1)")
-    dp.add_argument("--seed", type=int, default=42, help="seed of the test/train split")
-    dp.add_argument("--max-input-words", type=int, default=None,
-                    help="truncate article text in prompts to this many words")
-    dp.add_argument("--skip-invalid", action="store_true",
-                    help="skip (and count) invalid lines instead of stopping at the first")
-    dp.add_argument("--strip-reference-from-input", dest="strip_reference", action="store_true",
-                    help="remove a verbatim leading copy of the summary from the article text in "
-                         "prompts (off: the published study's prompts, byte for byte)")
-
-    di = dsub.add_parser("import-chat", help="chat JSONL splits ({messages: [system, user, "
-                         "assistant]} per row, the published study's format) → prepared layout")
-    di.set_defaults(handler=cmd_data_import_chat)
-    di.add_argument("source", type=Path, help="a chat JSONL file or a directory of them")
-    di.add_argument("--out", type=Path, required=True, help="directory of the prepared data")
-    di.add_argument("--split", choices=("test", "train"), default=None,
-                    help="for a single file whose name says neither test nor train")
-    for sp in (dp, di):
-        sp.add_argument("--suite", default="", help="the domain suite: a built-in name or the "
-                        "path of a module that defines SUITE (default: the default suite)")
-
-    e = sub.add_parser("eval", help="evaluate every model of a study in one invocation")
-    e.set_defaults(handler=cmd_eval)
-    e.add_argument("--models", help="NAME=PATH or NAME=BASE::ADAPTER, comma-separated")
-    e.add_argument("--study", type=Path, help="study config listing the models")
-    e.add_argument("--tasks", default=None, help="lm-eval tasks/groups, comma-separated "
-                   "(default: the study's eval.tasks with --study, else the default suite's group)")
-    e.add_argument("--out", type=Path, required=True, help="results directory of the study")
-    e.add_argument("--backend", choices=("auto", "hf", "vllm"), default=None,
-                   help="lm-eval model type (default: the study's eval.backend with --study, else "
-                        "auto: vllm when it can run here, else hf)")
-    e.add_argument("--limit", type=_limit, default=None,
-                   help="examples per task (a count, or a fraction in (0, 1))")
-    e.add_argument("--batch-size", type=_batch_size, default=None,
-                   help="default: 8 (hf), auto (vllm)")
-    e.add_argument("--apply-chat-template", dest="chat_template",
-                   action=argparse.BooleanOptionalAction, default=None,
-                   help="format prompts with each model's chat template, as lm-eval's "
-                        "--apply_chat_template (default: apply; a model without a template, or "
-                        "one set chat_template=none, gets plain prompts); recorded in every "
-                        "results file")
-    e.add_argument("--no-chat-template", dest="chat_template", action="store_false",
-                   help="the same as --no-apply-chat-template (older spelling)")
-    e.add_argument("--system-instruction", default=None, metavar="TEXT",
-                   help="system message before every prompt (lm-eval --system_instruction; "
-                        "default: none); part of what results are reused for")
-    e.add_argument("--fewshot-as-multiturn", action=argparse.BooleanOptionalAction,
-                   default=None,
-                   help="few-shot examples as separate chat turns (lm-eval "
-                        "--fewshot_as_multiturn; default: lm-eval's, on with the chat template); "
-                        "part of what results are reused for")
-    e.add_argument("--metadata", default=None, help="JSON passed to the tasks (lm-eval --metadata)")
-    e.add_argument("--context-length", type=_positive_int, default=None,
-                   help="tokens per sequence, at most each model's own (default: the model's)")
-    e.add_argument("--threads", type=_positive_int, default=None,
-                   help="torch intra-op threads (default: OMP_NUM_THREADS, else the allowed CPUs)")
-    e.add_argument("--thinking", action="store_true",
-                   help="let reasoning models think (chat templates get enable_thinking; default "
-                        "off); raise --max-gen-toks to leave room for the reasoning")
-    e.add_argument("--max-gen-toks", type=_max_gen_toks, default=None,
-                   help="token budget of the generative tasks: N, or TASK=N[,TASK=N] "
-                        "(default: each task's own, sized for the real data)")
-    e.add_argument("--model-args", type=_model_args, default=None,
-                   help="lm-eval's model_args, KEY=VALUE[,KEY=VALUE], meaning what they mean "
-                        "there and winning over ftbench's defaults: dtype, revision, "
-                        "attn_implementation; hf device, parallelize, device_map, ...; vllm "
-                        "tensor_parallel_size, gpu_memory_utilization, ... (docs/config.md); "
-                        "trust_remote_code=true is refused")
-    e.add_argument("--suite", default=None, metavar="NAME|FILE.py",
-                   help="the domain suite of the tasks: a built-in name or a module that defines "
-                        "SUITE (its task folder joins the include path, its group is the default "
-                        "--tasks, and the results record it for ftbench report)")
-    e.add_argument("--shard", default=None, metavar="I/N", help=SHARD_HELP)
-    e.add_argument("--force", action="store_true", help=FORCE_HELP)
-
-    st = sub.add_parser("study", help="data → training grid → evaluation → report, from one config")
-    st.set_defaults(handler=cmd_study)
-    st.add_argument("config", type=Path, help="study config YAML")
-    st.add_argument("overrides", nargs="*", help="key=value overrides (dotted: eval.limit=4)")
-    st.add_argument("--only", default=None, help="comma-separated stages: data,models,train,eval,report")
-    st.add_argument("--resume", action="store_true",
-                    help="(default behaviour) completed work is always reused")
-    st.add_argument("--executor", choices=("local", "ray"), default=None,
-                    help="run training runs and evaluations as Ray tasks (a cluster via "
-                         "RAY_ADDRESS or ray.address, else a local one; pip install "
-                         "'ftbench[cluster]'); default: the config's executor, else local")
-    st.add_argument("--shard", default=None, metavar="I/N",
-                    help="with --only train or --only eval: " + SHARD_HELP)
-    st.add_argument("--force", action="store_true", help=FORCE_HELP)
-
-    dm = sub.add_parser("demo", help="the offline CPU demo: ftbench study configs/demo.yaml")
-    dm.set_defaults(handler=cmd_demo)
-    dm.add_argument("--real", action="store_true",
-                    help="the real-model demo instead: configs/demo_real.yaml (SmolLM2-135M-Instruct)")
-    dm.add_argument("overrides", nargs="*", help="key=value overrides of the demo config")
-
-    tr = sub.add_parser("train", help="LoRA / QLoRA / full fine-tuning, one run or a grid")
-    tr.set_defaults(handler=cmd_train)
-    tr.add_argument("config", type=Path, help="training config YAML (one run or a grid)")
-    tr.add_argument("overrides", nargs="*", help="key=value overrides (dotted: lora.r=8)")
-    tr.add_argument("--shard", default=None, metavar="I/N", help=SHARD_HELP)
-    tr.add_argument("--force", action="store_true", help=FORCE_HELP)
-
-    gl = sub.add_parser("glue", help="the GLUE-small matrix (decoders zero/few-shot + LoRA, "
-                                     "encoders): `ftbench study` on the glue suite")
-    gl.set_defaults(handler=cmd_glue)
-    gl.add_argument("config", type=Path, help="a study config of the glue suite, or a GLUE "
-                                              "matrix config (decoders, encoders, modes)")
-    gl.add_argument("overrides", nargs="*", help="key=value overrides (dotted: eval.limit=8)")
-    gl.add_argument("--only", default=None, help="comma-separated stages: data,models,train,eval,report")
-    gl.add_argument("--force", action="store_true", help=FORCE_HELP)
-
-    rp = sub.add_parser("report", help="tables, plots and statistics from result files")
-    rp.set_defaults(handler=cmd_report)
-    rp.add_argument("source", type=Path, help="study results directory or a flat results CSV")
-    rp.add_argument("--out", type=Path, required=True, help="directory of the report")
-    rp.add_argument("--top-n", type=int, default=5, help="models shown at the top and bottom of a long ranking")
-    rp.add_argument("--compare", default=None, help="two model names A,B for the paired comparison")
-    rp.add_argument("--baseline", default=None, help="the base model of the base-vs-fine-tuned table")
-    rp.add_argument("--metric", default=None, help="per-sample metric of the paired comparison")
-    rp.add_argument("--tie-threshold", type=float, default=0.01,
-                    help="per-sample score difference counted as a tie (paired comparison)")
-    rp.add_argument("--samples", dest="n_samples", type=int, default=5,
-                    help="example outputs shown per task and per paired comparison")
-    rp.add_argument("--mapping", type=Path, default=None,
-                    help="YAML/JSON: model → {family, params_b, train_size}")
-    rp.add_argument("--runs", type=Path, default=None, help="training runs directory (loss curves)")
+    add_command(sub, "tiny-model", cmd_tiny_model,
+                "build the embedded tiny Llama model (offline, seconds)")
+    add_command(sub, "tasks-path", cmd_tasks_path, "print the folder of ftbench's lm-eval tasks, "
+                "for `lm_eval --include_path $(ftbench tasks-path)`")
+    data = sub.add_parser("data", help="data preparation")
+    dsub = data.add_subparsers(dest="data_command", required=True)
+    add_command(dsub, "prepare", cmd_data_prepare,
+                "raw articles → test split + nested chat-format train splits")
+    add_command(dsub, "import-chat", cmd_data_import_chat, "chat JSONL splits ({messages: "
+                "[system, user, assistant]} per row, the published study's format) → prepared "
+                "layout")
+    add_command(sub, "eval", cmd_eval, "evaluate every model of a study in one invocation")
+    add_command(sub, "study", cmd_study, "data → training grid → evaluation → report, from one "
+                "config")
+    add_command(sub, "demo", cmd_demo, "the offline CPU demo: ftbench study configs/demo.yaml")
+    add_command(sub, "train", cmd_train, "LoRA / QLoRA / full fine-tuning, one run or a grid")
+    add_command(sub, "glue", cmd_glue, "the GLUE-small matrix (decoders zero/few-shot + LoRA, "
+                "encoders): `ftbench study` on the glue suite")
+    add_command(sub, "report", cmd_report, "tables, plots and statistics from result files")
     for leaf in _leaf_parsers(p):
         quiet = leaf.add_mutually_exclusive_group()
         quiet.add_argument("-q", "--quiet", dest="verbosity", action="store_const", const="quiet",

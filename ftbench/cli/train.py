@@ -2,22 +2,27 @@
 
 `train_main` raises InputError for anything the user can fix (the ftbench CLI prints it as one
 line, exit 2) and returns 0 when every run of the config is complete, 1 when any failed.
-`python -m ftbench.cli.train CONFIG.yaml key=value` runs it without the ftbench CLI.
+`python -m ftbench.cli.train CONFIG.yaml key=value` runs it without the ftbench CLI: the same
+command (`cmd_train`), its parser made from the same signature.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
-from rich.console import Console
-from rich.table import Table
-
-from ftbench.core import verbosity
+from ftbench.cli.arg_types import FORCE_HELP, SHARD_HELP
+from ftbench.cli.signature import Opt, add_options
 from ftbench.core.io import InputError
-from ftbench.core.shard import Shard, parse_shard
-from ftbench.train.config import load_config
+from ftbench.core.shard import parse_shard
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from ftbench.core.shard import Shard
 
 
 def _quiet_libraries() -> None:
@@ -36,6 +41,8 @@ def _fmt(value: float | None, spec: str = ".3f") -> str:
 
 
 def print_summary(index: dict, names: list[str], console: Console) -> None:
+    from rich.table import Table
+
     table = Table(title="ftbench train")
     for col in ("run", "status", "eval loss before → after", "tokens/s", "wall s"):
         table.add_column(col)
@@ -54,6 +61,8 @@ def train_main(config_path: Path, overrides: list[str], force: bool = False,
                shard: Shard | None = None) -> int:
     """Load and validate the config, check every run's data, then train what is not done yet
     (with `shard`, only its share of the runs: ftbench.core.shard)."""
+    from ftbench.core import verbosity
+    from ftbench.train.config import load_config
     from ftbench.train.device_check import check_train_device
     from ftbench.train.grid import plan, run_grid
 
@@ -79,21 +88,27 @@ def train_main(config_path: Path, overrides: list[str], force: bool = False,
     return 0 if all(index["runs"][n]["status"] == "complete" for n in names) else 1
 
 
+def cmd_train(
+    *,
+    config: Annotated[Path, Opt("training config YAML (one run or a grid)", positional=True)],
+    overrides: Annotated[list[str], Opt("key=value overrides (dotted: lora.r=8)",
+                                        positional=True)] = (),
+    shard: Annotated[str | None, Opt(SHARD_HELP, metavar="I/N")] = None,
+    force: Annotated[bool, Opt(FORCE_HELP)] = False,
+) -> int:
+    return train_main(config, list(overrides), force=force, shard=parse_shard(shard))
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = list(sys.argv[1:] if argv is None else argv)
-    if not args or args[0] in ("-h", "--help"):
-        print("usage: python -m ftbench.cli.train CONFIG.yaml [key=value ...] [--shard I/N] "
-              "[--force]\n\n" + (__doc__ or ""))
-        return 0 if args else 2
-    force = "--force" in args
-    args = [a for a in args if a != "--force"]
-    shard = None
-    if "--shard" in args:
-        at = args.index("--shard")
-        shard = args[at + 1] if at + 1 < len(args) else ""
-        del args[at:at + 2]
+    parser = argparse.ArgumentParser(prog="python -m ftbench.cli.train", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_options(parser, cmd_train)
+    args, extra = parser.parse_known_args(argv)
+    if any("=" not in x or x.startswith("-") for x in extra):
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    args.overrides = [*args.overrides, *extra]  # key=value may follow the options too
     try:
-        return train_main(Path(args[0]), args[1:], force=force, shard=parse_shard(shard))
+        return cmd_train(**vars(args))
     except InputError as exc:
         print(f"ftbench train: error: {exc}", file=sys.stderr)
         return 2

@@ -6,16 +6,17 @@ import argparse
 
 import pytest
 
-from ftbench.cli.main import _max_gen_toks, build_parser
+from ftbench.cli.arg_types import parse_max_gen_toks
+from ftbench.cli.main import build_parser
 
 
 def test_max_gen_toks_option():
-    assert _max_gen_toks("256") == 256
-    assert _max_gen_toks("bmw_summarization=64,bmw_title=16") == {"bmw_summarization": 64,
+    assert parse_max_gen_toks("256") == 256
+    assert parse_max_gen_toks("bmw_summarization=64,bmw_title=16") == {"bmw_summarization": 64,
                                                                  "bmw_title": 16}
     for bad in ("x", "0", "bmw_title=-1", "bmw_title=abc"):
         with pytest.raises(argparse.ArgumentTypeError, match="--max-gen-toks"):
-            _max_gen_toks(bad)
+            parse_max_gen_toks(bad)
     args = build_parser().parse_args(["eval", "--models", "a=/x", "--out", "o", "--thinking",
                                       "--max-gen-toks", "bmw_type=32"])
     assert args.thinking is True and args.max_gen_toks == {"bmw_type": 32}
