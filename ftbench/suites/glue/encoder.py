@@ -14,11 +14,10 @@ from __future__ import annotations
 import dataclasses
 import shutil
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ftbench.core.io import InputError, atomic_write_json, atomic_write_jsonl
+from ftbench.core.io import atomic_write_json, atomic_write_jsonl
 from ftbench.metrics.label_scores import label_scores
 from ftbench.suites.glue.data import (
     eval_rows,
@@ -27,43 +26,8 @@ from ftbench.suites.glue.data import (
     stratified_sample,
     train_rows,
 )
+from ftbench.suites.glue.options import MINILM, EncoderSettings
 from ftbench.train.measure import PeakMemory, device_info, package_versions
-
-MINILM = "minilm"  # the offline default encoder
-
-
-@dataclass
-class EncoderSettings:
-    """One encoder run: model, GLUE task, data sizes and Trainer settings."""
-
-    model: str = MINILM
-    task: str = "sst2"
-    eval_split: str | None = None  # default: the task's first evaluation split
-    train_n: int | None = 2000  # stratified subsample of the train split; None = all
-    eval_n: int | str | None = 500  # as glue_n of the tasks; None / "all" = the whole split
-    glue_seed: int | None = None  # as glue_seed of the tasks (default 1234)
-    glue_data: str | None = None
-    epochs: float = 1.0
-    max_steps: int | None = None
-    learning_rate: float = 5e-5
-    batch_size: int = 16
-    max_length: int = 128
-    warmup_ratio: float = 0.1
-    weight_decay: float = 0.01
-    seed: int = 42
-
-    def __post_init__(self) -> None:
-        task = glue_task(self.task)
-        self.eval_split = self.eval_split or task.eval_splits[0]
-        if self.eval_split not in task.eval_splits:
-            raise InputError(f"config key 'eval_split': must be one of {', '.join(task.eval_splits)}")
-        for key in ("batch_size", "max_length"):
-            if getattr(self, key) <= 0:
-                raise InputError(f"config key '{key}': must be a positive integer")
-        if self.learning_rate <= 0 or self.epochs <= 0:
-            raise InputError("config keys 'learning_rate' and 'epochs' must be positive")
-        if self.train_n is not None and self.train_n <= 0:
-            raise InputError("config key 'train_n': must be positive or null (all rows)")
 
 
 def resolve_model(model: str) -> str:

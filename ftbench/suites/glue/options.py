@@ -14,7 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ftbench.core.io import InputError
-from ftbench.suites.glue.data import DEFAULT_N, DEFAULT_SEED
+from ftbench.suites.glue.data import DEFAULT_N, DEFAULT_SEED, glue_task
+
+MINILM = "minilm"  # the offline default encoder
 
 MODES = ("zero_shot", "few_shot", "lora")
 SCORINGS = ("generative", "loglikelihood")
@@ -35,7 +37,7 @@ def _check(ok: bool, key: str, message: str) -> None:
 
 @dataclass
 class EncoderOptions:
-    """The encoder baseline's fine-tune (`ftbench.suites.glue.encoder.EncoderSettings`), the same
+    """The encoder baseline's fine-tune (`EncoderSettings` below), the same
     for every encoder and task."""
 
     train_n: int | None = 2000  # stratified train rows per task (null: all)
@@ -45,6 +47,42 @@ class EncoderOptions:
     batch_size: int = 16
     max_length: int = 128
     seed: int = 42
+
+
+
+@dataclass
+class EncoderSettings:
+    """One encoder run: model, GLUE task, data sizes and Trainer settings."""
+
+    model: str = MINILM
+    task: str = "sst2"
+    eval_split: str | None = None  # default: the task's first evaluation split
+    # the defaults a study's suite_options.encoder gives (one place: options.EncoderOptions)
+    train_n: int | None = EncoderOptions.train_n  # stratified train rows; None = all
+    eval_n: int | str | None = 500  # as glue_n of the tasks; None / "all" = the whole split
+    glue_seed: int | None = None  # as glue_seed of the tasks (default 1234)
+    glue_data: str | None = None
+    epochs: float = EncoderOptions.epochs
+    max_steps: int | None = EncoderOptions.max_steps
+    learning_rate: float = EncoderOptions.learning_rate
+    batch_size: int = EncoderOptions.batch_size
+    max_length: int = EncoderOptions.max_length
+    warmup_ratio: float = 0.1
+    weight_decay: float = 0.01
+    seed: int = EncoderOptions.seed
+
+    def __post_init__(self) -> None:
+        task = glue_task(self.task)
+        self.eval_split = self.eval_split or task.eval_splits[0]
+        if self.eval_split not in task.eval_splits:
+            raise InputError(f"config key 'eval_split': must be one of {', '.join(task.eval_splits)}")
+        for key in ("batch_size", "max_length"):
+            if getattr(self, key) <= 0:
+                raise InputError(f"config key '{key}': must be a positive integer")
+        if self.learning_rate <= 0 or self.epochs <= 0:
+            raise InputError("config keys 'learning_rate' and 'epochs' must be positive")
+        if self.train_n is not None and self.train_n <= 0:
+            raise InputError("config key 'train_n': must be positive or null (all rows)")
 
 
 @dataclass
@@ -67,8 +105,6 @@ class GlueOptions:
                    " (encoders are models of kind encoder)")
         _check(self.scoring in SCORINGS, "scoring", f"must be one of {', '.join(SCORINGS)}")
         _check(self.eval_n is None or self.eval_n > 0, "eval_n", "must be positive or null")
-        from ftbench.suites.glue.encoder import EncoderSettings
-
         e = self.encoder
         for task in self.tasks or ():  # the encoder settings fail now, not after training
             glue, split, _ = TASKS[task]
