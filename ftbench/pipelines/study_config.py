@@ -240,6 +240,11 @@ class StudyConfig:
         self.options = study_variants.suite_options(suite, self.suite_options)
         self.variant_list = study_variants.variants(suite, self.options, self.variants)
         self.parts = study_variants.parts(suite, self.options)
+        if self.other_models() and not self.lm_models():  # the report compares with them
+            kinds = sorted({m.kind for m in self.other_models()})
+            raise InputError(f"config key 'models': every model is of kind {', '.join(kinds)}; "
+                             "a study compares them with at least one model of kind lm "
+                             "(a decoder it evaluates with lm-eval)")
         if self.other_models() and self.executor == "ray":
             raise InputError("config key 'executor': models of kind "
                              f"{self.other_models()[0].kind} run locally only; use executor "

@@ -32,6 +32,7 @@ MATRIX = CONFIGS_DIR.parent / "tests" / "golden" / "glue_quick" / "matrix_config
     ("models=[{name: m, path: minilm, kind: classifier}]", "knows the kinds lm, encoder"),
     ("models=[{name: e, path: minilm, kind: encoder}, {name: e, path: minilm, kind: encoder}]",
      "duplicate model names"),
+    ("models=[{name: e, path: minilm, kind: encoder}]", "at least one model of kind lm"),
     ("executor=ray", "run locally only"),
 ])
 def test_bad_glue_study_config_names_the_key(override, message):
