@@ -234,8 +234,10 @@ def _stage_other_kinds(cfg: StudyConfig, console: Console) -> dict[str, str]:
             job = KindJob(name=m.name, path=m.path, part=part, options=cfg.options,
                           source=Path(cfg.data.source), out_dir=cfg.kind_dir(m, part),
                           log=lambda text: console.print(f"  {text}"))
+            log = cfg.results_dir / ".ftbench" / "logs" / f"{m.name}__{part or 'all'}.log"
             try:
-                done[key] = kinds[m.kind].run(job).get("status", "failed")
+                with libraries_to(log):  # the libraries' own output (loading reports, bars)
+                    done[key] = kinds[m.kind].run(job).get("status", "failed")
             except InputError:
                 raise
             except Exception as exc:  # a broken run fails alone, as a training run does
