@@ -61,7 +61,25 @@ def training_section(ctx: Context) -> Section:
         rows.append({"run": run.name, "model": model, **run.facts,
                      "history_points": 0 if run.history is None else len(run.history)})
     sec.tables["training_runs"] = pd.DataFrame(rows)
+    parity = [{"run": run.name, **{k: run.manifest["merge_parity"].get(k) for k in PARITY_COLUMNS}}
+              for run in ctx.data.runs if isinstance(run.manifest.get("merge_parity"), dict)]
+    if parity:  # runs trained since merges are probed (train/merge_parity.py)
+        table = pd.DataFrame(parity)
+        sec.tables["merge_parity"] = table
+        broken = table[~table["ok"].astype(bool)]
+        if broken.empty:
+            sec.text.append(
+                f"Merge parity: every merged checkpoint ({len(table)}) answers its probe as its "
+                f"adapter does (max |Δ logit| {table['max_abs_logit_diff'].max():.2g}, within "
+                "what the export dtype's rounding explains; `tables/merge_parity.csv`).")
+        for row in broken.to_dict("records"):
+            sec.text.append(f"**WARNING — merge parity, {row['run']}**: {row['note']}; its "
+                            "evaluated (merged) scores may not be the adapter's.")
     return sec
+
+
+PARITY_COLUMNS = ("dtype", "max_abs_logit_diff", "tolerance", "greedy_tokens_equal",
+                  "greedy_tokens", "ok", "note")
 
 
 def _add_plots(ctx: Context, secs: dict[str, Section], out: Path) -> dict[str, Path]:

@@ -29,20 +29,37 @@ def save_adapter(model: Any, tokenizer: Any, out: Path) -> Path:
 
 
 def merge_adapter(base_path: str, adapter_dir: Path, tokenizer: Any, out: Path,
-                  device: str, revision: str | None = None) -> Path:
+                  device: str, revision: str | None = None,
+                  probe: list[str] | None = None) -> dict | None:
     """Base (full precision) + adapter → merged safetensors checkpoint with the tokenizer; on
-    the GPU when training ran there (an 8 B base reloaded on CPU takes minutes and host RAM)."""
+    the GPU when training ran there (an 8 B base reloaded on CPU takes minutes and host RAM).
+    With `probe` prompts, returns the merge's parity (train/merge_parity.py): the adapter's
+    outputs against the merged checkpoint read back from `out`."""
+    import gc
+
     from peft import PeftModel
     from transformers import AutoModelForCausalLM
+
+    from ftbench.train import merge_parity
 
     kwargs = {"revision": revision} if revision else {}
     if device == "cuda":
         kwargs["device_map"] = {"": 0}
-    base = AutoModelForCausalLM.from_pretrained(base_path, dtype=merge_dtype(device), **kwargs)
-    merged = PeftModel.from_pretrained(base, str(adapter_dir)).merge_and_unload()
+    dtype = merge_dtype(device)
+    base = AutoModelForCausalLM.from_pretrained(base_path, dtype=dtype, **kwargs)
+    adapted = PeftModel.from_pretrained(base, str(adapter_dir))
+    before = merge_parity.probe_outputs(adapted, tokenizer, probe) if probe else None
+    merged = adapted.merge_and_unload()
     _save(merged, tokenizer, out)
-    del base, merged
-    return out
+    del base, merged, adapted
+    if before is None:
+        return None
+    gc.collect()
+    reloaded = AutoModelForCausalLM.from_pretrained(
+        out, dtype=dtype, **({"device_map": {"": 0}} if device == "cuda" else {}))
+    after = merge_parity.probe_outputs(reloaded, tokenizer, probe)
+    del reloaded
+    return merge_parity.compare(before, after, str(dtype).replace("torch.", ""))
 
 
 def save_full(model: Any, tokenizer: Any, out: Path, device: str) -> Path:

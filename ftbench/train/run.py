@@ -44,6 +44,7 @@ def train_run(cfg: TrainConfig, spec: RunSpec, backend: str, train_file: Path, d
     """Train `spec`, write its directory, return its manifest."""
     from transformers import set_seed
 
+    from ftbench.train import merge_parity
     from ftbench.train.merge import merge_adapter, save_adapter, save_full
     from ftbench.train.model_loading import count_parameters
     from ftbench.train.sft import run_sft
@@ -71,14 +72,19 @@ def train_run(cfg: TrainConfig, spec: RunSpec, backend: str, train_file: Path, d
                           tmp / "trainer", callbacks=[memory, *(callbacks or [])])
         trainable, total = count_parameters(outcome.model)
         phase("exporting")
+        parity = None
         if cfg.method == "full":
             save_full(outcome.model, loaded.tokenizer, tmp / "merged", loaded.device)
         else:
             save_adapter(outcome.model, loaded.tokenizer, tmp / "adapter")
             outcome.model = loaded.model = None
             gc.collect()
-            merge_adapter(model_path, tmp / "adapter", loaded.tokenizer, tmp / "merged",
-                          loaded.device, revision=revision)
+            parity = merge_adapter(
+                model_path, tmp / "adapter", loaded.tokenizer, tmp / "merged", loaded.device,
+                revision=revision, probe=merge_parity.probe_texts(
+                    data.eval_rows or data.train_rows, loaded.tokenizer, prompt_format))
+            if parity is not None and not parity["ok"]:
+                phase(f"WARNING: {parity['note']}")
         shutil.rmtree(tmp / "trainer", ignore_errors=True)
         history = history_from_log(outcome.log_history)
         manifest = {
@@ -104,6 +110,7 @@ def train_run(cfg: TrainConfig, spec: RunSpec, backend: str, train_file: Path, d
             "steps": outcome.steps,
             "eval_loss": {"before": outcome.eval_loss_before, "after": outcome.eval_loss_after},
             "final_train_loss": outcome.final_train_loss,
+            "merge_parity": parity,
             "timing": _timing(outcome),
             "train_dtype": str(loaded.dtype).replace("torch.", ""),
             "quantization": loaded.quantization,

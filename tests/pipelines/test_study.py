@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 
+import pandas as pd
 import pytest
 from rich.console import Console
 from study_fixture import copy_study
@@ -49,6 +50,15 @@ def test_demo_study_fine_tuning_beats_base_and_reruns_reuse_work(finished_study,
     assert len({r.params for r in runs.values()}) == 1  # a merged LoRA keeps the base's count
     models = (cfg.report_dir / "tables" / "models.csv").read_text()
     assert "train_size=run manifest" in models and "=name" not in models
+    # every merged run was probed against its adapter, and the report shows it
+    parity = pd.read_csv(cfg.report_dir / "tables" / "merge_parity.csv")
+    assert sorted(parity["run"]) == sorted(r.name for r in cfg.train_config().runs())
+    for row in parity.to_dict("records"):
+        recorded = json.loads((cfg.runs_dir / row["run"] / "manifest.json").read_text())
+        assert recorded["merge_parity"]["ok"] is True and bool(row["ok"])
+        assert row["max_abs_logit_diff"] == recorded["merge_parity"]["max_abs_logit_diff"]
+    assert "Merge parity: every merged checkpoint (2)" in \
+        (cfg.report_dir / "summary.md").read_text()
 
     # a third run redoes nothing: same results files, same training manifests (on a copy of the
     # study, which the other tests read as it is)

@@ -131,12 +131,17 @@ def test_merged_model_equals_base_plus_adapter(lora_run, tiny_model):
     assert torch.allclose(a, b, atol=1e-4, rtol=1e-4), (a - b).abs().max()
     assert not torch.allclose(a, _logits(plain, tok), atol=1e-4)  # the adapter did change it
     assert isinstance(_generate(lora_run / "merged"), str)
+    parity = _manifest(lora_run)["merge_parity"]  # the run measured the same thing itself
+    assert parity["ok"] and parity["dtype"] == "float32" and parity["prompts"] >= 1
+    assert parity["max_abs_logit_diff"] <= parity["tolerance"] == 1e-3
+    assert parity["greedy_tokens_equal"] == parity["greedy_tokens"] > 0
 
 
 def test_full_fine_tuning_trains_every_parameter(run):
     run_dir = run("full", method="full", max_steps=3, learning_rate=1e-4)
     m = _manifest(run_dir)
     assert m["parameters"]["trainable"] == m["parameters"]["total"]
+    assert m["merge_parity"] is None  # nothing was merged
     assert m["outputs"]["adapter"] is None and not (run_dir / "adapter").exists()
     assert isinstance(_generate(run_dir / "merged"), str)
 
@@ -204,3 +209,4 @@ def test_a_model_without_chat_template_trains_in_plain_format(make_config, tiny_
     assert fmt == {"format": "plain", "reason": "the tokenizer has no chat template",
                    "chat_template": "auto", "add_bos_token": None}
     assert _manifest(run_dir)["loss_mask"] == "completion"
+    assert _manifest(run_dir)["merge_parity"]["ok"]  # probed with the plain prompts
