@@ -48,6 +48,9 @@ class DataSource:
     as a whole (GLUE-style and general-skills suites). `sample`: the bundled data's identity when
     no directory is
     named ("prepared"); `sample_dir`: the directory the value `sample` names ("dir").
+    `raw_file`: for a "prepared" suite whose tasks also read a raw data *file* whole as the test
+    set — checks every row (InputError `FILE:LINE`, before any model loads) and returns the
+    file's identity (its content hash under "sha256"); None: only prepared directories.
     """
 
     metadata_key: str
@@ -55,6 +58,7 @@ class DataSource:
     reads: str = "prepared"
     sample: Callable[[], dict] | None = None
     sample_dir: Path | None = None
+    raw_file: Callable[[Path], dict] | None = None
 
     def __post_init__(self) -> None:
         if self.reads not in READS:

@@ -123,7 +123,9 @@ def to_row(messages: list[dict], where: str) -> dict:
 
 def read_chat_file(path: Path | str) -> tuple[str, list[dict]]:
     """(the file's shape, its rows): `id` (given, else FILE-stem:LINE), `article_id` (= id),
-    `task`, `system`, `input`, `target`, `turns`, `category` (given, else "")."""
+    `task`, `system`, `input`, `target`, `turns`, `category` and `topic` (given, else "").
+    `category` groups rows (results per category); `topic` is a per-row label carried to the
+    per-sample logs, never a group (a topic per question would make groups of one)."""
     path = Path(path)
     shape, first_line, rows, seen = None, 0, [], {}
     for lineno, obj in iter_jsonl(path):
@@ -147,10 +149,11 @@ def read_chat_file(path: Path | str) -> tuple[str, list[dict]]:
         if rid in seen:
             raise InputError(f"{where}: field 'id': {rid!r} repeats line {seen[rid]}")
         seen[rid] = lineno
-        category = obj.get("category", "")
-        if not isinstance(category, str):
-            raise InputError(f"{where}: field 'category' must be a string")
-        rows.append({"id": rid, "article_id": rid, "task": TASK, "category": category, **row})
+        labels = {k: obj.get(k, "") for k in ("category", "topic")}
+        for key, value in labels.items():
+            if not isinstance(value, str):
+                raise InputError(f"{where}: field '{key}' must be a string")
+        rows.append({"id": rid, "article_id": rid, "task": TASK, **labels, **row})
     if not rows:
         raise InputError(f"{path}: no rows")
     return shape, rows
