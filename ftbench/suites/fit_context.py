@@ -96,7 +96,9 @@ def prompt_tokens(tok, system: str, user: str) -> int:
 def fit_input(doc: dict, shape: PromptShape, tok, limit: int) -> tuple[str, int]:
     """(the longest word-boundary prefix of doc['input'] whose prompt fits `limit`, tokens cut)."""
     text = doc["input"]
-    system = shape.system(doc)
+    # a conversation's earlier turns (`history`) are prompt too: counted with the system text
+    history = [t["content"] for t in doc.get("history") or []]
+    system = PLAIN_SEPARATOR.join(x for x in (shape.system(doc), *history) if x)
 
     def size(candidate: str) -> int:
         return prompt_tokens(tok, system, shape.user({**doc, "input": candidate}))

@@ -3,12 +3,14 @@
 The metric arithmetic is `ftbench.metrics` (pure, unit-tested); every answer first goes through
 `extract_answer` (reasoning blocks and template residue removed), and an empty answer counts as
 `unparseable`. Prompts are fitted to the model's context by cutting the end of the user turn.
+A multi-turn row's earlier turns reach lm-eval as that row's own few-shot turns (`EarlierTurns`).
 """
 
 from __future__ import annotations
 
 import datasets
 
+from ftbench.core.lm_eval_glue import history_sampler
 from ftbench.metrics import (
     bertscore_corpus,
     extract_answer,
@@ -20,6 +22,8 @@ from ftbench.metrics import (
 )
 from ftbench.suites.chat.rows import test_rows
 from ftbench.suites.fit_context import fit_rows
+
+EarlierTurns = history_sampler()  # fewshot_config.sampler: each row's earlier turns, as turns
 
 
 def load_chat_split(chat_task: str, chat_data: str | None = None,
