@@ -70,7 +70,8 @@ def test_eval_on_a_raw_file_scores_every_row_and_records_the_file(tmp_path, caps
     assert outcome.rc == 0, outcome.err[-2000:]
     logged = [json.loads(line) for line in samples_file(out / "tiny", "chat_answer").open()]
     assert [s["doc"]["id"] for s in logged] == ["a1", "a2", "a3"]
-    assert [s["doc"]["category"] for s in logged] == ["geo", "geo", ""]
+    assert [(s["doc"]["category"], s["doc"]["topic"]) for s in logged] == [
+        ("geo", "capitals"), ("geo", ""), ("", "")]
     assert all(0 <= s["keyword_overlap"] <= 1 for s in logged)  # per-item scores reach the log
     results = next((out / "tiny").glob("results_*.json"))
     data = ftbench_block(results)["data_fingerprint"]["chat"]
