@@ -174,6 +174,10 @@ class Suite:
     import_chat: Callable[[Path, str | None], PrepareResult] | None = None
     # study variants, parts trained apart, model kinds, report sections (study_hooks.py)
     study: StudyHooks = NO_HOOKS
+    # (task, lm-eval metadata, the model's tokenizer) -> {"max_gen_toks": N, how it was made} or
+    # None: an answer budget read from the data the task evaluates, used unless the study's
+    # `eval.max_gen_toks` names the task (ftbench.eval.generation.task_budget); None: the YAML's
+    answer_budget: Callable[[str, dict, object], dict | None] | None = None
 
     def __post_init__(self) -> None:
         if not self.task_prefix:

@@ -74,5 +74,8 @@ def test_eval_on_a_raw_file_scores_every_row_and_records_the_file(tmp_path, caps
         ("geo", "capitals"), ("geo", ""), ("", "")]
     assert all(0 <= s["keyword_overlap"] <= 1 for s in logged)  # per-item scores reach the log
     results = next((out / "tiny").glob("results_*.json"))
-    data = ftbench_block(results)["data_fingerprint"]["chat"]
+    block = ftbench_block(results)
+    data = block["data_fingerprint"]["chat"]
     assert data["sha256"] == sha256_file(raw) and data["path"] == raw
+    assert block["budgets"] == {"chat_answer": {"max_gen_toks": 8, "from": "eval.max_gen_toks"}}
+    assert block["generation"]["chat_answer"]["max_gen_toks"] == 8

@@ -9,6 +9,7 @@ small Q&A study reports, with the most weight.
 from __future__ import annotations
 
 from ftbench.suites.base import DataSource, ReportVocab, Suite, TaskKind
+from ftbench.suites.chat.budget import answer_budget
 from ftbench.suites.chat.prepare import prepare_rows
 from ftbench.suites.chat.pretraining import pretraining
 from ftbench.suites.chat.resources import CHAT_TASKS_DIR, ENV_VAR, METADATA_KEY, SAMPLE_CHAT
@@ -50,4 +51,5 @@ SUITE = Suite(
                     sample=sample_source, raw_file=raw_identity),
     prompt_files={"answer": "chat_answer.yaml"}, prepare_rows=prepare_rows,
     source_kind="dir", raw_sample=SAMPLE_CHAT, vocab=VOCAB, pretraining=pretraining,
+    answer_budget=answer_budget,
 )
