@@ -10,8 +10,8 @@ from cli_helpers import in_process, one_line_error
 
 from ftbench.core.io import sha256_file
 from ftbench.eval.results_files import ftbench_block, samples_file
-from ftbench.suites.chat.formats import read_chat_file
 from ftbench.suites.chat import rows as chat_rows
+from ftbench.suites.chat.formats import read_chat_file
 from ftbench.suites.sources import eval_data_fingerprint
 
 ROWS = [

@@ -30,9 +30,9 @@ def test_smollm2_answers_the_chat_sample_with_its_chat_template(tmp_path):
     except InputError as exc:
         pytest.skip(str(exc))
     settings = EvalSettings(tasks=["chat"], backend="hf", limit=3)
-    quiet = Console(file=open(os.devnull, "w"), width=120)
-    index = evaluate_models([ModelSpec("smollm2", resolve_model_path("smollm2"))], settings,
-                            tmp_path, quiet).data
+    with open(os.devnull, "w") as devnull:
+        index = evaluate_models([ModelSpec("smollm2", resolve_model_path("smollm2"))],
+                                settings, tmp_path, Console(file=devnull, width=120)).data
     entry = index["models"]["smollm2"]
     assert entry["status"] == "complete", entry.get("error")
     answers = read_jsonl(samples_file(tmp_path / "smollm2", "chat_answer"))
