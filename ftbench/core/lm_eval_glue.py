@@ -39,6 +39,7 @@ LM_EVAL_VERSION = "0.4.13"  # == pyproject.toml's `lm_eval[hf]==...`; see the mo
 _LAZY = {
     "HFLM": ("lm_eval.models.huggingface", "HFLM"),
     "ConfigurableTask": ("lm_eval.api.task", "ConfigurableTask"),
+    "ContextSampler": ("lm_eval.api.samplers", "ContextSampler"),
     "register_model": ("lm_eval.api.registry", "register_model"),
     "get_rolling_token_windows": ("lm_eval.utils", "get_rolling_token_windows"),
     "make_disjoint_window": ("lm_eval.utils", "make_disjoint_window"),
@@ -302,28 +303,6 @@ def memoise_run_info() -> None:
     add_env_info.ftbench_memo = True
     evaluator.add_env_info = add_env_info
     evaluator.get_git_commit_hash = cache(git_hash)
-
-
-@cache
-def history_sampler() -> type:
-    """A few-shot sampler whose shots are the evaluated row's own earlier turns.
-
-    A conversation row of the prepared layout keeps the turns before its last user turn in
-    `history` (user / assistant dicts); given as shots (`input` = user turn, `target` = the
-    assistant's), lm-eval renders them as separate chat turns under the chat template (with
-    `fewshot_as_multiturn`, its default there) — the turns training renders — and as plain
-    question / answer paragraphs without it. A task uses it with `num_fewshot: 1` (any n > 0:
-    every earlier turn is given, whatever n says) and `fewshot_config: {split: <test split>}`,
-    so lm-eval hands the sampler the row being evaluated."""
-    from lm_eval.api.samplers import ContextSampler
-
-    class HistorySampler(ContextSampler):
-        def sample(self, n: int, eval_doc: dict | None = None, df=None, **kwargs) -> list[dict]:
-            turns = list((eval_doc or {}).get("history") or [])
-            return [{"input": u["content"], "target": a["content"]}
-                    for u, a in zip(turns[::2], turns[1::2], strict=True)]
-
-    return HistorySampler
 
 
 def evaluate_to_files(lm, task: str, directory: Path,

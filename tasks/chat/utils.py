@@ -3,14 +3,15 @@
 The metric arithmetic is `ftbench.metrics` (pure, unit-tested); every answer first goes through
 `extract_answer` (reasoning blocks and template residue removed), and an empty answer counts as
 `unparseable`. Prompts are fitted to the model's context by cutting the end of the user turn.
-A multi-turn row's earlier turns reach lm-eval as that row's own few-shot turns (`EarlierTurns`).
+A multi-turn row's earlier turns reach lm-eval as that row's own few-shot turns (`EarlierTurns`,
+here so that the tasks' code digest covers it).
 """
 
 from __future__ import annotations
 
 import datasets
 
-from ftbench.core.lm_eval_glue import history_sampler
+from ftbench.core.lm_eval_glue import ContextSampler
 from ftbench.metrics import (
     bertscore_corpus,
     extract_answer,
@@ -23,7 +24,19 @@ from ftbench.metrics import (
 from ftbench.suites.chat.rows import test_rows
 from ftbench.suites.fit_context import fit_rows
 
-EarlierTurns = history_sampler()  # fewshot_config.sampler: each row's earlier turns, as turns
+
+class EarlierTurns(ContextSampler):
+    """`fewshot_config.sampler`: the shots of a row are its own earlier turns (`history`, user /
+    assistant dicts), as `input` (user turn) / `target` (the assistant's) docs. lm-eval renders
+    them as separate chat turns under the chat template (with `fewshot_as_multiturn`, its
+    default there) — the turns training renders — and as question / answer paragraphs without
+    it. The YAML sets `num_fewshot: 1` (any n > 0 gives every earlier turn) and the fewshot
+    split to the test split, so that lm-eval hands the sampler the row being evaluated."""
+
+    def sample(self, n: int, eval_doc: dict | None = None, df=None, **kwargs) -> list[dict]:
+        turns = list((eval_doc or {}).get("history") or [])
+        return [{"input": u["content"], "target": a["content"]}
+                for u, a in zip(turns[::2], turns[1::2], strict=True)]
 
 
 def load_chat_split(chat_task: str, chat_data: str | None = None,
