@@ -21,6 +21,7 @@ from ftbench.metrics import (
     rouge_scores,
     word_count,
 )
+from ftbench.suites.chat.budget import answer_budget
 from ftbench.suites.chat.rows import test_rows
 from ftbench.suites.fit_context import fit_rows
 
@@ -42,7 +43,10 @@ class EarlierTurns(ContextSampler):
 def load_chat_split(chat_task: str, chat_data: str | None = None,
                     **metadata) -> datasets.DatasetDict:
     """custom_dataset hook: lm-eval passes metadata (--metadata, model_args, the YAML's path)."""
-    rows = fit_rows(test_rows(chat_task, chat_data), metadata)
+    def budget(tokenizer) -> int:  # the answer budget ftbench derives from these references
+        return answer_budget("chat_answer", {"chat_data": chat_data}, tokenizer)["max_gen_toks"]
+
+    rows = fit_rows(test_rows(chat_task, chat_data), metadata, budget)
     return datasets.DatasetDict({"test": datasets.Dataset.from_list(rows)})
 
 

@@ -42,3 +42,29 @@ def test_the_budget_is_the_longest_reference_in_model_tokens_times_the_margin(
     assert kwargs == {"max_gen_toks": 20} and how["from"] == "eval.max_gen_toks"
     assert task_budget("chat_perplexity", None, {"chat_data": raw}, tok) == (None, None)
     assert task_budget("bmw_title", None, {}, tok) == (None, None)  # a suite without one
+
+
+def test_prompts_are_fitted_leaving_room_for_the_data_budget(tmp_path, tiny_model_quick):
+    from transformers import AutoTokenizer
+
+    from ftbench.core.paths import TASKS_DIR
+    from ftbench.suites.chat import rows as chat_rows
+    from ftbench.suites.fit_context import REMOVED_KEY, fit_rows, prompt_tokens, safety_margin
+
+    tok = AutoTokenizer.from_pretrained(str(tiny_model_quick))
+    question = " ".join(f"Fact {i}: the ocean covers much of the planet." for i in range(120))
+    reference = " ".join(["The Pacific Ocean is the largest and deepest ocean."] * 30)
+    raw = tmp_path / "long.jsonl"
+    raw.write_text(json.dumps({"messages": [{"role": "user", "content": question},
+                                            {"role": "assistant", "content": reference}]})
+                   + "\n", encoding="utf-8")
+    budget = answer_budget("chat_answer", {"chat_data": str(raw)}, tok)["max_gen_toks"]
+    assert budget > 256  # larger than the YAML's max_gen_toks
+    meta = {"pretrained": str(tiny_model_quick), "max_length": 1024,
+            "config_source": str(TASKS_DIR / "chat" / "chat_answer.yaml")}
+    rows = chat_rows.test_rows("answer", str(raw))
+    (yaml_fit,) = fit_rows(rows, meta)
+    (data_fit,) = fit_rows(rows, meta, lambda t: budget)
+    assert data_fit[REMOVED_KEY] > yaml_fit[REMOVED_KEY] > 0
+    used = prompt_tokens(tok, "", data_fit["input"]) + budget
+    assert used <= 1024 - safety_margin(1024)
