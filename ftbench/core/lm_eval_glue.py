@@ -39,6 +39,7 @@ LM_EVAL_VERSION = "0.4.13"  # == pyproject.toml's `lm_eval[hf]==...`; see the mo
 _LAZY = {
     "HFLM": ("lm_eval.models.huggingface", "HFLM"),
     "ConfigurableTask": ("lm_eval.api.task", "ConfigurableTask"),
+    "ContextSampler": ("lm_eval.api.samplers", "ContextSampler"),
     "register_model": ("lm_eval.api.registry", "register_model"),
     "get_rolling_token_windows": ("lm_eval.utils", "get_rolling_token_windows"),
     "make_disjoint_window": ("lm_eval.utils", "make_disjoint_window"),

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from ftbench.suites.registry import suite_of_task
+
 RETOKENIZE_SLACK = 1
 DEFAULT_MAX_GEN_TOKS = 256  # lm-eval's default when a task sets none
 
@@ -96,3 +98,19 @@ def gen_kwargs_for(task: str, max_gen_toks: int | Mapping[str, int] | None) -> d
         value = max_gen_toks.get(task)
         return None if value is None else {"max_gen_toks": int(value)}
     return {"max_gen_toks": int(max_gen_toks)}
+
+
+def task_budget(task: str, max_gen_toks: int | Mapping[str, int] | None, metadata: dict | None,
+                tokenizer) -> tuple[dict | None, dict | None]:
+    """(lm-eval `gen_kwargs`, how the budget was chosen) for one task: `eval.max_gen_toks` when
+    it covers the task, else the budget the task's suite derives from the data it evaluates
+    (`Suite.answer_budget`, with the model's tokenizer), else (None, None): the task's own."""
+    given = gen_kwargs_for(task, max_gen_toks)
+    if given is not None:
+        return given, {"max_gen_toks": given["max_gen_toks"], "from": "eval.max_gen_toks"}
+    suite = suite_of_task(task)
+    derive = suite.answer_budget if suite is not None else None
+    record = derive(task, metadata or {}, tokenizer) if derive is not None else None
+    if record is None:
+        return None, None
+    return {"max_gen_toks": int(record["max_gen_toks"])}, record

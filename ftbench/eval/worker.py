@@ -25,8 +25,8 @@ from ftbench.core import lm_eval_glue
 from ftbench.core.context import ContextLength, load_tokenizer, perplexity_window, resolve_context
 from ftbench.core.threads import configure_threads, vllm_cpu_binding
 from ftbench.eval.generation import (
-    gen_kwargs_for,
     generation_block,
+    task_budget,
     template_reads_thinking,
     thinking_model_args,
 )
@@ -194,8 +194,10 @@ def _move_outputs(tmp: Path, results: Path, model_dir: Path) -> Path:
     return target
 
 
-def add_ftbench_block(run: ModelRun, job: WorkerJob, results: dict, samples: dict) -> None:
-    """The `ftbench` block of a results file: what made it and what lm-eval does not count."""
+def add_ftbench_block(run: ModelRun, job: WorkerJob, results: dict, samples: dict,
+                      budgets: dict | None = None) -> None:
+    """The `ftbench` block of a results file: what made it and what lm-eval does not count
+    (`budgets`: task -> how its answer budget was chosen, when not the task's own)."""
     window = perplexity_window(run.context.tokens)
     results["ftbench"] = {
         "model": job.spec.to_dict(), "backend": job.backend, "context": run.context.to_dict(),
@@ -214,6 +216,7 @@ def add_ftbench_block(run: ModelRun, job: WorkerJob, results: dict, samples: dic
         "data_fingerprint": job.data_fingerprint,
         "run_fingerprint": job.run_fingerprint,
         "samples": expected_lines(samples),  # file and sha256 added once written (seal)
+        **({"budgets": budgets} if budgets else {}),
     }
 
 
@@ -225,13 +228,15 @@ def evaluate_task(run: ModelRun, job: WorkerJob, task: str) -> Path:
         key = (job.run_fingerprint or job.model_fingerprint.get("digest") or "unknown")[:16]
         cache = job.model_dir / "cache" / key / "requests"
         cache.parent.mkdir(parents=True, exist_ok=True)
+        gen_kwargs, budget = task_budget(task, job.max_gen_toks, job.metadata, run.tokenizer)
+        budgets = {task: budget} if budget else None
         # lm-eval's own prints ("bootstrapping for stddev") go where its warnings go: a log
         with redirect_stdout(sys.stderr):
             written = lm_eval_glue.evaluate_to_files(
                 run.lm, task, tmp,
-                lambda results, samples: add_ftbench_block(run, job, results, samples),
+                lambda results, samples: add_ftbench_block(run, job, results, samples, budgets),
                 model_args=job.model_args(run.context.tokens),
-                gen_kwargs=gen_kwargs_for(task, job.max_gen_toks),
+                gen_kwargs=gen_kwargs,
                 limit=job.limit, use_cache=str(cache),
                 apply_chat_template=uses_chat_template(run.lm, job),
                 **prompt_switches(job),

@@ -22,7 +22,7 @@ def eval_settings(cfg: StudyConfig | None = None, **given) -> EvalSettings:
             context_length=stage.context_length, threads=stage.threads,
             enable_thinking=stage.thinking, max_gen_toks=stage.max_gen_toks,
             model_args=stage.model_args, system_instruction=stage.system_instruction,
-            fewshot_as_multiturn=stage.fewshot_as_multiturn, suite=suite_record(cfg.suite_def()),
+            fewshot_as_multiturn=stage.fewshot_as_multiturn, suite=suite_record(cfg.suite_def(), cfg.report.composite),
             study=cfg.study_record())
     given = {k: v for k, v in given.items() if v is not None}
     for key in ("metadata", "model_args"):

@@ -19,6 +19,7 @@ from ftbench.core.run_manifest import base_manifest, read_run_manifest
 from ftbench.eval.specs import ModelSpec
 from ftbench.pipelines import study_variants
 from ftbench.pipelines.study_variants import VariantConfig
+from ftbench.suites.composite_weights import composite_weights
 from ftbench.suites.registry import DEFAULT as DEFAULT_SUITE
 from ftbench.suites.study_hooks import LM
 from ftbench.train.config import METHODS, RunSpec, TrainConfig
@@ -192,6 +193,9 @@ class ReportStage:
     tie_threshold: float = 0.01
     n_samples: int = 5
     metric: str | None = None
+    # column -> weight of the suite's overall score (null: the suite's defaults); checked
+    # against the suite when the study loads (ftbench.suites.composite_weights)
+    composite: dict[str, float] | None = None
 
     def __post_init__(self) -> None:  # at load: the report runs last, after hours of work
         from ftbench.report.settings import check_report_settings
@@ -237,6 +241,7 @@ class StudyConfig:
         dupes = sorted({m.name for m in self.other_models() if names.count(m.name) > 1})
         if dupes:
             raise InputError(f"config key 'models': duplicate model names {dupes}")
+        self.report.composite = composite_weights(suite, self.report.composite)
         self.options = study_variants.suite_options(suite, self.suite_options)
         self.variant_list = study_variants.variants(suite, self.options, self.variants)
         self.parts = study_variants.parts(suite, self.options)

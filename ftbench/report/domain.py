@@ -26,16 +26,18 @@ class Domain:
     data_key: str | None = None  # the lm-eval metadata key naming its prepared data
 
 
-def _domain(suite: Suite | None) -> Domain:
+def _domain(suite: Suite | None, composite: dict | None = None) -> Domain:
+    """`composite`: the study's own weights (recorded with its suite), else the suite's."""
     if suite is None:
         return Domain()
-    return Domain(suite.name, dict(suite.vocab.composite), suite.vocab.item_noun,
+    return Domain(suite.name, dict(composite or suite.vocab.composite), suite.vocab.item_noun,
                   suite.data.metadata_key if suite.data is not None else None)
 
 
 def study_domain(settings: dict, tasks, where: str, notes: list[str]) -> Domain:
-    """The domain of a study's results: the suite its index records, else the one suite with
-    a composite among the owners of its tasks."""
+    """The domain of a study's results: the suite its index records (with the study's own
+    composite weights when it recorded them), else the one suite with a composite among the
+    owners of its tasks."""
     record = settings.get("suite")
     if isinstance(record, dict):
         suite, note = suite_from_record(record, where)
@@ -43,7 +45,7 @@ def study_domain(settings: dict, tasks, where: str, notes: list[str]) -> Domain:
             notes.append(note)
         if suite is not None:
             use_registered_suites()  # a module suite loaded just now brings its columns
-            return _domain(suite)
+            return _domain(suite, record.get("composite"))
     owners = {s.name: s for t in tasks if (s := suite_of_task(t)) is not None}
     scored = [s for s in owners.values() if s.vocab.composite]
     return _domain(scored[0] if len(scored) == 1 else None)

@@ -48,6 +48,9 @@ class DataSource:
     as a whole (GLUE-style and general-skills suites). `sample`: the bundled data's identity when
     no directory is
     named ("prepared"); `sample_dir`: the directory the value `sample` names ("dir").
+    `raw_file`: for a "prepared" suite whose tasks also read a raw data *file* whole as the test
+    set — checks every row (InputError `FILE:LINE`, before any model loads) and returns the
+    file's identity (its content hash under "sha256"); None: only prepared directories.
     """
 
     metadata_key: str
@@ -55,6 +58,7 @@ class DataSource:
     reads: str = "prepared"
     sample: Callable[[], dict] | None = None
     sample_dir: Path | None = None
+    raw_file: Callable[[Path], dict] | None = None
 
     def __post_init__(self) -> None:
         if self.reads not in READS:
@@ -170,6 +174,10 @@ class Suite:
     import_chat: Callable[[Path, str | None], PrepareResult] | None = None
     # study variants, parts trained apart, model kinds, report sections (study_hooks.py)
     study: StudyHooks = NO_HOOKS
+    # (task, lm-eval metadata, the model's tokenizer) -> {"max_gen_toks": N, how it was made} or
+    # None: an answer budget read from the data the task evaluates, used unless the study's
+    # `eval.max_gen_toks` names the task (ftbench.eval.generation.task_budget); None: the YAML's
+    answer_budget: Callable[[str, dict, object], dict | None] | None = None
 
     def __post_init__(self) -> None:
         if not self.task_prefix:

@@ -96,7 +96,9 @@ def prompt_tokens(tok, system: str, user: str) -> int:
 def fit_input(doc: dict, shape: PromptShape, tok, limit: int) -> tuple[str, int]:
     """(the longest word-boundary prefix of doc['input'] whose prompt fits `limit`, tokens cut)."""
     text = doc["input"]
-    system = shape.system(doc)
+    # a conversation's earlier turns (`history`) are prompt too: counted with the system text
+    history = [t["content"] for t in doc.get("history") or []]
+    system = PLAIN_SEPARATOR.join(x for x in (shape.system(doc), *history) if x)
 
     def size(candidate: str) -> int:
         return prompt_tokens(tok, system, shape.user({**doc, "input": candidate}))
@@ -130,8 +132,11 @@ def model_from_metadata(metadata: dict) -> dict | None:
             "override": int(override) if override else None}
 
 
-def fit_rows(rows: list[dict], metadata: dict) -> list[dict]:
-    """Rows whose `input` is cut to fit the context of the model named in `metadata`.
+def fit_rows(rows: list[dict], metadata: dict,
+             budget: Callable[[object], int] | None = None) -> list[dict]:
+    """Rows whose `input` is cut to fit the context of the model named in `metadata`;
+    `budget(tokenizer)`: an answer budget the suite derives from its data, kept free when it is
+    larger than the task YAML's (so a prompt never pushes a long answer out of the context).
 
     Without a model in the metadata (e.g. a model type that has no `pretrained`), rows are
     returned unchanged and without `input_tokens_removed`, and a warning says so.
@@ -152,7 +157,8 @@ def fit_rows(rows: list[dict], metadata: dict) -> list[dict]:
                               model["revision"], model["trust_remote_code"])
     tok = load_tokenizer(model["tokenizer"] or model["pretrained"], model["revision"],
                          model["trust_remote_code"])
-    limit = context.tokens - shape.budget(tok) - safety_margin(context.tokens)
+    answer = max(shape.budget(tok), budget(tok) if budget is not None else 0)
+    limit = context.tokens - answer - safety_margin(context.tokens)
     out = []
     for row in rows:
         text, removed = fit_input(row, shape, tok, limit)

@@ -112,14 +112,16 @@ def data_location_keys() -> tuple[str, ...]:
     return tuple(s.data.metadata_key for s in all_suites() if s.data is not None)
 
 
-def suite_record(suite: Suite) -> dict:
+def suite_record(suite: Suite, composite: dict[str, float] | None = None) -> dict:
     """What results record of the suite that made them: a built-in name, or a module file and
-    its content hash (so a report can reload it and say when it changed)."""
+    its content hash (so a report can reload it and say when it changed); `composite`: a
+    study's own weights of its overall score (`report.composite`), kept for the report."""
+    weights = {"composite": dict(composite)} if composite else {}
     if suite.origin == "built-in":
-        return {"name": suite.name, "origin": "built-in"}
+        return {"name": suite.name, "origin": "built-in", **weights}
     path = Path(suite.origin)
     return {"name": suite.name, "origin": str(path),
-            "sha256": sha256_file(path) if path.is_file() else None}
+            "sha256": sha256_file(path) if path.is_file() else None, **weights}
 
 
 def suite_from_record(record: dict, where: str) -> tuple[Suite | None, str | None]:

@@ -22,6 +22,8 @@ def _prepared_source(value: str | None, how: str, source: DataSource) -> dict:
             return {"from": "unset", "path": None, "sha256": None}
         return source.sample()
     root = Path(value).expanduser()
+    if root.is_file() and source.raw_file is not None:  # a raw file, taken whole as the test set
+        return {"from": how, **source.raw_file(root)}
     test = root / "test.jsonl"
     manifest = root / "manifest.json"
     if not test.is_file() or (not manifest.is_file() and (root / ".ftbench").is_dir()):

@@ -22,10 +22,17 @@ from typing import Any
 from ftbench.core.io import InputError, read_jsonl, sha256_file
 
 ROLES = ("system", "user", "assistant")
-# the turn shapes a train row may have: the system message is optional (chat data without one)
-TURNS = (ROLES, ROLES[1:])
 PROMPT_FORMATS = ("chat", "plain")
 TARGET_DELIMITER = " "  # the task templates' `target_delimiter`, lm-eval's default
+TURN_DELIMITER = "\n\n"  # lm-eval's `fewshot_delimiter`: after each earlier assistant turn
+
+
+def valid_turns(roles: tuple) -> bool:
+    """A system message (optional), then user / assistant turns alternating, user first and
+    assistant last (a multi-turn conversation; one exchange is the common case)."""
+    turns = roles[1:] if roles[:1] == ("system",) else roles
+    return (len(turns) >= 2 and len(turns) % 2 == 0
+            and all(r == ("user" if i % 2 == 0 else "assistant") for i, r in enumerate(turns)))
 
 
 @dataclass
@@ -75,14 +82,15 @@ def check_train_file(data_dir: Path, size: int, manifest: dict, key: str) -> Pat
 
 
 def load_rows(path: Path) -> list[dict]:
-    """Read a train file; every row needs a (system,) user, assistant `messages` list."""
+    """Read a train file; every row needs a `messages` list: (system,) user, assistant (and
+    more user / assistant turns before the last for a multi-turn conversation)."""
     rows = read_jsonl(path)
     for i, row in enumerate(rows, start=1):
         msgs = row.get("messages") if isinstance(row, dict) else None
         roles = tuple(m.get("role") for m in msgs) if isinstance(msgs, list) else ()
-        if roles not in TURNS or not all(isinstance(m.get("content"), str) for m in msgs):
-            raise InputError(f"{path}: row {i}: 'messages' must be system (optional), user, "
-                             "assistant turns with string content")
+        if not valid_turns(roles) or not all(isinstance(m.get("content"), str) for m in msgs):
+            raise InputError(f"{path}: row {i}: 'messages' must be system (optional), then user "
+                             "and assistant turns alternating, with string content")
         row.setdefault("article_id", row.get("id", str(i)))
     if not rows:
         raise InputError(f"{path}: no rows")
@@ -115,8 +123,13 @@ def plain_prompt(messages: list[dict]) -> str:
     """System + user turn exactly as lm-eval 0.4.13 renders a zero-shot prompt without a chat
     template (`fewshot_context`: the description, then `doc_to_text`, no separator in between);
     tests/train/test_train_data.py checks it against lm-eval itself. No system turn: the user
-    turn alone."""
-    return "".join(m["content"] for m in messages[:-1])
+    turn alone. Earlier turns of a multi-turn conversation come before the last user turn as
+    lm-eval renders them as shots: `user` + target delimiter + `assistant` + turn delimiter."""
+    system = [m["content"] for m in messages[:1] if m["role"] == "system"]
+    turns = messages[len(system):-1]
+    earlier = [u["content"] + TARGET_DELIMITER + a["content"] + TURN_DELIMITER
+               for u, a in zip(turns[:-1:2], turns[1:-1:2], strict=True)]
+    return "".join([*system, *earlier, turns[-1]["content"]])
 
 
 def plain_record(messages: list[dict]) -> dict:

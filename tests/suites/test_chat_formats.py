@@ -36,11 +36,13 @@ ALPACA = [
      "history": [["Name a fruit.", "Apple."]]},
 ]
 EXPECTED = [
-    {"id": "q1", "article_id": "q1", "task": "answer", "category": "geo", "system": SYS,
-     "input": "Capital of Canada?", "target": "Ottawa.", "turns": 1},
-    {"id": "q2", "article_id": "q2", "task": "answer", "category": "", "system": "",
-     "input": "User: Name a fruit.\n\nAssistant: Apple.\n\nUser: Another one?",
-     "target": "Pear.", "turns": 3},
+    {"id": "q1", "article_id": "q1", "task": "answer", "category": "geo", "topic": "",
+     "system": SYS, "history": [], "input": "Capital of Canada?", "target": "Ottawa.",
+     "turns": 1},
+    {"id": "q2", "article_id": "q2", "task": "answer", "category": "", "topic": "", "system": "",
+     "history": [{"role": "user", "content": "Name a fruit."},
+                 {"role": "assistant", "content": "Apple."}],
+     "input": "Another one?", "target": "Pear.", "turns": 3},
 ]
 
 

@@ -20,7 +20,12 @@ def _study(tmp_path, model) -> dict:
                       "learning_rate": 3e-3, "max_steps": 3, "batch_size": 4,
                       "max_seq_length": 96, "eval_fraction": 0.0, "seed": 0},
             "eval": {"tasks": ["chat"], "backend": "hf", "limit": 4,
-                     "max_gen_toks": {"chat_answer": 12}}}
+                     "max_gen_toks": {"chat_answer": 12}},
+            # the study's own composite weights (scaled to sum to 1: 0.5 / 0.25 / 0.25)
+            "report": {"composite": WEIGHTS}}
+
+
+WEIGHTS = {"answer_keyword_overlap": 2.0, "answer_rougeL": 1.0, "answer_bertscore_f1": 1.0}
 
 
 @pytest.mark.slow
@@ -31,7 +36,6 @@ def test_study_on_the_chat_sample_is_ranked_by_the_chat_composite(tmp_path, tiny
     from ftbench.eval.results_files import samples_file, task_metrics
     from ftbench.metrics import keyword_overlap, normalized_exact_match, rouge_scores
     from ftbench.metrics.extraction import extract_answer
-    from ftbench.suites.chat.suite import COMPOSITE
 
     config = tmp_path / "chat.yaml"
     config.write_text(yaml.safe_dump(_study(tmp_path, tiny_model)), encoding="utf-8")
@@ -71,10 +75,16 @@ def test_study_on_the_chat_sample_is_ranked_by_the_chat_composite(tmp_path, tiny
     ranking = pd.read_csv(report / "tables" / "ranking.csv")
     models = pd.read_csv(report / "tables" / "models.csv").set_index("model")
     assert set(ranking["model"]) == {"tiny-base", "tiny-8"}
-    # ranked by the chat composite: the weighted sum of its three answer metrics, best first
-    expected = sum(w * models[c] for c, w in COMPOSITE.items()).loc[ranking["model"]]
+    # ranked by the study's composite: the weighted sum of three answer metrics, best first
+    total = sum(WEIGHTS.values())
+    expected = sum(w / total * models[c] for c, w in WEIGHTS.items()).loc[ranking["model"]]
     assert ranking["overall_score"].tolist() == pytest.approx(expected.tolist())
     assert ranking["overall_score"].is_monotonic_decreasing
+    # `ftbench report DIR` in a new process reads the weights the results recorded
+    again = tmp_path / "again"
+    assert main(["report", str(study / "results"), "--out", str(again), "-q"]) == 0
+    assert pd.read_csv(again / "tables" / "ranking.csv")["overall_score"].tolist() == \
+        pytest.approx(ranking["overall_score"].tolist())
     summary = (report / "summary.md").read_text()
     assert "Ranking score: `overall_score`" in summary
     assert "answer_keyword_overlap" in summary and "have no report columns" not in summary

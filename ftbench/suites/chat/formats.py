@@ -5,8 +5,8 @@ and Alpaca `{"instruction", "input", "output"}` (LLaMA-Factory's optional `syste
 `history` too) are what LLaMA-Factory, axolotl, unsloth and trl take. Each file has one shape,
 detected from its first row; a row of another shape or of none stops with `FILE:LINE`, before
 anything is trained on a half-read file. The last assistant turn is the reference; the turns
-before it are the prompt. A multi-turn prompt is flattened into one user turn ("User: …" /
-"Assistant: …" lines) for training and evaluation alike, so both see the same prompt.
+before it are the prompt: the last user turn (`input`) and the earlier user / assistant turns
+(`history`), kept as separate turns so training and evaluation render the same chat.
 """
 
 from __future__ import annotations
@@ -91,16 +91,9 @@ def _alpaca(obj: dict, where: str) -> list[dict]:
 READERS = {"openai": _openai, "sharegpt": _sharegpt, "alpaca": _alpaca}
 
 
-def flatten(turns: list[dict]) -> str:
-    """The prompt turns (user first, user last) as one user message."""
-    if len(turns) == 1:
-        return turns[0]["content"]
-    names = {"user": "User", "assistant": "Assistant"}
-    return "\n\n".join(f"{names[t['role']]}: {t['content']}" for t in turns)
-
-
 def to_row(messages: list[dict], where: str) -> dict:
-    """system / input (the flattened prompt) / target of one conversation, checked."""
+    """system / history (earlier turns) / input (the last user turn) / target of one
+    conversation, checked."""
     roles = [m["role"] for m in messages]
     bad = next((r for r in roles if r not in ("system", "user", "assistant")), None)
     if bad is not None or "system" in roles[1:]:
@@ -117,13 +110,15 @@ def to_row(messages: list[dict], where: str) -> dict:
                          f"{', '.join(roles)}")
     if not target.strip() or not prompt[-1]["content"].strip():
         raise InputError(f"{where}: the last user turn and the reference must not be empty")
-    return {"system": system, "input": flatten(prompt), "target": target,
-            "turns": len(prompt)}
+    return {"system": system, "history": prompt[:-1], "input": prompt[-1]["content"],
+            "target": target, "turns": len(prompt)}
 
 
 def read_chat_file(path: Path | str) -> tuple[str, list[dict]]:
     """(the file's shape, its rows): `id` (given, else FILE-stem:LINE), `article_id` (= id),
-    `task`, `system`, `input`, `target`, `turns`, `category` (given, else "")."""
+    `task`, `system`, `input`, `target`, `turns`, `category` and `topic` (given, else "").
+    `category` groups rows (results per category); `topic` is a per-row label carried to the
+    per-sample logs, never a group (a topic per question would make groups of one)."""
     path = Path(path)
     shape, first_line, rows, seen = None, 0, [], {}
     for lineno, obj in iter_jsonl(path):
@@ -147,17 +142,19 @@ def read_chat_file(path: Path | str) -> tuple[str, list[dict]]:
         if rid in seen:
             raise InputError(f"{where}: field 'id': {rid!r} repeats line {seen[rid]}")
         seen[rid] = lineno
-        category = obj.get("category", "")
-        if not isinstance(category, str):
-            raise InputError(f"{where}: field 'category' must be a string")
-        rows.append({"id": rid, "article_id": rid, "task": TASK, "category": category, **row})
+        labels = {k: obj.get(k, "") for k in ("category", "topic")}
+        for key, value in labels.items():
+            if not isinstance(value, str):
+                raise InputError(f"{where}: field '{key}' must be a string")
+        rows.append({"id": rid, "article_id": rid, "task": TASK, **labels, **row})
     if not rows:
         raise InputError(f"{path}: no rows")
     return shape, rows
 
 
 def conversation(row: dict) -> list[dict]:
-    """The chat a row is trained on: its system message (if any), the prompt, the reference."""
+    """The chat a row is trained on: its system message (if any), the earlier turns, the last
+    user turn, the reference."""
     system = [{"role": "system", "content": row["system"]}] if row["system"] else []
-    return [*system, {"role": "user", "content": row["input"]},
+    return [*system, *(row.get("history") or []), {"role": "user", "content": row["input"]},
             {"role": "assistant", "content": row["target"]}]

@@ -9,10 +9,11 @@ small Q&A study reports, with the most weight.
 from __future__ import annotations
 
 from ftbench.suites.base import DataSource, ReportVocab, Suite, TaskKind
+from ftbench.suites.chat.budget import answer_budget
 from ftbench.suites.chat.prepare import prepare_rows
 from ftbench.suites.chat.pretraining import pretraining
 from ftbench.suites.chat.resources import CHAT_TASKS_DIR, ENV_VAR, METADATA_KEY, SAMPLE_CHAT
-from ftbench.suites.chat.rows import sample_source
+from ftbench.suites.chat.rows import raw_identity, sample_source
 
 ANSWER = ("rouge1", "rouge2", "rougeL", "bertscore_precision", "bertscore_recall",
           "bertscore_f1", "keyword_overlap", "exact_match", "length_ratio", "pred_words",
@@ -47,7 +48,8 @@ VOCAB = ReportVocab(
 SUITE = Suite(
     name="chat", task_group="chat", tasks_dir=CHAT_TASKS_DIR,
     data=DataSource(metadata_key=METADATA_KEY, env_var=ENV_VAR, reads="prepared",
-                    sample=sample_source),
+                    sample=sample_source, raw_file=raw_identity),
     prompt_files={"answer": "chat_answer.yaml"}, prepare_rows=prepare_rows,
     source_kind="dir", raw_sample=SAMPLE_CHAT, vocab=VOCAB, pretraining=pretraining,
+    answer_budget=answer_budget,
 )
