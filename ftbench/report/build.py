@@ -75,11 +75,15 @@ def training_section(ctx: Context) -> Section:
         for row in broken.to_dict("records"):
             sec.text.append(f"**WARNING — merge parity, {row['run']}**: {row['note']}; its "
                             "evaluated (merged) scores may not be the adapter's.")
+        for row in table[table["adapter_all_zero"].eq(True)].to_dict("records"):
+            sec.text.append(f"**Adapter had no effect — {row['run']}**: every LoRA B weight is "
+                            "zero, so its merged model is its base (no step taken, or a learning "
+                            "rate of 0); its scores are the base's.")
     return sec
 
 
 PARITY_COLUMNS = ("dtype", "max_abs_logit_diff", "tolerance", "greedy_tokens_equal",
-                  "greedy_tokens", "ok", "note")
+                  "greedy_tokens", "ok", "adapter_all_zero", "note")
 
 
 def _add_plots(ctx: Context, secs: dict[str, Section], out: Path) -> dict[str, Path]:

@@ -49,6 +49,7 @@ def merge_adapter(base_path: str, adapter_dir: Path, tokenizer: Any, out: Path,
     base = AutoModelForCausalLM.from_pretrained(base_path, dtype=dtype, **kwargs)
     adapted = PeftModel.from_pretrained(base, str(adapter_dir))
     before = merge_parity.probe_outputs(adapted, tokenizer, probe) if probe else None
+    zero = merge_parity.adapter_is_zero(adapted)
     merged = adapted.merge_and_unload()
     _save(merged, tokenizer, out)
     del base, merged, adapted
@@ -59,7 +60,8 @@ def merge_adapter(base_path: str, adapter_dir: Path, tokenizer: Any, out: Path,
         out, dtype=dtype, **({"device_map": {"": 0}} if device == "cuda" else {}))
     after = merge_parity.probe_outputs(reloaded, tokenizer, probe)
     del reloaded
-    return merge_parity.compare(before, after, str(dtype).replace("torch.", ""))
+    return {**merge_parity.compare(before, after, str(dtype).replace("torch.", "")),
+            "adapter_all_zero": zero}
 
 
 def save_full(model: Any, tokenizer: Any, out: Path, device: str) -> Path:

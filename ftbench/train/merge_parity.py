@@ -53,6 +53,14 @@ def probe_outputs(model: Any, tokenizer: Any, texts: list[str]) -> list[tuple[An
     return outputs
 
 
+def adapter_is_zero(model: Any) -> bool:
+    """Whether every LoRA `B` matrix is zero: the adapter then adds nothing to the base (peft
+    initialises B to zero, so a run that never stepped, or stepped with learning rate 0, keeps
+    it so)."""
+    weights = [p for name, p in model.named_parameters() if "lora_B" in name]
+    return bool(weights) and all(not bool(p.detach().abs().max()) for p in weights)
+
+
 def compare(adapter: list[tuple[Any, list[int]]], merged: list[tuple[Any, list[int]]],
             dtype: str) -> dict:
     """`merge_parity` of the run manifest."""

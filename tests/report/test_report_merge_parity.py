@@ -15,14 +15,14 @@ pytest_plugins = ["report_fixtures"]  # report_study, report_runs
 def _parity(ok: bool, diff: float) -> dict:
     return {"prompts": 2, "new_tokens": 8, "dtype": "float32", "max_abs_logit_diff": diff,
             "tolerance": 1e-3, "greedy_tokens_equal": 16 if ok else 9, "greedy_tokens": 16,
-            "ok": ok, "note": None if ok else "merged checkpoint differs from its adapter: "
+            "ok": ok, "adapter_all_zero": diff == 0.0, "note": None if ok else "merged checkpoint differs from its adapter: "
             f"max |Δ logit| {diff:.3g} > 0.001 (what float32 rounding explains)"}
 
 
 def test_a_broken_merge_is_a_warning_and_a_table_row(report_study, report_runs, tmp_path):
     runs = tmp_path / "runs"
     shutil.copytree(report_runs, runs)
-    for name, parity in (("tiny-lora-16", _parity(True, 2e-6)),
+    for name, parity in (("tiny-lora-16", _parity(True, 0.0)),
                          ("tiny-lora-48", _parity(False, 0.83))):
         path = runs / name / "manifest.json"
         manifest = json.loads(path.read_text())
@@ -34,6 +34,8 @@ def test_a_broken_merge_is_a_warning_and_a_table_row(report_study, report_runs, 
     summary = result["summary"].read_text()
     assert "**WARNING — merge parity, tiny-lora-48**: merged checkpoint differs" in summary
     assert "Merge parity: every merged checkpoint" not in summary
+    assert "**Adapter had no effect — tiny-lora-16**: every LoRA B weight is zero" in summary
+    assert "no effect — tiny-lora-48" not in summary
 
 
 def test_runs_made_before_the_probe_add_no_table(report_study, report_runs, tmp_path):

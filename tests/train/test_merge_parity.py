@@ -36,7 +36,7 @@ def test_a_correct_merge_agrees_with_its_adapter(tiny_model, adapter, tmp_path):
     assert len(probe) == 2 and "Summarise" in probe[0] and "Title" in probe[1]
     parity = merge.merge_adapter(str(tiny_model), path, tok, tmp_path / "merged", "cpu",
                                  probe=probe)
-    assert parity["ok"] and parity["note"] is None
+    assert parity["ok"] and parity["note"] is None and parity["adapter_all_zero"] is False
     assert parity["max_abs_logit_diff"] < 1e-3
     assert parity["greedy_tokens_equal"] == parity["greedy_tokens"] == 2 * merge_parity.NEW_TOKENS
 
@@ -62,3 +62,18 @@ def test_a_broken_merge_is_caught_and_said(tiny_model, adapter, tmp_path, monkey
     assert not parity["ok"]
     assert parity["max_abs_logit_diff"] > parity["tolerance"]
     assert "differs from its adapter" in parity["note"] and "float32" in parity["note"]
+
+
+def test_an_adapter_that_adds_nothing_is_said(tiny_model, tmp_path):
+    """peft initialises LoRA B to zero: an adapter saved untrained changes nothing."""
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    model = AutoModelForCausalLM.from_pretrained(tiny_model)
+    cfg = LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"],
+                     task_type="CAUSAL_LM")
+    get_peft_model(model, cfg).save_pretrained(tmp_path / "zero")
+    tok = AutoTokenizer.from_pretrained(tiny_model)
+    parity = merge.merge_adapter(str(tiny_model), tmp_path / "zero", tok, tmp_path / "merged",
+                                 "cpu", probe=merge_parity.probe_texts(ROWS[:1], tok, "chat"))
+    assert parity["adapter_all_zero"] is True and parity["ok"]
