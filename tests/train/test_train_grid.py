@@ -40,9 +40,7 @@ def test_two_models_by_two_sizes_then_rerun_skips_everything(
                        max_steps=2, eval_fraction=0.1,
                        grid={"models": [{"path": str(tiny_model), "name": "tiny-a"},
                                         str(second_model)], "sizes": [16, 32]})
-    t0 = time.perf_counter()
     assert train_main(path, []) == 0
-    first_s = time.perf_counter() - t0
     names = ["tiny-a-16", "tiny-a-32", "tiny-b-16", "tiny-b-32"]
     index = json.loads((out / "grid_index.json").read_text())
     assert sorted(index["runs"]) == names
@@ -53,13 +51,10 @@ def test_two_models_by_two_sizes_then_rerun_skips_everything(
     assert _manifest(out / "tiny-b-32")["base_model"] == str(second_model)
     before = _mtimes(out, names)
 
-    t0 = time.perf_counter()
-    assert train_main(path, []) == 0
-    rerun_s = time.perf_counter() - t0
+    assert train_main(path, []) == 0  # the rerun: nothing trained (no timing in a unit test)
     assert _mtimes(out, names) == before
     index = json.loads((out / "grid_index.json").read_text())
     assert all(index["runs"][n]["action"] == "skipped" for n in names)
-    assert rerun_s < first_s / 2, (rerun_s, first_s)
 
 
 def test_a_failing_run_is_recorded_and_the_others_finish(
