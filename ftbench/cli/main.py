@@ -199,9 +199,11 @@ def cmd_eval(models: str | None, study: Path | None, tasks: str | None, out: Pat
              max_gen_toks: int | dict[str, int] | None = None, force: bool = False,
              model_args: dict | None = None, shard: str | None = None,
              system_instruction: str | None = None,
-             fewshot_as_multiturn: bool | None = None, suite: str | None = None) -> int:
-    """`chat_template`, `system_instruction`, `fewshot_as_multiturn`: None = not given (the
-    study's value with --study, else apply the template / lm-eval's defaults)."""
+             fewshot_as_multiturn: bool | None = None, suite: str | None = None,
+             tracking: str | None = None) -> int:
+    """`chat_template`, `system_instruction`, `fewshot_as_multiturn`, `tracking`: None = not
+    given (the study's value with --study, else apply the template / lm-eval's defaults / no
+    tracker)."""
     import json
 
     from ftbench.core import verbosity
@@ -224,6 +226,10 @@ def cmd_eval(models: str | None, study: Path | None, tasks: str | None, out: Pat
         specs = study_cfg.model_specs()
     else:
         specs = parse_model_list(models)
+    from ftbench.core.tracking import from_option
+
+    trackers = (from_option(tracking, study_cfg.name if study_cfg else "ftbench", out)
+                or (study_cfg.tracking if study_cfg else None))
     model_args = check_model_args(model_args, backend or (
         study_cfg.eval.backend if study_cfg else "auto"), "--model-args")
     for spec in specs:  # before any work: a typo in a path is not a hub-id error later
@@ -263,13 +269,25 @@ def cmd_eval(models: str | None, study: Path | None, tasks: str | None, out: Pat
         data = {**data, "models": {n: e for n, e in data["models"].items() if n in index.own}}
     asked = index.own if index.own is not None else [s.name for s in specs]
     print_summary(data, out, console, asked=asked)
+    from ftbench.eval.tracking import track_results
+
+    track_results(trackers, out, [m for m in asked
+                                  if data["models"].get(m, {}).get("status") == "complete"])
     return 0 if all_complete(data, asked) else 1
 
 
 def cmd_study(config: Path, only: str | None, overrides: list[str], force: bool = False,
-              shard: str | None = None, executor: str | None = None, resume: bool = True) -> int:
+              shard: str | None = None, executor: str | None = None, resume: bool = True,
+              tracking: str | None = None) -> int:
     """`resume` is accepted for habit's sake: completed work is always reused."""
-    return run_study_command(config, only, overrides, force, shard, executor)
+    return run_study_command(config, only, tracking_override(overrides, tracking), force, shard,
+                             executor)
+
+
+def tracking_override(overrides: list[str], tracking: str | None) -> list[str]:
+    """`--tracking BACKENDS` is the override `tracking.backends=BACKENDS` (the config's
+    `tracking.project` / `tracking.dir` stay)."""
+    return [f"tracking.backends={tracking}", *overrides] if tracking else overrides
 
 
 def run_study_command(config: Path, only: str | None, overrides: list[str], force: bool = False,
@@ -305,11 +323,12 @@ def run_study_command(config: Path, only: str | None, overrides: list[str], forc
 
 
 def cmd_train(config: Path, overrides: list[str], force: bool = False,
-              shard: str | None = None) -> int:
+              shard: str | None = None, tracking: str | None = None) -> int:
     from ftbench.cli.train import train_main
     from ftbench.core.shard import parse_shard
 
-    return train_main(config, overrides, force=force, shard=parse_shard(shard))
+    return train_main(config, tracking_override(overrides, tracking), force=force,
+                      shard=parse_shard(shard))
 
 
 def cmd_tasks_path() -> None:
@@ -358,6 +377,8 @@ def cmd_report(source: Path, out: Path, top_n: int, compare: str | None, baselin
     return 0
 
 
+TRACKING_HELP = ("also send training curves, evaluation metrics and the report's tables and plots to "
+                 "experiment trackers: comma-separated, of tensorboard, trackio (docs/tracking.md)")
 FORCE_HELP = ("recompute outputs whose inputs changed (config, data, model, versions) instead of "
               "stopping; old training runs are replaced, old eval results moved to "
               "RESULTS/.ftbench/superseded/")
@@ -488,6 +509,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "--tasks, and the results record it for ftbench report)")
     e.add_argument("--shard", default=None, metavar="I/N", help=SHARD_HELP)
     e.add_argument("--force", action="store_true", help=FORCE_HELP)
+    e.add_argument("--tracking", default=None, metavar="BACKENDS", help=TRACKING_HELP)
 
     st = sub.add_parser("study", help="data → training grid → evaluation → report, from one config")
     st.set_defaults(handler=cmd_study)
@@ -503,6 +525,7 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--shard", default=None, metavar="I/N",
                     help="with --only train or --only eval: " + SHARD_HELP)
     st.add_argument("--force", action="store_true", help=FORCE_HELP)
+    st.add_argument("--tracking", default=None, metavar="BACKENDS", help=TRACKING_HELP)
 
     dm = sub.add_parser("demo", help="the offline CPU demo: ftbench study configs/demo.yaml")
     dm.set_defaults(handler=cmd_demo)
@@ -516,6 +539,7 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("overrides", nargs="*", help="key=value overrides (dotted: lora.r=8)")
     tr.add_argument("--shard", default=None, metavar="I/N", help=SHARD_HELP)
     tr.add_argument("--force", action="store_true", help=FORCE_HELP)
+    tr.add_argument("--tracking", default=None, metavar="BACKENDS", help=TRACKING_HELP)
 
     gl = sub.add_parser("glue", help="the GLUE-small matrix (decoders zero/few-shot + LoRA, "
                                      "encoders): `ftbench study` on the glue suite")

@@ -35,7 +35,8 @@ from ftbench.eval.index import package_versions
 from ftbench.pipelines.study_config import STAGES, TINY, StudyConfig
 
 KIND = "ftbench-study"
-LAYOUT = frozenset({"data", "models", "runs", "results", "report", "raw", "manifest.json"})
+LAYOUT = frozenset({"data", "models", "runs", "results", "report", "raw", "tracking",
+                    "manifest.json"})
 
 
 def _downstream(cfg: StudyConfig) -> list[str]:
@@ -212,6 +213,9 @@ def _stage_eval(cfg: StudyConfig, console: Console, force: bool,
         asked = [s.name for s in specs if index.mine(s.name)]
         print_summary({**index.data, "models": models}, cfg.results_dir, console, asked=asked)
         done = {m: models.get(m, {}).get("status", "unknown") for m in asked}
+        from ftbench.eval.tracking import track_results
+
+        track_results(cfg.tracking, cfg.results_dir, [m for m in asked if done[m] == "complete"])
     if cfg.other_models() and shard is None:
         done.update(_stage_other_kinds(cfg, console))
     return done
@@ -259,9 +263,13 @@ def _stage_report(cfg: StudyConfig, console: Console, force: bool) -> dict:
 
     lm = cfg.lm_models()
     base = f"{lm[0].name}-base" if lm and cfg.base_names() else None
-    return report_main(cfg.results_dir, cfg.report_dir, top_n=cfg.report.top_n, baseline=base,
+    from ftbench.report.tracking import track_report
+
+    info = report_main(cfg.results_dir, cfg.report_dir, top_n=cfg.report.top_n, baseline=base,
                        metric=cfg.report.metric, tie_threshold=cfg.report.tie_threshold,
                        n_samples=cfg.report.n_samples, runs=cfg.runs_dir, console=console)
+    track_report(cfg.tracking, cfg.report_dir)
+    return info
 
 
 STAGE_FUNCS: dict[str, Callable[..., dict]] = {
