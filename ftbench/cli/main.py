@@ -331,6 +331,13 @@ def cmd_train(config: Path, overrides: list[str], force: bool = False,
                       shard=parse_shard(shard))
 
 
+def cmd_push(source: Path, repo: str, adapter: bool = False, private: bool = False) -> int:
+    from ftbench.cli.push import push
+
+    print(f"pushed: {push(source, repo, adapter=adapter, private=private)}")
+    return 0
+
+
 def cmd_tasks_path() -> None:
     from ftbench.core.paths import TASKS_DIR
 
@@ -549,6 +556,15 @@ def build_parser() -> argparse.ArgumentParser:
     gl.add_argument("overrides", nargs="*", help="key=value overrides (dotted: eval.limit=8)")
     gl.add_argument("--only", default=None, help="comma-separated stages: data,models,train,eval,report")
     gl.add_argument("--force", action="store_true", help=FORCE_HELP)
+
+    pu = sub.add_parser("push", help="upload a trained run's model folder (card + weights) or a "
+                        "report folder to the Hugging Face Hub (needs the hub reachable)")
+    pu.set_defaults(handler=cmd_push)
+    pu.add_argument("source", type=Path, help="a training run's directory or a report folder")
+    pu.add_argument("--repo", required=True, help="hub repository id, e.g. org/name")
+    pu.add_argument("--adapter", action="store_true",
+                    help="push the run's adapter/ folder instead of merged/")
+    pu.add_argument("--private", action="store_true", help="create the repository as private")
 
     rp = sub.add_parser("report", help="tables, plots and statistics from result files")
     rp.set_defaults(handler=cmd_report)

@@ -213,12 +213,24 @@ def _stage_eval(cfg: StudyConfig, console: Console, force: bool,
         asked = [s.name for s in specs if index.mine(s.name)]
         print_summary({**index.data, "models": models}, cfg.results_dir, console, asked=asked)
         done = {m: models.get(m, {}).get("status", "unknown") for m in asked}
+        complete = [m for m in asked if done[m] == "complete"]
+        cards_with_results(cfg, complete)
         from ftbench.eval.tracking import track_results
 
-        track_results(cfg.tracking, cfg.results_dir, [m for m in asked if done[m] == "complete"])
+        track_results(cfg.tracking, cfg.results_dir, complete)
     if cfg.other_models() and shard is None:
         done.update(_stage_other_kinds(cfg, console))
     return done
+
+
+def cards_with_results(cfg: StudyConfig, evaluated: list[str]) -> None:
+    """Each evaluated training run's model cards get its results (the Hub's model-index)."""
+    from ftbench.eval.results_files import task_metrics
+    from ftbench.train.model_card import add_results
+
+    for run in cfg.runs():
+        if run.name in evaluated:
+            add_results(cfg.runs_dir / run.name, task_metrics(cfg.results_dir / run.name))
 
 
 def _stage_other_kinds(cfg: StudyConfig, console: Console) -> dict[str, str]:
