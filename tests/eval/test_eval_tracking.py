@@ -49,7 +49,7 @@ def test_tensorboard_reads_back_each_models_metrics_and_the_report(finished_stud
     acc.Reload()
     plots = sorted(p.stem for p in (finished_study.cfg.out / "report" / "plots").glob("*.png"))
     assert sorted(acc.Tags()["images"]) == [f"report/plots/{p}" for p in plots] and plots
-    text = acc.Tensors("report/models/text_summary")[-1].string_val[0].decode()
+    text = acc.Tensors("report/models/text_summary")[-1].tensor_proto.string_val[0].decode()
     first = next(csv.DictReader((finished_study.cfg.out / "report" / "tables" / "models.csv")
                                 .open(encoding="utf-8")))
     assert all(str(v) in text for v in first.values())
@@ -88,3 +88,34 @@ print(json.dumps({{run: S.get_logs("demo", run) for run in S.get_runs("demo")}},
         assert [{k: str(v) for k, v in r.items()} for r in report[tag]["_value"]] == rows
     assert any(k.startswith("report/plots/") for k in report)
     assert set(HEADLINE_TABLES) >= {f"{t.removeprefix('report/')}.csv" for t in tables}
+
+
+def test_a_study_with_tracking_sends_its_results_and_retrains_nothing(finished_study, tmp_path):
+    """`tracking:` added to a finished study: the eval and report stages reuse everything and
+    send each model's metrics and the report to `<out>/tracking/`; no run is retrained."""
+    import io
+
+    from rich.console import Console
+    from study_fixture import OVERRIDES, copy_study
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    from ftbench.core.paths import CONFIGS_DIR
+    from ftbench.pipelines.study import run_study
+    from ftbench.pipelines.study_config import load_study_config
+
+    plain = copy_study(finished_study, tmp_path / "study")
+    cfg = load_study_config(CONFIGS_DIR / "demo.yaml", [f"out_dir={plain.out}", *OVERRIDES,
+                                                        "tracking=tensorboard"])
+    before = {r.name: (cfg.runs_dir / r.name / "manifest.json").stat().st_mtime_ns
+              for r in cfg.runs()}
+    run_study(cfg, ["train", "eval", "report"], Console(file=io.StringIO()))
+    assert before == {r.name: (cfg.runs_dir / r.name / "manifest.json").stat().st_mtime_ns
+                      for r in cfg.runs()}
+    assert cfg.tracking.dir == str((plain.out / "tracking").resolve())
+    for model in _models(finished_study):
+        acc = EventAccumulator(str(cfg.tracking.tensorboard_dir(model)))
+        acc.Reload()
+        read = {tag: acc.Scalars(tag)[-1].value for tag in acc.Tags()["scalars"]
+                if tag.startswith("eval/")}
+        assert read == pytest.approx(result_scalars(cfg.results_dir / model), rel=1e-6)
+    assert (cfg.tracking.tensorboard_dir("report")).is_dir()
