@@ -213,24 +213,24 @@ def _stage_eval(cfg: StudyConfig, console: Console, force: bool,
         asked = [s.name for s in specs if index.mine(s.name)]
         print_summary({**index.data, "models": models}, cfg.results_dir, console, asked=asked)
         done = {m: models.get(m, {}).get("status", "unknown") for m in asked}
-        complete = [m for m in asked if done[m] == "complete"]
-        cards_with_results(cfg, complete)
-        from ftbench.eval.tracking import track_results
-
-        track_results(cfg.tracking, cfg.results_dir, complete)
+        after_eval(cfg, done)
     if cfg.other_models() and shard is None:
         done.update(_stage_other_kinds(cfg, console))
     return done
 
 
-def cards_with_results(cfg: StudyConfig, evaluated: list[str]) -> None:
-    """Each evaluated training run's model cards get its results (the Hub's model-index)."""
+def after_eval(cfg: StudyConfig, done: dict[str, str]) -> None:
+    """Each completely evaluated training run's model cards get its results (the Hub's
+    model-index), and each such model's metrics go to the study's trackers."""
     from ftbench.eval.results_files import task_metrics
+    from ftbench.eval.tracking import track_results
     from ftbench.train.model_card import add_results
 
+    complete = [m for m, status in done.items() if status == "complete"]
     for run in cfg.runs():
-        if run.name in evaluated:
+        if run.name in complete:
             add_results(cfg.runs_dir / run.name, task_metrics(cfg.results_dir / run.name))
+    track_results(cfg.tracking, cfg.results_dir, complete)
 
 
 def _stage_other_kinds(cfg: StudyConfig, console: Console) -> dict[str, str]:
@@ -421,6 +421,8 @@ def _run_stages(cfg: StudyConfig, stages: list[str], console: Console,
                 from ftbench.pipelines.ray_executor import run_on_ray
 
                 infos = run_on_ray(cfg, group, console, force)
+                if "eval" in infos:
+                    after_eval(cfg, infos["eval"])
             else:
                 infos = {stage: STAGE_FUNCS[stage](cfg, console, force)}
         except BaseException as exc:
