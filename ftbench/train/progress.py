@@ -4,7 +4,7 @@ Why a TrainerCallback: the Trainer owns the step loop, so the callback is the on
 each step; tqdm and the Trainer's printed loss dicts are switched off (`-v` brings the dicts back,
 ftbench.train.sft) so the displays do not fight. On a terminal: a rich live view. In a log (no
 TTY) a live view prints nothing until it ends, so each logged step is one plain line instead:
-`<run>: step k/N loss x ETA m:ss`.
+`<run>: step k/N loss x ETA m:ss`, about ten per run (every tenth of the steps, and the last).
 """
 
 from __future__ import annotations
@@ -84,9 +84,11 @@ class RichProgressCallback(TrainerCallback):
         self.display, self.run_name = display, run_name
         self.last: dict[str, float] = {}
         self.started: float | None = None
+        self.printed_at, self.every = 0, 1
 
     def on_train_begin(self, args, state, control, **kwargs):
         self.started = time.perf_counter()
+        self.every = max(1, state.max_steps // 10)  # a log gets ~10 lines per run, not hundreds
         self.display.progress.reset(self.display.steps, total=state.max_steps,
                                     description=f"{self.run_name}: training", info="")
 
@@ -105,7 +107,10 @@ class RichProgressCallback(TrainerCallback):
         self.last.update(fresh)
         text = "  ".join(f"{k}={v:.3f}" for k, v in self.last.items())
         self.display.progress.update(self.display.steps, info=text)
-        if fresh and self.started is not None:  # the eval before training is step 0 of 0
+        due = (state.global_step - self.printed_at >= self.every
+               or state.global_step == state.max_steps or "eval_loss" in fresh)
+        if fresh and due and self.started is not None:  # the eval before training: step 0 of 0
+            self.printed_at = state.global_step
             losses = " ".join(f"{k.replace('_', ' ')} {v:.4f}" for k, v in fresh.items())
             self.display.line(f"{self.run_name}: step {state.global_step}/{state.max_steps} "
                               f"{losses} ETA {self.eta(state)}")
