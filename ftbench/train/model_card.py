@@ -171,8 +171,10 @@ def write_model_cards(run_dir: Path, manifest: dict[str, Any], write_text,
     written = []
     for folder in ("merged", "adapter"):
         if (run_dir / folder).is_dir():
-            write_text(run_dir / folder / CARD, model_card(manifest, folder, results))
-            written.append(run_dir / folder / CARD)
+            path, text = run_dir / folder / CARD, model_card(manifest, folder, results)
+            if not path.is_file() or path.read_text(encoding="utf-8") != text:
+                write_text(path, text)  # an unchanged card keeps its file (and its time)
+            written.append(path)
     return written
 
 
