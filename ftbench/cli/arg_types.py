@@ -101,3 +101,12 @@ FORCE_HELP = ("recompute outputs whose inputs changed (config, data, model, vers
 SHARD_HELP = ("evaluate / train only shard I of N (1 <= I <= N; e.g. $SLURM_ARRAY_TASK_ID/"
               "$SLURM_ARRAY_TASK_COUNT): the models or runs sorted by name, every N-th; a later "
               "run without --shard (or ftbench report) derives the index and reuses them all")
+TRACKING_HELP = ("also send training curves, evaluation metrics and the report's tables and plots "
+                 "to experiment trackers: comma-separated, of tensorboard, trackio "
+                 "(docs/tracking.md)")
+
+
+def tracking_override(overrides: list[str], tracking: str | None) -> list[str]:
+    """`--tracking BACKENDS` is the override `tracking.backends=BACKENDS` (the config's
+    `tracking.project` / `tracking.dir` stay)."""
+    return [f"tracking.backends={tracking}", *overrides] if tracking else list(overrides)

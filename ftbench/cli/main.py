@@ -17,6 +17,7 @@ from typing import Annotated
 from ftbench.cli.arg_types import (
     FORCE_HELP,
     SHARD_HELP,
+    TRACKING_HELP,
     parse_batch_size,
     parse_limit,
     parse_max_gen_toks,
@@ -24,6 +25,7 @@ from ftbench.cli.arg_types import (
     parse_sizes,
     parse_test_size,
     positive_int,
+    tracking_override,
 )
 from ftbench.cli.signature import Opt, add_command
 from ftbench.cli.train import cmd_train
@@ -208,9 +210,11 @@ def cmd_eval(
         "record it for ftbench report)", metavar="NAME|FILE.py")] = None,
     shard: Annotated[str | None, Opt(SHARD_HELP, metavar="I/N")] = None,
     force: Annotated[bool, Opt(FORCE_HELP)] = False,
+    tracking: Annotated[str | None, Opt(TRACKING_HELP, metavar="BACKENDS")] = None,
 ) -> int:
-    """`chat_template`, `system_instruction`, `fewshot_as_multiturn`: None = not given (the
-    study's value with --study, else apply the template / lm-eval's defaults)."""
+    """`chat_template`, `system_instruction`, `fewshot_as_multiturn`, `tracking`: None = not
+    given (the study's value with --study, else apply the template / lm-eval's defaults / no
+    tracker)."""
     import json
 
     from ftbench.core import verbosity
@@ -233,6 +237,10 @@ def cmd_eval(
         specs = study_cfg.model_specs()
     else:
         specs = parse_model_list(models)
+    from ftbench.core.tracking import from_option
+
+    trackers = (from_option(tracking, study_cfg.name if study_cfg else "ftbench", out)
+                or (study_cfg.tracking if study_cfg else None))
     model_args = check_model_args(model_args, backend or (
         study_cfg.eval.backend if study_cfg else "auto"), "--model-args")
     for spec in specs:  # before any work: a typo in a path is not a hub-id error later
@@ -272,6 +280,10 @@ def cmd_eval(
         data = {**data, "models": {n: e for n, e in data["models"].items() if n in index.own}}
     asked = index.own if index.own is not None else [s.name for s in specs]
     print_summary(data, out, console, asked=asked)
+    from ftbench.eval.tracking import track_results
+
+    track_results(trackers, out, [m for m in asked
+                                  if data["models"].get(m, {}).get("status") == "complete"])
     return 0 if all_complete(data, asked) else 1
 
 
@@ -289,9 +301,11 @@ def cmd_study(
     shard: Annotated[str | None, Opt("with --only train or --only eval: " + SHARD_HELP,
                                      metavar="I/N")] = None,
     force: Annotated[bool, Opt(FORCE_HELP)] = False,
+    tracking: Annotated[str | None, Opt(TRACKING_HELP, metavar="BACKENDS")] = None,
 ) -> int:
     """`resume` is accepted for habit's sake: completed work is always reused."""
-    return run_study_command(config, only, list(overrides), force, shard, executor)
+    return run_study_command(config, only, tracking_override(overrides, tracking), force, shard,
+                             executor)
 
 
 def run_study_command(config: Path, only: str | None, overrides: list[str], force: bool = False,
@@ -323,6 +337,20 @@ def run_study_command(config: Path, only: str | None, overrides: list[str], forc
     page = cfg.out / "report" / "index.html"
     if page.is_file() and "report" in (stages or STAGES):
         print(f"report: {page} (one page), {page.with_name('summary.md')} (markdown)")
+    return 0
+
+
+def cmd_push(
+    *,
+    source: Annotated[Path, Opt("a training run's directory or a report folder",
+                                positional=True)],
+    repo: Annotated[str, Opt("hub repository id, e.g. org/name")],
+    adapter: Annotated[bool, Opt("push the run's adapter/ folder instead of merged/")] = False,
+    private: Annotated[bool, Opt("create the repository as private")] = False,
+) -> int:
+    from ftbench.cli.push import push
+
+    print(f"pushed: {push(source, repo, adapter=adapter, private=private)}")
     return 0
 
 
@@ -445,6 +473,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_command(sub, "train", cmd_train, "LoRA / QLoRA / full fine-tuning, one run or a grid")
     add_command(sub, "glue", cmd_glue, "the GLUE-small matrix (decoders zero/few-shot + LoRA, "
                 "encoders): `ftbench study` on the glue suite")
+    add_command(sub, "push", cmd_push, "upload a trained run's model folder (card + weights) or a "
+                "report folder to the Hugging Face Hub (needs the hub reachable)")
     add_command(sub, "report", cmd_report, "tables, plots and statistics from result files")
     for leaf in _leaf_parsers(p):
         quiet = leaf.add_mutually_exclusive_group()

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
-from ftbench.cli.arg_types import FORCE_HELP, SHARD_HELP
+from ftbench.cli.arg_types import FORCE_HELP, SHARD_HELP, TRACKING_HELP, tracking_override
 from ftbench.cli.signature import Opt, add_options
 from ftbench.core.io import InputError
 from ftbench.core.shard import parse_shard
@@ -95,8 +95,10 @@ def cmd_train(
                                         positional=True)] = (),
     shard: Annotated[str | None, Opt(SHARD_HELP, metavar="I/N")] = None,
     force: Annotated[bool, Opt(FORCE_HELP)] = False,
+    tracking: Annotated[str | None, Opt(TRACKING_HELP, metavar="BACKENDS")] = None,
 ) -> int:
-    return train_main(config, list(overrides), force=force, shard=parse_shard(shard))
+    return train_main(config, tracking_override(overrides, tracking), force=force,
+                      shard=parse_shard(shard))
 
 
 def main(argv: list[str] | None = None) -> int:

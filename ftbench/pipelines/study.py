@@ -35,7 +35,8 @@ from ftbench.eval.index import package_versions
 from ftbench.pipelines.study_config import STAGES, TINY, StudyConfig
 
 KIND = "ftbench-study"
-LAYOUT = frozenset({"data", "models", "runs", "results", "report", "raw", "manifest.json"})
+LAYOUT = frozenset({"data", "models", "runs", "results", "report", "raw", "tracking",
+                    "manifest.json"})
 
 
 def _downstream(cfg: StudyConfig) -> list[str]:
@@ -212,9 +213,24 @@ def _stage_eval(cfg: StudyConfig, console: Console, force: bool,
         asked = [s.name for s in specs if index.mine(s.name)]
         print_summary({**index.data, "models": models}, cfg.results_dir, console, asked=asked)
         done = {m: models.get(m, {}).get("status", "unknown") for m in asked}
+        after_eval(cfg, done)
     if cfg.other_models() and shard is None:
         done.update(_stage_other_kinds(cfg, console))
     return done
+
+
+def after_eval(cfg: StudyConfig, done: dict[str, str]) -> None:
+    """Each completely evaluated training run's model cards get its results (the Hub's
+    model-index), and each such model's metrics go to the study's trackers."""
+    from ftbench.eval.results_files import task_metrics
+    from ftbench.eval.tracking import track_results
+    from ftbench.train.model_card import add_results
+
+    complete = [m for m, status in done.items() if status == "complete"]
+    for run in cfg.runs():
+        if run.name in complete:
+            add_results(cfg.runs_dir / run.name, task_metrics(cfg.results_dir / run.name))
+    track_results(cfg.tracking, cfg.results_dir, complete)
 
 
 def _stage_other_kinds(cfg: StudyConfig, console: Console) -> dict[str, str]:
@@ -261,9 +277,13 @@ def _stage_report(cfg: StudyConfig, console: Console, force: bool) -> dict:
 
     lm = cfg.lm_models()
     base = f"{lm[0].name}-base" if lm and cfg.base_names() else None
-    return report_main(cfg.results_dir, cfg.report_dir, top_n=cfg.report.top_n, baseline=base,
+    from ftbench.report.tracking import track_report
+
+    info = report_main(cfg.results_dir, cfg.report_dir, top_n=cfg.report.top_n, baseline=base,
                        metric=cfg.report.metric, tie_threshold=cfg.report.tie_threshold,
                        n_samples=cfg.report.n_samples, runs=cfg.runs_dir, console=console)
+    track_report(cfg.tracking, cfg.report_dir)
+    return info
 
 
 STAGE_FUNCS: dict[str, Callable[..., dict]] = {
@@ -403,6 +423,8 @@ def _run_stages(cfg: StudyConfig, stages: list[str], console: Console,
                 from ftbench.pipelines.ray_executor import run_on_ray
 
                 infos = run_on_ray(cfg, group, console, force)
+                if "eval" in infos:
+                    after_eval(cfg, infos["eval"])
             else:
                 infos = {stage: STAGE_FUNCS[stage](cfg, console, force)}
         except BaseException as exc:

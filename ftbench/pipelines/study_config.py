@@ -7,6 +7,7 @@ except those the study fills in itself (base model, grid, data and output direct
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +17,7 @@ from ftbench.core.config import build, load_with_group, read_config
 from ftbench.core.fingerprint import check_model_ref
 from ftbench.core.io import InputError
 from ftbench.core.run_manifest import base_manifest, read_run_manifest
+from ftbench.core.tracking import TrackingConfig
 from ftbench.eval.specs import ModelSpec
 from ftbench.pipelines import study_variants
 from ftbench.pipelines.study_variants import VariantConfig
@@ -25,7 +27,8 @@ from ftbench.suites.study_hooks import LM
 from ftbench.train.config import METHODS, RunSpec, TrainConfig
 
 TINY = "tiny"  # model path meaning "build the embedded tiny model"
-STUDY_FILLED_TRAIN_KEYS = ("base_model", "model_name", "train_size", "grid", "data_dir", "output_dir")
+STUDY_FILLED_TRAIN_KEYS = ("base_model", "model_name", "train_size", "grid", "data_dir", "output_dir",
+                           "tracking")
 STAGES = ("data", "models", "train", "eval", "report")
 
 
@@ -220,9 +223,13 @@ class StudyConfig:
     # the suite's default variants, else every model on eval.tasks); study_variants.py
     suite_options: dict[str, Any] = field(default_factory=dict)
     variants: list[VariantConfig] | None = None
+    # curves, scores and the report's tables to TensorBoard / Trackio (docs/tracking.md)
+    tracking: TrackingConfig | None = None
 
     def __post_init__(self) -> None:
         self.out_dir = self.out_dir or f"work/{self.name}"
+        if self.tracking is not None:  # one project per study; <out>/tracking/ beside runs/
+            self.tracking = self.tracking.resolved(self.name, self.runs_dir)
         if self.executor not in EXECUTORS:
             raise InputError(f"config key 'executor': must be one of {', '.join(EXECUTORS)}; "
                              f"got {self.executor!r}")
@@ -355,7 +362,9 @@ class StudyConfig:
                                    for m in models],
                         "sizes": list(self.data.sizes)}
                 data = {**self.train, "grid": grid, "data_dir": str(data_dir),
-                        "output_dir": str(self.runs_dir)}
+                        "output_dir": str(self.runs_dir),
+                        "tracking": (dataclasses.asdict(self.tracking)
+                                     if self.tracking is not None else None)}
                 if method is not None:
                     data["method"] = method
                 configs.append(build(TrainConfig, data, prefix="train."))

@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 
 from ftbench.core.config import build, read_config
 from ftbench.core.io import InputError
+from ftbench.core.tracking import DEFAULT_PROJECT, TrackingConfig
 
 METHODS = ("lora", "qlora", "full")
 BACKENDS = ("auto", "peft", "unsloth")
@@ -145,6 +146,7 @@ class TrainConfig:
     chat_template: str = "auto"
     add_bos_token: bool | None = None
     threads: int | None = None  # torch intra-op threads; null: OMP_NUM_THREADS, else allowed CPUs
+    tracking: TrackingConfig | None = None  # curves to TensorBoard / Trackio (docs/tracking.md)
 
     def __post_init__(self) -> None:
         for key, choices in (("method", METHODS), ("backend", BACKENDS), ("loss_mask", LOSS_MASKS),
@@ -170,6 +172,8 @@ class TrainConfig:
             _check(bool(self.base_model), "base_model", "is required when there is no grid")
             _check(self.train_size is None or self.train_size > 0, "train_size", "must be positive")
         self.runs()  # validates model names and duplicate run names
+        if self.tracking is not None:  # where the trackers write: beside output_dir
+            self.tracking = self.tracking.resolved(DEFAULT_PROJECT, self.output_dir)
 
     def runs(self) -> list[RunSpec]:
         """The grid expanded in order (model-major), or the single run."""

@@ -46,8 +46,10 @@ from ftbench.train.unsloth_backend import resolve_backend
 
 INDEX_NAME = "grid_index.json"
 RUNS_KIND = "ftbench-train-runs"
-# keys that place a run (filled per run or by the study), not what it is trained with
-_PLACEMENT_KEYS = ("output_dir", "data_dir", "grid", "base_model", "model_name", "train_size")
+# keys that place a run (filled per run or by the study) or say where its curves are sent, not
+# what it is trained with: changing them never retrains
+_PLACEMENT_KEYS = ("output_dir", "data_dir", "grid", "base_model", "model_name", "train_size",
+                   "tracking")
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,10 @@ network) and whose body holds the training settings:
   `save_pretrained` leaves an empty template there, which this card replaces);
 - `tags`: `ftbench`, the method (`lora`, `qlora`, `full`) and the suite of the training data
   (from the prepared data's manifest), so runs of one study are found together;
-- `datasets`: the hub dataset the data came from, where that is known.
+- `datasets`: the hub dataset the data came from, where that is known;
+- `model-index`: the run's evaluation results (lm-eval task → metric → value), once the study has
+  evaluated it (`add_results`); README.md is no part of a model's identity
+  (ftbench.core.fingerprint), so rewriting the card changes no fingerprint and retrains nothing.
 """
 
 from __future__ import annotations
@@ -58,15 +61,30 @@ def _hub_dataset_of(path: str | None) -> str | None:
     return f"{found['org']}/{found['name']}" if found else None
 
 
-def card_data(manifest: dict[str, Any], library: str):
+def eval_results(results: dict[str, dict[str, float]] | None) -> list | None:
+    """lm-eval's task → {metric: value} as the Hub's `EvalResult`s (standard errors left out:
+    the Hub's model-index has no place for them)."""
+    from huggingface_hub import EvalResult
+
+    rows = [EvalResult(task_type="text-generation", dataset_type=task, dataset_name=task,
+                       metric_type=metric, metric_name=metric, metric_value=value)
+            for task, metrics in sorted((results or {}).items())
+            for metric, value in sorted(metrics.items()) if not metric.endswith("_stderr")]
+    return rows or None
+
+
+def card_data(manifest: dict[str, Any], library: str,
+              results: dict[str, dict[str, float]] | None = None):
     """The card's Hub metadata (`huggingface_hub.ModelCardData`)."""
     from huggingface_hub import ModelCardData
 
     facts = data_facts(manifest["data"]["file"])
     tags = ["ftbench", manifest["config"]["method"], *([facts["suite"]] if "suite" in facts else [])]
+    evals = eval_results(results)
     return ModelCardData(base_model=base_model_ref(manifest["base_model"]), library_name=library,
                          tags=tags, datasets=[facts["dataset"]] if "dataset" in facts else None,
-                         pipeline_tag="text-generation")
+                         pipeline_tag="text-generation", eval_results=evals,
+                         model_name=manifest["run"] if evals else None)
 
 
 def settings_table(manifest: dict[str, Any]) -> str:
@@ -93,12 +111,25 @@ def _loss(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.4f}"
 
 
-def model_card(manifest: dict[str, Any], folder: str = "merged") -> str:
-    """README.md of a run's `merged` (library transformers) or `adapter` (library peft) folder."""
+def results_section(data) -> str:
+    """The evaluation results of the card's model-index, as a table ('' before evaluation)."""
+    if not data.eval_results:
+        return ""
+    rows = "\n".join(f"| {r.dataset_name} | {r.metric_type} | {r.metric_value:.4f} |"
+                     for r in data.eval_results)
+    return ("\n## Evaluation\nlm-evaluation-harness tasks as ftbench ran them (the study's "
+            "`results/` folder holds every file):\n\n| task | metric | value |\n|---|---|---|\n"
+            f"{rows}\n")
+
+
+def model_card(manifest: dict[str, Any], folder: str = "merged",
+               results: dict[str, dict[str, float]] | None = None) -> str:
+    """README.md of a run's `merged` (library transformers) or `adapter` (library peft) folder,
+    with its evaluation `results` (task → metric → value) once there are any."""
     from huggingface_hub import ModelCard
 
     library = "peft" if folder == "adapter" else "transformers"
-    data = card_data(manifest, library)
+    data = card_data(manifest, library, results)
     cfg, d, p = manifest["config"], manifest["data"], manifest["parameters"]
     suite = data_facts(d["file"]).get("suite")
     what = ("the adapter alone: load it on the base model with peft "
@@ -128,17 +159,34 @@ Fine-tuned by ftbench from **{data.base_model}** with **{cfg['method']}**
 - eval loss after training: {_loss(manifest['eval_loss']['after'])}
 - trainable parameters: {p['trainable']:,} of {p['total']:,} ({p['trainable_pct']:.3f} %)
 - wall time {manifest['timing']['wall_s']:.1f} s, {manifest['timing']['tokens_per_s']:.0f} tokens/s
-
+{results_section(data)}
 Full details: `manifest.json` of the run directory.
 """
     return str(ModelCard(f"---\n{data.to_yaml()}\n---\n{body}"))
 
 
-def write_model_cards(run_dir: Path, manifest: dict[str, Any], write_text) -> list[Path]:
+def write_model_cards(run_dir: Path, manifest: dict[str, Any], write_text,
+                      results: dict[str, dict[str, float]] | None = None) -> list[Path]:
     """A card in each of the run's model folders that exists (`merged/`, `adapter/`)."""
     written = []
     for folder in ("merged", "adapter"):
         if (run_dir / folder).is_dir():
-            write_text(run_dir / folder / CARD, model_card(manifest, folder))
-            written.append(run_dir / folder / CARD)
+            path, text = run_dir / folder / CARD, model_card(manifest, folder, results)
+            if not path.is_file() or path.read_text(encoding="utf-8") != text:
+                write_text(path, text)  # an unchanged card keeps its file (and its time)
+            written.append(path)
     return written
+
+
+def add_results(run_dir: Path, results: dict[str, dict[str, float]]) -> list[Path]:
+    """Rewrite a complete run's cards with its evaluation results (the run's manifest is read,
+    not changed); nothing for a run that is not complete or has no results."""
+    from ftbench.core.io import atomic_write_text
+
+    try:
+        manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    if not isinstance(manifest, dict) or manifest.get("status") != "complete" or not results:
+        return []
+    return write_model_cards(run_dir, manifest, atomic_write_text, results)

@@ -69,7 +69,8 @@ def train_run(cfg: TrainConfig, spec: RunSpec, backend: str, train_file: Path, d
         outcome = run_sft(cfg, loaded,
                           data_mod.to_records(data.train_rows, loss_mask, prompt_format),
                           data_mod.to_records(data.eval_rows, loss_mask, prompt_format), loss_mask,
-                          tmp / "trainer", callbacks=[memory, *(callbacks or [])])
+                          tmp / "trainer", callbacks=[memory, *(callbacks or [])],
+                          run=spec.name)
         trainable, total = count_parameters(outcome.model)
         phase("exporting")
         parity = None

@@ -7,11 +7,14 @@ choose its settings from the config and to record what happened.
 
 from __future__ import annotations
 
+import sys
 import time
+from contextlib import nullcontext, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ftbench.core import verbosity
 from ftbench.train.config import TrainConfig
 from ftbench.train.model_loading import LoadedModel
 
@@ -34,10 +37,13 @@ class TrainOutcome:
 
 
 def sft_config(cfg: TrainConfig, work_dir: Path, loaded: LoadedModel, loss_mask: str,
-               has_eval: bool):
-    """The SFTConfig of a run; every value comes from the TrainConfig or the loaded model."""
+               has_eval: bool, run: str = ""):
+    """The SFTConfig of a run; every value comes from the TrainConfig or the loaded model
+    (`run`: the run's name, its name in the trackers)."""
     import torch
     from trl import SFTConfig
+
+    from ftbench.core.tracking import trainer_args
 
     on_gpu = loaded.device == "cuda"
     return SFTConfig(
@@ -49,7 +55,7 @@ def sft_config(cfg: TrainConfig, work_dir: Path, loaded: LoadedModel, loss_mask:
         weight_decay=cfg.weight_decay, logging_steps=cfg.logging_steps,
         eval_strategy="steps" if has_eval and cfg.eval_steps else "no",
         eval_steps=cfg.eval_steps if has_eval else None,
-        save_strategy="no", report_to=[], disable_tqdm=True, dataloader_num_workers=0,
+        save_strategy="no", **trainer_args(cfg.tracking, run), disable_tqdm=True, dataloader_num_workers=0,
         use_cpu=not on_gpu, bf16=on_gpu and loaded.dtype == torch.bfloat16,
         fp16=on_gpu and loaded.dtype == torch.float16,
         # unsloth checkpoints inside get_peft_model ("unsloth" mode); the trainer must not add its own
@@ -70,30 +76,36 @@ def _final_train_loss(history: list[dict]) -> float | None:
 
 def run_sft(cfg: TrainConfig, loaded: LoadedModel, train_records: list[dict],
             eval_records: list[dict], loss_mask: str, work_dir: Path,
-            callbacks: list | None = None) -> TrainOutcome:
+            callbacks: list | None = None, run: str = "") -> TrainOutcome:
     """Train; evaluate on the held-out articles before and after; return model and numbers."""
     from datasets import Dataset
     from transformers import PrinterCallback
     from trl import SFTTrainer
 
+    from ftbench.core.tracking import finish_trackers, trainer_env
     from ftbench.train.finite import FiniteLossGuard
 
     has_eval = bool(eval_records)
-    args = sft_config(cfg, work_dir, loaded, loss_mask, has_eval)
-    trainer = SFTTrainer(
-        model=loaded.model, args=args, processing_class=loaded.tokenizer,
-        train_dataset=Dataset.from_list(train_records),
-        eval_dataset=Dataset.from_list(eval_records) if has_eval else None,
-        peft_config=loaded.peft_config, callbacks=[FiniteLossGuard(), *(callbacks or [])],
-    )
-    trainer.remove_callback(PrinterCallback)  # history.json and the rich display carry the logs
-    before = trainer.evaluate()["eval_loss"] if has_eval else None
-    t0 = time.perf_counter()
-    result = trainer.train()
-    runtime = result.metrics.get("train_runtime", time.perf_counter() - t0)
-    # evaluations at eval_steps run inside train_runtime; throughput must not count them
-    eval_in_train = sum(h.get("eval_runtime", 0.0) for h in trainer.state.log_history)
-    after = trainer.evaluate()["eval_loss"] if has_eval else None
+    args = sft_config(cfg, work_dir, loaded, loss_mask, has_eval, run)
+    with trainer_env(cfg.tracking, run):  # TensorBoard's callback reads its directory here
+        trainer = SFTTrainer(
+            model=loaded.model, args=args, processing_class=loaded.tokenizer,
+            train_dataset=Dataset.from_list(train_records),
+            eval_dataset=Dataset.from_list(eval_records) if has_eval else None,
+            peft_config=loaded.peft_config, callbacks=[FiniteLossGuard(), *(callbacks or [])],
+        )
+    if verbosity.level() != "verbose":  # history.json and ftbench's display carry the logs
+        trainer.remove_callback(PrinterCallback)
+    # what the trackers print (Trackio's banner) is library output: the run's log, not stdout
+    with redirect_stdout(sys.stderr) if verbosity.level() != "verbose" else nullcontext():
+        before = trainer.evaluate()["eval_loss"] if has_eval else None
+        t0 = time.perf_counter()
+        result = trainer.train()
+        runtime = result.metrics.get("train_runtime", time.perf_counter() - t0)
+        # evaluations at eval_steps run inside train_runtime; throughput must not count them
+        eval_in_train = sum(h.get("eval_runtime", 0.0) for h in trainer.state.log_history)
+        after = trainer.evaluate()["eval_loss"] if has_eval else None
+        finish_trackers(cfg.tracking)  # the evaluation after training reopened the run
     history = list(trainer.state.log_history)  # train() starts a fresh state: re-add step 0
     if before is not None:
         history.insert(0, {"step": 0, "epoch": 0.0, "eval_loss": before})

@@ -72,3 +72,50 @@ def test_a_local_base_is_named_by_its_absolute_path_and_unknowns_are_left_out(tm
     assert base_model_ref("smollm2") == "smollm2"
     assert base_model_ref("HuggingFaceTB/SmolLM2-135M-Instruct") == \
         "HuggingFaceTB/SmolLM2-135M-Instruct"
+
+
+def _hub_results(card) -> dict[tuple[str, str], float]:
+    return {(r.dataset_name, r.metric_type): r.metric_value for r in card.data.eval_results or []}
+
+
+def test_a_studys_evaluated_runs_carry_their_results_in_both_cards(finished_study):
+    """After the eval stage each run's cards hold a model-index equal to its results files."""
+    from ftbench.eval.results_files import task_metrics
+
+    cfg = finished_study.cfg
+    for run in cfg.runs():
+        manifest = json.loads((cfg.runs_dir / run.name / "manifest.json").read_text())
+        expected = {(task, metric): value
+                    for task, values in task_metrics(cfg.results_dir / run.name).items()
+                    for metric, value in values.items() if not metric.endswith("_stderr")}
+        assert expected
+        for folder, library in (("merged", "transformers"), ("adapter", "peft")):
+            card = ModelCard.load(cfg.runs_dir / run.name / folder / "README.md")
+            assert card.data.base_model == base_model_ref(manifest["base_model"])
+            assert Path(card.data.base_model).is_absolute()  # a local base: never relative
+            assert card.data.library_name == library and "ftbench" in card.data.tags
+            assert card.data.model_name == run.name
+            assert _hub_results(card) == pytest.approx(expected)
+            assert "## Evaluation" in card.text
+
+
+def test_rewriting_a_card_changes_no_model_identity(finished_study, tmp_path):
+    """README.md is no part of a model's fingerprint: results written into the card neither
+    retrain the run nor make its evaluation stale."""
+    import shutil
+
+    from ftbench.core.fingerprint import model_fingerprint
+    from ftbench.train.grid import stale_reason
+    from ftbench.train.model_card import add_results
+
+    source = finished_study.cfg.runs_dir / finished_study.cfg.runs()[0].name
+    run = tmp_path / source.name
+    shutil.copytree(source, run)
+    before = model_fingerprint(str(run / "merged"))["digest"]
+    fingerprint = json.loads((run / "manifest.json").read_text())["fingerprint"]
+    assert add_results(run, {"some_task": {"acc": 0.625, "acc_stderr": 0.1}}) == [
+        run / "merged" / "README.md", run / "adapter" / "README.md"]
+    card = ModelCard.load(run / "merged" / "README.md")
+    assert _hub_results(card) == {("some_task", "acc"): 0.625}
+    assert model_fingerprint(str(run / "merged"))["digest"] == before
+    assert stale_reason(run, fingerprint) is None

@@ -1,0 +1,64 @@
+"""`tracking:` is checked at load (an unknown backend names the key and the known ones; a
+missing package names the extra to install), before anything runs; a study fills each
+training grid's tracking with its own project and `<out>/tracking/`."""
+
+from __future__ import annotations
+
+import pytest
+from cli_helpers import SAMPLE, in_process, one_line_error
+
+from ftbench.core import tracking
+from ftbench.core.io import InputError
+from ftbench.core.tracking import TrackingConfig
+
+
+def _study_yaml(path, out, extra=""):
+    path.write_text(f"name: s\nout_dir: {out}\ndata:\n  source: {SAMPLE}\n  sizes: [16]\n"
+                    f"  test_size: 16\nmodels:\n  - {{name: t, path: tiny}}\n{extra}")
+    return path
+
+
+@pytest.mark.parametrize("args", [
+    ("--tracking", "tensorbord"), ("tracking=tensorboard,wandb",),
+    ("tracking={backends: [mlflow]}",),
+])
+def test_an_unknown_backend_is_one_line_naming_the_known_ones(tmp_path, capsys, args):
+    out = tmp_path / "study"
+    config = _study_yaml(tmp_path / "c.yaml", out)
+    line = one_line_error(in_process(capsys, "study", config, *args), "tracking",
+                          "known: tensorboard, trackio")
+    assert "unknown tracking backend" in line
+    assert not out.exists()
+
+
+def test_a_missing_package_names_the_extra(monkeypatch):
+    monkeypatch.setitem(tracking.BACKENDS, "trackio", "ftbench_no_such_tracker_module")
+    with pytest.raises(InputError, match=r"'tracking.backends'.*trackio.*needs the "
+                                         r"ftbench_no_such_tracker_module package: "
+                                         r"pip install 'ftbench\[tracking\]'"):
+        TrackingConfig(backends="tensorboard,trackio")
+
+
+def test_the_command_option_names_itself(tmp_path):
+    with pytest.raises(InputError, match="^--tracking: unknown tracking backend 'tb'"):
+        tracking.from_option("tb", "p", tmp_path / "results")
+
+
+def test_a_study_gives_its_grids_its_project_and_tracking_dir(tmp_path):
+    from ftbench.pipelines.study_config import load_study_config
+
+    out = tmp_path / "study"
+    cfg = load_study_config(_study_yaml(tmp_path / "c.yaml", out, "tracking: tensorboard,trackio\n"))
+    assert cfg.tracking.project == "s" and cfg.tracking.dir == str((out / "tracking").resolve())
+    for train in cfg.train_configs():
+        assert train.tracking == cfg.tracking
+    with pytest.raises(InputError, match="'train.tracking' is set by the study itself"):
+        load_study_config(_study_yaml(tmp_path / "d.yaml", out, "train: {tracking: trackio}\n"))
+
+
+def test_trainer_arguments_follow_the_config(tmp_path):
+    cfg = TrackingConfig(backends=["trackio", "tensorboard"]).resolved("study", tmp_path / "runs")
+    assert tracking.trainer_args(None, "r") == {"report_to": []}
+    assert tracking.trainer_args(cfg, "r") == {"report_to": ["trackio", "tensorboard"],
+                                               "run_name": "r", "project": "study"}
+    assert cfg.tensorboard_dir("r") == tmp_path / "tracking" / "tensorboard" / "r"
