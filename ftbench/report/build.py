@@ -42,7 +42,7 @@ SECTIONS = (tables.ranking, resolution_section, tables.by_train_size, tables.by_
 def _score_column(data: loading.ReportData) -> str:
     if data.table[OVERALL].notna().any():
         return OVERALL
-    fallback = headline_columns(data.table)
+    fallback = headline_columns(data.table, data.domain.suite)
     if not fallback:
         raise InputError(f"{data.source}: no model has the overall score or any headline metric; "
                          "nothing to report")

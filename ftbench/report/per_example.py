@@ -113,8 +113,9 @@ def per_example(ctx: Context) -> Section:
                     "section 7's).")
     headline = table.drop_duplicates("model")
     for r in headline.itertuples():
-        sec.text.append(f"{r.model} vs {r.base} by `{r.metric}`: {r.summary} "
-                        f"(sign test p = {r.sign_test_p:.3g}, ties dropped).")
+        test = ("no item differs by more than the margin" if pd.isna(r.sign_test_p)
+                else f"sign test p = {r.sign_test_p:.3g}, ties dropped")
+        sec.text.append(f"{r.model} vs {r.base} by `{r.metric}`: {r.summary} ({test}).")
     if unmatched:
         sec.skipped.append(f"no evaluated base for {', '.join(unmatched)}")
     return sec
