@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import yaml
 from scipy.stats import binomtest
 
 from ftbench.core.io import read_jsonl
+from ftbench.core.paths import CONFIGS_DIR
 from ftbench.eval.results_files import samples_file
 from ftbench.report.section import Options
 from ftbench.report.wins import count, verdicts
@@ -107,25 +107,21 @@ def test_the_finished_study_report_counts_each_fine_tune_against_its_base(finish
     assert "vs tiny-llama-base by `tag_f1`" in finished_study.text  # the terminal line
 
 
-def _chat_study(tmp_path: Path, model: Path | str) -> dict:
-    return {"name": "chat", "suite": "chat", "out_dir": str(tmp_path / "study"),
-            "data": {"source": "sample", "sizes": [8], "test_size": 8, "seed": 5},
-            "models": [{"name": "tiny", "path": str(model)}],
-            "train": {"method": "lora", "backend": "peft", "lora": {"r": 4, "alpha": 8},
-                      "learning_rate": 1e-2, "max_steps": 3, "batch_size": 4,
-                      "max_seq_length": 96, "eval_fraction": 0.0, "seed": 0},
-            "eval": {"tasks": ["chat"], "backend": "hf", "limit": 6,
-                     "max_gen_toks": {"chat_answer": 12}},
-            "report": {"tie_threshold": 0.0}}
+def _chat_study(tmp_path: Path, model: Path | str) -> list[str]:
+    """The shipped chat config, reduced: 8 training examples, 3 steps, 6 held-out questions, and
+    a tie margin of 0 (the tiny model's answers differ by little)."""
+    return ["study", str(CONFIGS_DIR / "chat_sample.yaml"), f"out_dir={tmp_path / 'study'}",
+            "data.sizes=[8]", "data.test_size=8", "data.seed=5",
+            f"models=[{{name: tiny, path: '{model}'}}]", "train.max_steps=3",
+            "train.learning_rate=0.01", "train.batch_size=4", "train.max_seq_length=96",
+            "eval.limit=6", "eval.max_gen_toks=12", "report.tie_threshold=0"]
 
 
 @pytest.mark.slow
 def test_a_chat_study_reports_per_category_and_per_example(tmp_path, tiny_model):
     from ftbench.cli.main import main
 
-    config = tmp_path / "chat.yaml"
-    config.write_text(yaml.safe_dump(_chat_study(tmp_path, tiny_model)), encoding="utf-8")
-    assert main(["study", str(config)]) == 0
+    assert main(_chat_study(tmp_path, tiny_model)) == 0
     study = tmp_path / "study"
     report, results = study / "report", study / "results"
     index = json.loads((results / "index.json").read_text())
@@ -159,11 +155,8 @@ def test_a_chat_study_reports_per_category_and_per_example(tmp_path, tiny_model)
 def test_report_tie_threshold_is_checked_when_the_config_loads(tmp_path, capsys):
     from ftbench.cli.main import main
 
-    study = _chat_study(tmp_path, Path("tiny"))  # the embedded model: built after the check
-    study["report"] = {"tie_threshold": -0.5}
-    config = tmp_path / "chat.yaml"
-    config.write_text(yaml.safe_dump(study), encoding="utf-8")
-    assert main(["study", str(config)]) == 2
+    args = _chat_study(tmp_path, "tiny")  # the embedded model: built after the check
+    assert main([*args, "report.tie_threshold=-0.5"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "report.tie_threshold" in err[0]
     assert not (tmp_path / "study").exists()
