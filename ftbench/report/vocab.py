@@ -138,8 +138,8 @@ def higher_is_better(column: str) -> bool:
 
 
 def perplexity_column(columns) -> str | None:
-    """The corpus perplexity column: a flat table's `perplexity`, else a suite task's
-    `word_perplexity` column (`word_perplexity` for BMW, `answer_word_perplexity` for chat)."""
+    """The corpus perplexity column: a flat table's `perplexity`, else the column a suite maps
+    its perplexity task's `word_perplexity` onto (the first suite's first)."""
     tasks = [cols["word_perplexity"] for cols in TASK_COLUMNS.values() if "word_perplexity" in cols]
     return next((c for c in dict.fromkeys([*PERPLEXITY_COLUMNS, *tasks]) if c in set(columns)),
                 None)
