@@ -23,7 +23,7 @@ from ftbench.report.vocab import (
     higher_is_better,
     task_headline,
 )
-from ftbench.report.wins import count, verdicts
+from ftbench.report.wins import SIMILAR, count, verdicts
 
 SCORED = ("text", "set", "label", "choice")  # kinds with one score per item (not perplexity)
 NO_CATEGORY = "(none)"
@@ -122,13 +122,17 @@ def per_example(ctx: Context) -> Section:
 
 
 def _largest(items: pd.DataFrame, margin: float) -> pd.DataFrame:
-    """Per fine-tuned model, by its headline metric: the item it gained most and lost most on."""
+    """Per fine-tuned model: the item it gained most and lost most on, by the first comparison
+    metric on which any item differs by more than the margin."""
     cols = [c for c in ("model", "change", "metric", "item", "category", "delta", "base_value",
                         "finetuned_value", "prompt", "reference", "base_answer",
                         "finetuned_answer") if c in items or c == "change"]
     rows = []
     for _, group in items.groupby("model", sort=False):
-        group = group[group["metric"] == group["metric"].iloc[0]]
+        decided = group[group["verdict"] != SIMILAR]
+        if decided.empty:
+            continue
+        group = group[group["metric"] == decided["metric"].iloc[0]]
         sign = 1 if higher_is_better(group["metric"].iloc[0]) else -1
         gain = group.loc[(sign * group["delta"]).idxmax()]
         loss = group.loc[(sign * group["delta"]).idxmin()]

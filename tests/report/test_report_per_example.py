@@ -148,8 +148,19 @@ def test_a_chat_study_reports_per_category_and_per_example(tmp_path, tiny_model)
     for metric, group in by_cat.groupby("metric"):
         for col in ("n", "finetuned_better", "base_better", "similar"):
             assert group[col].sum() == whole.at[metric, col]
+    # the largest gain / loss: by the first metric on which an item differs, that metric's extremes
+    largest = pd.read_csv(report / "tables" / "largest_changes.csv")
+    decided = items[items["verdict"] != "similar"]
+    assert len(largest) >= (not decided.empty)
+    for r in largest.itertuples():
+        assert r.metric == decided[decided["model"] == r.model]["metric"].iloc[0]
+        deltas = items[(items["model"] == r.model) & (items["metric"] == r.metric)]["delta"]
+        assert r.delta == pytest.approx(deltas.max() if r.change == "largest gain" else deltas.min())
     summary = (report / "summary.md").read_text(encoding="utf-8")
     assert "## 7c. Per-category results" in summary and "category_win_tie_loss" in summary
+    # the chat suite's own perplexity headline: in the ranking, and a perplexity section
+    assert "answer_word_perplexity" in pd.read_csv(report / "tables" / "ranking.csv")
+    assert "no perplexity column" not in summary
 
 
 def test_report_tie_threshold_is_checked_when_the_config_loads(tmp_path, capsys):
