@@ -1,5 +1,6 @@
 """The BMW demo is unchanged by the suites redesign: prepared data byte for byte, and every
-report table (and summary.md) of the frozen demo study as commit b951a2c wrote them.
+report table (and summary.md) of the frozen demo study as commit b951a2c wrote them, plus the
+sections added since (tests/golden/bmw_demo/README.md lists them).
 
 `tests/golden/bmw_demo/README.md` says how the frozen study and its report were made.
 """

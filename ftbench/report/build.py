@@ -24,6 +24,7 @@ from ftbench.report.forgetting_plots import change_vs_train_size, tradeoff
 from ftbench.report.leakage import leakage
 from ftbench.report.output_dir import check_report_dir, finish_report_dir
 from ftbench.report.page import write_page
+from ftbench.report.per_example import per_category, per_example
 from ftbench.report.recommend import resolution_section
 from ftbench.report.runs import match_run
 from ftbench.report.section import Context, Options, Section
@@ -33,14 +34,15 @@ from ftbench.report.vocab import OVERALL, PLOT_GROUPS, perplexity_column
 
 SECTIONS = (tables.ranking, resolution_section, tables.by_train_size, tables.by_family,
             tables.per_task, leakage, baselines_section, answers_section, tables.perplexity,
-            tables.descriptives, comparisons.base_vs_finetuned, comparisons.paired,
+            tables.descriptives, comparisons.base_vs_finetuned, per_example, per_category,
+            comparisons.paired,
             comparisons.qualitative, significance.significance)
 
 
 def _score_column(data: loading.ReportData) -> str:
     if data.table[OVERALL].notna().any():
         return OVERALL
-    fallback = headline_columns(data.table)
+    fallback = headline_columns(data.table, data.domain.suite)
     if not fallback:
         raise InputError(f"{data.source}: no model has the overall score or any headline metric; "
                          "nothing to report")

@@ -30,9 +30,13 @@ _NON_NEGATIVE_SUFFIXES = ("_pred_words", "_length_ratio", "_pred_tags")
 
 
 def metric_range(column: str) -> tuple[float, float, bool]:
-    """(low, high, is_fraction) of a column's valid values; bounds inclusive, inf excluded."""
-    if column in _UNBOUNDED:
-        return _UNBOUNDED[column], math.inf, False
+    """(low, high, is_fraction) of a column's valid values; bounds inclusive, inf excluded.
+    A suite's prefixed column (`answer_word_perplexity`) has its metric's range."""
+    bare = next((m for m in _UNBOUNDED if column == m or column.endswith(f"_{m}")), None)
+    if bare is not None:
+        return _UNBOUNDED[bare], math.inf, False
+    if column == "loglikelihood" or column.endswith("_loglikelihood"):  # a log-probability
+        return -math.inf, 0.0, False
     if column.endswith(_NON_NEGATIVE_SUFFIXES):
         return 0.0, math.inf, False
     if "bertscore" in column:  # cosine-based: [-1, 1] in principle, [0, 1] in practice

@@ -27,6 +27,7 @@ from ftbench.report.vocab import (
     resolve_metric,
     tasks_of_kind,
 )
+from ftbench.report.wins import verdict_codes
 
 GENERATED = ("text", "set", "label")  # task kinds whose answers are generated text
 
@@ -151,7 +152,7 @@ def _classes(ctx: Context, sec: Section) -> None:
     ctx.shared.confusion = confusion
 
 
-def _pair_frames(ctx: Context, a: str, b: str) -> dict[str, pd.DataFrame]:
+def pair_frames(ctx: Context, a: str, b: str) -> dict[str, pd.DataFrame]:
     """task -> items both models answered, columns suffixed _a / _b."""
     sa, sb = ctx.data.samples.get(a) or {}, ctx.data.samples.get(b) or {}
     out = {}
@@ -159,6 +160,13 @@ def _pair_frames(ctx: Context, a: str, b: str) -> dict[str, pd.DataFrame]:
         joined = sa[task].merge(sb[task], on="doc_id", how="inner", suffixes=("_a", "_b"))
         out[task] = joined.set_index("doc_id")
     return out
+
+
+def _better_worse(d: pd.Series, thr: float) -> dict:
+    """Items where B is above / below A by more than the tie threshold (`wins`'s rule)."""
+    codes = verdict_codes(d.dropna(), thr)
+    return {"b_better": int((codes > 0).sum()), "b_worse": int((codes < 0).sum()),
+            "similar": int((codes == 0).sum())}
 
 
 def paired(ctx: Context) -> Section:
@@ -169,7 +177,7 @@ def paired(ctx: Context) -> Section:
     a, b = pair
     if not (ctx.data.samples.get(a) and ctx.data.samples.get(b)):
         return sec.skip(f"needs per-sample results for {a} and {b} (a study directory)")
-    frames = _pair_frames(ctx, a, b)
+    frames = pair_frames(ctx, a, b)
     thr = ctx.options.tie_threshold
     rows = []
     for task, joined in frames.items():
@@ -186,8 +194,7 @@ def paired(ctx: Context) -> Section:
                          "p_holm": r.get("p_holm", math.nan), "test": r.get("test", ""),
                          "significant": r.get("significant", False),
                          "correction": r.get("correction", ""),
-                         "b_better": int((d > thr).sum()), "b_worse": int((d < -thr).sum()),
-                         "similar": int((d.abs() <= thr).sum())})
+                         **_better_worse(d, thr)})
     if not rows:
         return sec.skip(f"{a} and {b} share no task with per-sample results")
     sec.tables["paired_summary"] = pd.DataFrame(rows)
@@ -224,7 +231,7 @@ def qualitative(ctx: Context) -> Section:
     if pair is None or not ctx.data.samples:
         return sec.skip("needs per-sample results of two models")
     a, b = pair
-    frames = _pair_frames(ctx, a, b)
+    frames = pair_frames(ctx, a, b)
     rng = np.random.default_rng(ctx.options.seed)
     rows = []
     for task, metric in answer_headlines(*GENERATED).items():

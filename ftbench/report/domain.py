@@ -24,6 +24,7 @@ class Domain:
     composite: dict[str, float] = field(default_factory=dict)
     item_noun: str = "item"
     data_key: str | None = None  # the lm-eval metadata key naming its prepared data
+    comparison: tuple[str, ...] = ()  # per-item columns of the fine-tuned vs base comparison
 
 
 def _domain(suite: Suite | None, composite: dict | None = None) -> Domain:
@@ -31,7 +32,8 @@ def _domain(suite: Suite | None, composite: dict | None = None) -> Domain:
     if suite is None:
         return Domain()
     return Domain(suite.name, dict(composite or suite.vocab.composite), suite.vocab.item_noun,
-                  suite.data.metadata_key if suite.data is not None else None)
+                  suite.data.metadata_key if suite.data is not None else None,
+                  tuple(suite.vocab.comparison))
 
 
 def study_domain(settings: dict, tasks, where: str, notes: list[str]) -> Domain:

@@ -54,7 +54,7 @@ class Family:
 
 def compared_metrics(ctx: Context) -> list[str]:
     """The metrics of the base comparison (section 7): overall, headlines, length statistics."""
-    cols = [OVERALL] + headline_columns(ctx.table) + [c for c in ordered_descriptive() if c in ctx.table]
+    cols = [OVERALL] + headline_columns(ctx.table, ctx.data.domain.suite) + [c for c in ordered_descriptive() if c in ctx.table]
     return list(dict.fromkeys(cols))
 
 

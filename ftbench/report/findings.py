@@ -19,7 +19,7 @@ from scipy import stats as sps
 from ftbench.report import stats
 from ftbench.report.baselines import classification_tasks
 from ftbench.report.section import Context, Section
-from ftbench.report.vocab import BINARY, HEADLINES, OVERALL, tasks_of_kind
+from ftbench.report.vocab import BINARY, OVERALL, headlines, tasks_of_kind
 
 Tables = dict[str, pd.DataFrame]
 
@@ -394,7 +394,7 @@ def _forgetting_family(table: pd.DataFrame) -> str:
 
 def difficulty(ctx: Context, tables: Tables) -> Finding | None:
     rows = []
-    for key, options in HEADLINES.items():
+    for key, options in headlines(ctx.data.domain.suite).items():
         col = next((c for c in options if c in ctx.table and ctx.table[c].notna().any()), None)
         if key == "perplexity" or col is None:
             continue

@@ -65,6 +65,8 @@ def _view(name: str, frame: pd.DataFrame, ctx: Context) -> tuple[pd.DataFrame, s
         focus = pair[1] if pair else None
         if focus in set(frame["model"]):
             return frame[frame["model"] == focus], f"{focus} only; all models in the CSV"
+    if name == "per_example_comparison":
+        return _per_example_view(frame, ctx)
     if name == "models":
         cols = [c for c in ("model", "family", "params_b", "train_size", "base_model",
                             "meta_source") if c in frame]
@@ -83,6 +85,20 @@ def _view(name: str, frame: pd.DataFrame, ctx: Context) -> tuple[pd.DataFrame, s
     if len(frame) > MAX_ROWS:
         return frame.head(MAX_ROWS), f"first {MAX_ROWS} of {len(frame)} rows"
     return frame, ""
+
+
+def _per_example_view(frame: pd.DataFrame, ctx: Context) -> tuple[pd.DataFrame, str]:
+    """The published per-question table: one fine-tuned model (the detailed pair's, else the
+    first) by its headline metric."""
+    pair = ctx.shared.pair or ctx.shared.focus
+    model = pair[1] if pair and pair[1] in set(frame["model"]) else frame["model"].iloc[0]
+    rows = frame[frame["model"] == model]
+    metric = rows["metric"].iloc[0]
+    rows = rows[rows["metric"] == metric].drop(columns=["model", "base", "metric"])
+    caption = f"{model} by {metric}; every model and metric in the CSV"
+    if len(rows) > MAX_ROWS:
+        rows, caption = rows.head(MAX_ROWS), f"{caption}; first {MAX_ROWS} of {len(rows)} items"
+    return rows, caption
 
 
 def render(ctx: Context, sections: list[Section], plots: dict[str, str],

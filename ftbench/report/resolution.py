@@ -26,7 +26,7 @@ from ftbench.report import stats
 from ftbench.report.families import verdict
 from ftbench.report.items import item_scores
 from ftbench.report.section import Context
-from ftbench.report.vocab import BINARY, COLUMN_TASK, HEADLINES, OVERALL
+from ftbench.report.vocab import BINARY, COLUMN_TASK, OVERALL, headlines
 
 POWER = 0.8
 _MAX_DENOMINATOR = 5000
@@ -126,9 +126,9 @@ def _all_tasks(ctx: Context) -> str:
     return f"{ctx.data.domain.item_noun}s scored in all {_WORDS.get(n, n)} tasks"
 
 
-def _headlines(table: pd.DataFrame) -> list[tuple[str, str]]:
+def _headlines(table: pd.DataFrame, suite: str | None) -> list[tuple[str, str]]:
     out = []
-    for key, options in HEADLINES.items():
+    for key, options in headlines(suite).items():
         if key == "perplexity":  # a corpus ratio, not a mean of item scores: no item value
             continue
         col = next((c for c in options if c in table and table[c].notna().any()), None)
@@ -150,7 +150,7 @@ def resolution_table(ctx: Context) -> pd.DataFrame:
     counts = item_counts(ctx)
     ctx.shared.item_counts = counts
     rows = []
-    for task, metric in [("all", ctx.score)] + _headlines(ctx.table):
+    for task, metric in [("all", ctx.score)] + _headlines(ctx.table, ctx.data.domain.suite):
         if task == "all" and ctx.score != OVERALL:
             continue
         n, source = counts.get(task, (0, "unknown"))

@@ -49,6 +49,8 @@ def _row(task: str, line: dict) -> dict:
     row = {"doc_id": line.get("doc_id"), "article_id": doc.get("article_id", line.get("doc_id")),
            "prompt": doc.get("input", doc.get("text", "")), "target": str(line.get("target", "")),
            "pred": _pred(line)}
+    if "category" in doc:  # a suite's grouping of its rows (the chat suite's `category`)
+        row["category"] = "" if doc["category"] is None else str(doc["category"])
     for key, col in TASK_COLUMNS.get(task, {}).items():
         if key in _BERT_KEYS or key == "score":
             continue

@@ -52,7 +52,8 @@ class Shared:
     `focus` (the pair compared in detail) and `vs_leader` (every model vs the leader).
     Filled on first use by whoever needs them first (so section order does not matter):
     `families` (`families.families`), `item_counts` (`resolution.item_counts`),
-    `class_baselines` (`baselines.baseline_table`), `item_overall` (`items.item_scores`).
+    `class_baselines` (`baselines.baseline_table`), `item_overall` (`items.item_scores`),
+    `per_example` (`per_example.item_table`: every fine-tuned model vs its base, per item).
     Results a later section or the plots read: `pair` (section 8 → 9 and the markdown),
     `resolution` and `adjacent_ranks` (resolution section → plots), `scaling_fit`,
     `confusion`, `forgetting_tradeoff`, `forgetting_by_train_size` (→ plots). `suite`: what
@@ -68,6 +69,7 @@ class Shared:
     item_counts: dict[str, tuple[int, str]] | None = None
     class_baselines: pd.DataFrame | None = None
     item_overall: dict[str, pd.Series | None] = field(default_factory=dict)
+    per_example: pd.DataFrame | None = None
     pair: tuple[str, str] | None = None
     resolution: pd.DataFrame | None = None
     adjacent_ranks: pd.DataFrame | None = None

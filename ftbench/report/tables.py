@@ -15,9 +15,9 @@ from ftbench.report.section import Context, Section
 from ftbench.report.vocab import (
     COLUMN_TASK,
     DESCRIPTIVE,
-    HEADLINES,
     OVERALL,
     answer_headlines,
+    headlines,
     higher_is_better,
     metric_columns,
     perplexity_column,
@@ -33,17 +33,19 @@ def _has(table: pd.DataFrame, col: str) -> bool:
     return col in table and table[col].notna().any()
 
 
-def headline_columns(table: pd.DataFrame) -> list[str]:
+def headline_columns(table: pd.DataFrame, suite: str | None = None) -> list[str]:
+    """The first two headline candidates of each task key (the report's suite's own first)."""
     cols = []
-    for options in HEADLINES.values():
+    for options in headlines(suite).values():
         cols += [c for c in options[:2] if _has(table, c)]
     return cols
 
 
-def task_headlines(table: pd.DataFrame) -> list[str]:
+def task_headlines(table: pd.DataFrame, suite: str | None = None) -> list[str]:
     """Each task's one headline metric: the first of its candidates the table has (the number
     the findings, plots and terminal quote for the task)."""
-    found = (next((c for c in options if _has(table, c)), None) for options in HEADLINES.values())
+    found = (next((c for c in options if _has(table, c)), None)
+             for options in headlines(suite).values())
     return [c for c in found if c]
 
 
@@ -62,7 +64,7 @@ def ranking(ctx: Context) -> Section:
     else:
         sec.text.append("Confidence intervals and significance vs the leader need per-sample "
                         "results (a study directory); this source has none.")
-    cols += [c for c in headline_columns(ranked) if c not in cols]
+    cols += [c for c in headline_columns(ranked, ctx.data.domain.suite) if c not in cols]
     sec.tables["ranking"] = ranked[cols]
     ids = ["model", "family", "params_b", "train_size", "base_model", "method", "meta_source"]
     models = ctx.table

@@ -55,7 +55,7 @@ def print_summary(ctx: Context, sections: list[Section], result: dict,
     console = console or Console()
     data = ctx.data
     console.rule(f"ftbench report — {data.source.name}")
-    heads = [ctx.score, *task_headlines(ctx.table)]
+    heads = [ctx.score, *task_headlines(ctx.table, ctx.data.domain.suite)]
     console.print(f"{len(data.table)} models from {'a study' if data.kind == 'study' else 'a flat table'}"
                   f"; ranking score [bold]{ctx.score}[/]; per task: {', '.join(heads[1:])}")
     for sec in sections:

@@ -20,7 +20,10 @@ OVERALL = "overall_score"
 TASK_COLUMNS: dict[str, dict[str, str]] = {}
 COLUMN_TASK: dict[str, str] = {}
 # Headline metrics per task (ranking, per-task plots); the first present is the task's headline.
+# Merged by key, first suite first; `headlines(suite)` puts a report's own suite first, so two
+# suites' `perplexity` keys each resolve to their own columns in their own reports.
 HEADLINES: dict[str, tuple[str, ...]] = {}
+SUITE_HEADLINES: dict[str, dict[str, tuple[str, ...]]] = {}  # suite name -> its own headlines
 LOWER_IS_BETTER: set[str] = set()
 # Descriptive columns, not scores: never "best"/"worst".
 DESCRIPTIVE: set[str] = {"rank", "train_size", "params_b"}
@@ -55,6 +58,7 @@ def use_registered_suites() -> None:
             COLUMN_TASK.setdefault(col, task)
         for key_, options in v.headlines.items():
             HEADLINES.setdefault(key_, tuple(options))
+        SUITE_HEADLINES.setdefault(suite.name, {k: tuple(o) for k, o in v.headlines.items()})
         LOWER_IS_BETTER.update(v.lower_is_better)
         _UNREAD.append(suite)  # its task YAML's directions: read on first use (lower_is_better)
         DESCRIPTIVE.update(v.descriptive)
@@ -84,10 +88,17 @@ def tasks_of_kind(*kinds: str) -> list[str]:
     return [t for t, k in TASK_KINDS.items() if k.kind in kinds]
 
 
+def headlines(suite: str | None = None) -> dict[str, tuple[str, ...]]:
+    """Task key -> headline candidates: the report's suite's own keys first, then the other
+    suites' keys it does not have (None: every suite's, merged first suite first)."""
+    own = SUITE_HEADLINES.get(suite or "", {})
+    return {**own, **{k: v for k, v in HEADLINES.items() if k not in own}}
+
+
 def task_headline(task: str) -> str | None:
-    """A task's headline column: the first headline candidate that belongs to it."""
-    return next((c for options in HEADLINES.values() for c in options
-                 if COLUMN_TASK.get(c) == task), None)
+    """A task's headline column: the first headline candidate (of any suite) that belongs to it."""
+    return next((c for suite in SUITE_HEADLINES.values() for options in suite.values()
+                 for c in options if COLUMN_TASK.get(c) == task), None)
 
 
 def answer_headlines(*kinds: str) -> dict[str, str]:
@@ -127,7 +138,11 @@ def higher_is_better(column: str) -> bool:
 
 
 def perplexity_column(columns) -> str | None:
-    return next((c for c in PERPLEXITY_COLUMNS if c in set(columns)), None)
+    """The corpus perplexity column: a flat table's `perplexity`, else the column a suite maps
+    its perplexity task's `word_perplexity` onto (the first suite's first)."""
+    tasks = [cols["word_perplexity"] for cols in TASK_COLUMNS.values() if "word_perplexity" in cols]
+    return next((c for c in dict.fromkeys([*PERPLEXITY_COLUMNS, *tasks]) if c in set(columns)),
+                None)
 
 
 def resolve_metric(name: str, available) -> str:

@@ -101,7 +101,10 @@ class ReportVocab:
     `task_kinds`: lm-eval task → `TaskKind` (per-sample parsing, class baselines, leakage);
     `key_metrics`: the columns compact views show (default: each task's first headline);
     `plot_groups`: plot name → columns drawn together (default: one plot of the key metrics);
-    `item_noun`: what one test item is ("article": "articles scored in all four tasks").
+    `item_noun`: what one test item is ("article": "articles scored in all four tasks");
+    `comparison`: the per-item columns each fine-tuned model is compared with its base on,
+    example by example (win / tie / loss), the first present being that comparison's headline
+    (default: each text or set task's headline).
     """
 
     task_columns: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
@@ -115,6 +118,7 @@ class ReportVocab:
     key_metrics: tuple[str, ...] = ()
     plot_groups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     item_noun: str = "item"
+    comparison: tuple[str, ...] = ()
 
     @property
     def columns(self) -> set[str]:
@@ -126,6 +130,10 @@ class ReportVocab:
         unknown = sorted(set(self.composite) - self.columns)
         if unknown:
             raise ValueError(f"ReportVocab.composite names column(s) no task reports: "
+                             f"{', '.join(unknown)}")
+        unknown = sorted(set(self.comparison) - self.columns)
+        if unknown:
+            raise ValueError(f"ReportVocab.comparison names column(s) no task reports: "
                              f"{', '.join(unknown)}")
         if self.composite and not all(w > 0 for w in self.composite.values()):
             raise ValueError("ReportVocab.composite: every weight must be positive")

@@ -26,6 +26,8 @@ def _quiet() -> Console:
     ("perplexity", 0.5, "outside [1, inf]"),
     ("tag_f1", -0.1, "outside [0, 1]"),
     ("overall_score", 101.0, "outside [0, 1]"),
+    ("answer_word_perplexity", 0.5, "outside [1, inf]"),  # a suite's prefixed columns
+    ("answer_loglikelihood", 2.0, "outside [-inf, 0]"),
 ])
 def test_out_of_range_values_are_named(column, value, why):
     assert why in checks.out_of_range(column, value)
@@ -33,7 +35,9 @@ def test_out_of_range_values_are_named(column, value, why):
 
 @pytest.mark.parametrize(("column", "value"), [
     ("type_accuracy", 1.0), ("summ_bertscore_f1", -0.2), ("perplexity", 3723.3),
-    ("summ_length_ratio", 6.18), ("title_pred_words", 200.9), ("type_accuracy", math.nan)])
+    ("summ_length_ratio", 6.18), ("title_pred_words", 200.9), ("type_accuracy", math.nan),
+    ("answer_word_perplexity", 1.5e6), ("answer_bits_per_byte", 3.9),
+    ("answer_loglikelihood", -261.0)])
 def test_in_range_values_pass(column, value):
     assert checks.out_of_range(column, value) is None
 

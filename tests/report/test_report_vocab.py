@@ -37,3 +37,16 @@ def test_kinds_and_headlines_come_from_the_suites():
     assert [c for c in vocab.ordered_descriptive() if not c.startswith("answer_")] == ["summ_pred_words", "summ_length_ratio",
                                            "title_pred_words", "title_length_ratio",
                                            "tag_pred_tags"]
+
+
+def test_each_suite_s_headline_keys_resolve_to_its_own_columns_in_its_reports():
+    """Two suites say `perplexity`: a report of either suite puts its own candidates first (the
+    merged map keeps the first suite's), and the task's headline is found whichever key wins."""
+    bmw, chat = get_suite("bmw").vocab, get_suite("chat").vocab
+    assert vocab.headlines("chat")["perplexity"] == chat.headlines["perplexity"]
+    assert vocab.headlines("bmw")["perplexity"] == bmw.headlines["perplexity"]
+    assert list(vocab.headlines("chat"))[: len(chat.headlines)] == list(chat.headlines)
+    assert vocab.task_headline("chat_perplexity") == chat.headlines["perplexity"][0]
+    assert vocab.perplexity_column(["answer_word_perplexity", "answer_rougeL"]) == \
+        "answer_word_perplexity"
+    assert vocab.perplexity_column(["word_perplexity", "perplexity"]) == "perplexity"

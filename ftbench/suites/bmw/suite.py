@@ -87,6 +87,7 @@ VOCAB = ReportVocab(
                       "type_mc_accuracy"),
     },
     item_noun="article",
+    comparison=("summ_rougeL_f1", "title_rougeL_f1", "tag_f1"),
 )
 
 

@@ -43,6 +43,7 @@ VOCAB = ReportVocab(
     plot_groups={"answer": ("answer_rouge1", "answer_rouge2", "answer_rougeL",
                             "answer_bertscore_f1", "answer_keyword_overlap")},
     item_noun="example",
+    comparison=("answer_keyword_overlap", "answer_rougeL"),
 )
 
 SUITE = Suite(
