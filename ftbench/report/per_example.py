@@ -58,7 +58,8 @@ def item_table(ctx: Context) -> pd.DataFrame:
                              "delta": r[b] - r[a], "verdict": verdict,
                              "prompt": clip(r["prompt_a"], 160),
                              "reference": clip(r["target_a"]), "base_answer": clip(r["pred_a"]),
-                             "finetuned_answer": clip(r["pred_b"])})
+                             "finetuned_answer": clip(r["pred_b"]),
+                             "same_answer": r["pred_a"] == r["pred_b"]})
     items = pd.DataFrame(rows)
     if "category" in items and items["category"].isna().all():
         items = items.drop(columns=["category"])  # the suite's rows have none
@@ -103,7 +104,8 @@ def per_example(ctx: Context) -> Section:
                            for m, n in zip(table["metric"],
                                            table.groupby("metric")["model"].transform("size"))]
     sec.tables["win_tie_loss"] = table
-    sec.tables["per_example_comparison"] = items.drop(columns=["prompt", "reference"])
+    sec.tables["per_example_comparison"] = items.drop(columns=["prompt", "reference",
+                                                               "same_answer"])
     sec.tables["largest_changes"] = _largest(items, margin)
     sec.text.append(f"Each fine-tuned model against its own base on the items both answered: "
                     f"a difference within +/-{margin} (`tie_threshold`) counts as similar. "
@@ -116,6 +118,10 @@ def per_example(ctx: Context) -> Section:
         test = ("no item differs by more than the margin" if pd.isna(r.sign_test_p)
                 else f"sign test p = {r.sign_test_p:.3g}, ties dropped")
         sec.text.append(f"{r.model} vs {r.base} by `{r.metric}`: {r.summary} ({test}).")
+    for model, group in items.groupby("model", sort=False):
+        if group["same_answer"].all():  # a no-op adapter: nothing to compare, said plainly
+            sec.text.append(f"**Adapter had no effect — {model}**: its answers equal its base's "
+                            f"on every one of the {group['doc_id'].nunique()} items compared.")
     if unmatched:
         sec.skipped.append(f"no evaluated base for {', '.join(unmatched)}")
     return sec

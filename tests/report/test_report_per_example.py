@@ -171,3 +171,23 @@ def test_report_tie_threshold_is_checked_when_the_config_loads(tmp_path, capsys)
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "report.tie_threshold" in err[0]
     assert not (tmp_path / "study").exists()
+
+
+def test_a_fine_tune_that_answers_as_its_base_is_said_to_have_had_no_effect(finished_study,
+                                                                            tmp_path):
+    """A fine-tuned model whose every answer is its base's (here: the base's own files put in
+    its place) is flagged, and the other fine-tune is not."""
+    import shutil
+
+    from ftbench.report.build import report_main
+
+    results = tmp_path / "results"
+    shutil.copytree(finished_study.cfg.results_dir, results)
+    base, noop = results / "tiny-llama-base", results / "tiny-llama-16"
+    for path in noop.glob("samples_*.jsonl"):  # samples_<task>_<time>.jsonl
+        task = path.name.removeprefix("samples_").rsplit("_", 1)[0]
+        path.write_text(samples_file(base, task).read_text(encoding="utf-8"), encoding="utf-8")
+    result = report_main(results, tmp_path / "report", runs=finished_study.cfg.runs_dir)
+    summary = result["summary"].read_text(encoding="utf-8")
+    assert "**Adapter had no effect — tiny-llama-16**: its answers equal its base's" in summary
+    assert "no effect — tiny-llama-48" not in summary
