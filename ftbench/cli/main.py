@@ -229,7 +229,7 @@ def cmd_eval(models: str | None, study: Path | None, tasks: str | None, out: Pat
     for spec in specs:  # before any work: a typo in a path is not a hub-id error later
         check_model_ref(spec.pretrained, f"--models {spec.name}", revision=spec.hub_revision())
         if spec.adapter:
-            check_model_ref(spec.adapter, f"--models {spec.name} (adapter)")
+            check_model_ref(spec.adapter, f"--models {spec.name} (adapter)", adapter=True)
     try:
         meta = json.loads(metadata) if metadata else None
     except json.JSONDecodeError as exc:
