@@ -116,10 +116,17 @@ def check_model_ref(ref: str, where: str, paths_only: bool = False,
         (check_adapter_dir if adapter else check_model_dir)(path, where)
     if path.exists():
         return
+    from ftbench.core.config import relative_note
+
     if looks_like_path(ref):
-        raise InputError(f"{where}: model {ref!r} not found: no such file or directory")
+        raise InputError(f"{where}: model {ref!r} not found: no such file or directory"
+                         + relative_note(ref))
     if not paths_only:
-        resolve_commit(ref, revision, where)
+        try:
+            resolve_commit(ref, revision, where)
+        except InputError as exc:  # `models/tiny`: a hub id, or a folder looked for elsewhere
+            raise InputError(f"{exc}; nor is it a local folder{relative_note(ref)}"
+                             if "/" in ref else str(exc)) from None
 
 
 def model_identity(ref: str, revision: str | None = None) -> dict:

@@ -49,7 +49,7 @@ from ftbench.eval.specs import ModelSpec, prompt_settings
 from ftbench.eval.tasks import expand_tasks, task_manager
 from ftbench.eval.worker import EVENT_PREFIX, WorkerJob, run_job
 from ftbench.suites.registry import data_location_keys
-from ftbench.suites.sources import eval_data_fingerprint
+from ftbench.suites.sources import check_eval_data, eval_data_fingerprint
 
 
 @dataclass
@@ -175,6 +175,7 @@ def eval_context(settings: EvalSettings, models: list[ModelSpec]) -> EvalContext
         check_model_args(m.extra_args, backend, f"model {m.name}: model_args")
     tm = task_manager(settings.include_path, settings.metadata, settings.tasks)
     leaf = expand_tasks(settings.tasks, tm)
+    check_eval_data(settings.metadata, leaf)  # a missing folder, an uncached hub dataset offline
     for m in models:
         other = sorted(set(m.tasks or ()) - set(leaf))
         if other:
