@@ -32,7 +32,12 @@ from ftbench.core.fingerprint import (
 )
 from ftbench.core.io import InputError, atomic_write_json, read_json
 from ftbench.core.outputs import MARK_DIR, claim_dir, clean_partials
-from ftbench.eval.results_files import ftbench_block, results_files, samples_problem
+from ftbench.eval.results_files import (
+    ftbench_block,
+    results_files,
+    samples_problem,
+    shape_problem,
+)
 from ftbench.eval.specs import prompt_settings
 
 KIND = "ftbench-results"
@@ -219,11 +224,14 @@ class ResultsStore:
         for path in results_files(self.root / name):
             try:
                 data = read_json(path)
+                bad = shape_problem(data)
+                if bad:
+                    raise InputError(f"{path}: {bad}")
             except InputError as exc:
                 path.rename(path.with_name(path.name + ".corrupt"))
                 self.note(f"{exc}: renamed to {path.name}.corrupt; the task is recomputed")
                 continue
-            why = samples_problem(path, data) if isinstance(data, dict) else None
+            why = samples_problem(path, data)
             if why:
                 tasks = ", ".join(data.get("results") or {}) or "its task"
                 date_id = path.stem.removeprefix("results_")

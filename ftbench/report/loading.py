@@ -173,12 +173,9 @@ def load_study(root: Path, runs_dir: Path | None = None) -> ReportData:
     for name, entry in models.items():
         model_dir = model_dirs[name] = root / str(entry.get("dir") or name)
         specs[name] = entry.get("spec") or _results_spec(model_dir)
-        try:
-            metrics = task_metrics(model_dir) if model_dir.is_dir() else {}
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            notes.append(f"model {name}: a results_*.json in {model_dir} is not valid JSON "
-                         f"({exc}); left out")
-            continue
+        bad: list[str] = []  # a truncated or wrong-shaped file is left out, not the model
+        metrics = task_metrics(model_dir, bad) if model_dir.is_dir() else {}
+        notes += [f"model {name}: {why}" for why in bad]
         for task, info in (entry.get("tasks") or {}).items():
             if info.get("status") != "complete" and task not in metrics:
                 why = (info.get("error") or "").splitlines()
