@@ -115,7 +115,7 @@ def build(cls: type, data: dict[str, Any], prefix: str = "") -> Any:
     kwargs = {k: _coerce(v, hints[k], prefix + k) for k, v in data.items()}
     try:
         return cls(**kwargs)
-    except TypeError as exc:  # a required key is missing
+    except TypeError:  # a required key is missing
         missing = [prefix + f.name for f in dataclasses.fields(cls) if f.name not in data
                    and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
         if not missing:

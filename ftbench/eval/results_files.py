@@ -8,8 +8,17 @@ from pathlib import Path
 from ftbench.core.lm_eval_glue import results_files, samples_file, task_metric_values
 from ftbench.eval.sample_logs import problem as samples_problem
 
-__all__ = ["completed_tasks", "ftbench_block", "results_files", "samples_file",
-           "samples_problem", "shape_problem", "task_metric_keys", "task_metrics"]
+__all__ = [
+    "completed_tasks",
+    "ftbench_block",
+    "readable_results",
+    "results_files",
+    "samples_file",
+    "samples_problem",
+    "shape_problem",
+    "task_metric_keys",
+    "task_metrics",
+]
 
 
 def _read(path: Path) -> dict | None:
@@ -39,6 +48,18 @@ def _problem(path: Path) -> str | None:
     except json.JSONDecodeError as exc:
         return f"invalid JSON, truncated? ({exc.msg} at line {exc.lineno})"
     return shape_problem(data)
+
+
+def readable_results(model_dir: Path) -> list[tuple[Path, dict]]:
+    """(file, content) of every results file that reads as an lm-eval results file, oldest
+    first: the one reader of the report's, so a truncated `[]` or `{}` file is skipped alike
+    (`task_metric_keys` names it)."""
+    out = []
+    for path in results_files(model_dir) if Path(model_dir).is_dir() else []:
+        data = _read(path)
+        if data is not None and shape_problem(data) is None:
+            out.append((path, data))
+    return out
 
 
 def ftbench_block(path: Path) -> dict | None:
@@ -71,13 +92,13 @@ def task_metric_keys(model_dir: Path, problems: list[str] | None = None
     keeps GSM8K's two `exact_match` filters apart. A file that cannot be read as one
     (truncated, `[]`, `{}`) is left out — the others still count — and named in `problems`."""
     out: dict[str, dict[tuple[str, str], float]] = {}
-    for path in results_files(model_dir):
-        why = _problem(path)
-        if why:
-            if problems is not None:
-                problems.append(f"{path}: {why}; left out")
-            continue
-        for task, values in _read(path)["results"].items():
+    good = readable_results(model_dir)
+    if problems is not None:
+        ok = {path for path, _ in good}
+        problems += [f"{path}: {_problem(path)}; left out"
+                     for path in results_files(model_dir) if path not in ok]
+    for _, data in good:
+        for task, values in data["results"].items():
             out[task] = task_metric_values(values)
     return out
 

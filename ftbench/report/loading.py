@@ -16,7 +16,13 @@ import pandas as pd
 
 from ftbench.core.io import InputError
 from ftbench.core.run_manifest import RunManifest
-from ftbench.eval.results_files import ftbench_block, results_files, samples_problem, task_metrics
+from ftbench.eval.results_files import (
+    ftbench_block,
+    readable_results,
+    results_files,
+    samples_problem,
+    task_metrics,
+)
 from ftbench.report import checks, meta
 from ftbench.report.domain import Domain, study_domain, table_domain
 from ftbench.report.general_results import is_general
@@ -234,12 +240,8 @@ def load_study(root: Path, runs_dir: Path | None = None) -> ReportData:
 def _samples_problems(model_dir: Path) -> list[str]:
     """What is wrong with the per-sample logs of a model's results (ftbench.eval.sample_logs)."""
     out = []
-    for path in results_files(model_dir) if model_dir.is_dir() else []:
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue  # named above, with the metrics
-        why = samples_problem(path, data) if isinstance(data, dict) else None
+    for path, data in readable_results(model_dir):  # an unreadable file: named with the metrics
+        why = samples_problem(path, data)
         if why:
             out.append(why)
     return out
@@ -263,11 +265,8 @@ def _runs_dir(root: Path, settings: dict) -> Path | None:
 
 def _results_params(model_dir: Path) -> float | None:
     """`model_num_parameters` that lm-eval records in its results config."""
-    for path in reversed(results_files(model_dir)):
-        try:
-            value = json.loads(path.read_text()).get("config", {}).get("model_num_parameters")
-        except (OSError, json.JSONDecodeError):
-            continue
+    for _, data in reversed(readable_results(model_dir)):
+        value = (data.get("config") or {}).get("model_num_parameters")
         if isinstance(value, (int, float)) and value > 0:
             return float(value)
     return None

@@ -13,6 +13,7 @@ from ftbench.core.paths import TASKS_DIR
 from ftbench.suites.base import DataSource, Suite
 from ftbench.suites.general.data import ENV_VAR, SAMPLE_DIR
 
+
 def hub_datasets(task: str) -> list[tuple[str, str | None]]:
     """The hub dataset a general_small task reads without local files: its upstream task's."""
     from ftbench.suites.general.task import upstream_config
