@@ -6,6 +6,7 @@ Errors a user can fix (bad input, bad config) print one clear line and exit 2, n
 from __future__ import annotations
 
 import argparse
+import errno
 import inspect
 import os
 import signal
@@ -594,12 +595,32 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # `ftbench … | head`: the reader left early; not an error of ours
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
-    except (PermissionError, FileExistsError, IsADirectoryError, NotADirectoryError) as exc:
-        if os.environ.get("FTBENCH_DEBUG"):
+    except OSError as exc:
+        if os.environ.get("FTBENCH_DEBUG") or not (
+                exc.errno in UNWRITABLE or isinstance(exc, (FileExistsError, IsADirectoryError,
+                                                            NotADirectoryError))):
             raise
-        print(f"ftbench: error: {exc}", file=sys.stderr)
+        print(f"ftbench: error: {unwritable_line(exc)}", file=sys.stderr)
         return 2
     return 0
+
+
+# a folder that cannot be written (read-only mount, permissions) or a full disk: one line
+UNWRITABLE = {errno.EROFS, errno.EACCES, errno.EPERM, errno.ENOSPC, errno.EDQUOT}
+
+
+def unwritable_line(exc: OSError) -> str:
+    """The folder and what to do, in one line; finished work is kept (every write is atomic)."""
+    if exc.errno not in UNWRITABLE or not exc.filename:
+        return str(exc)
+    path = Path(exc.filename)
+    folder = path if path.is_dir() else path.parent
+    what = {errno.ENOSPC: "the disk is full", errno.EDQUOT: "the disk quota is exceeded",
+            errno.EROFS: "the file system is read-only"}.get(exc.errno, "permission denied")
+    fix = ("free space" if exc.errno in (errno.ENOSPC, errno.EDQUOT)
+           else "make it writable or give another output folder (--out / out_dir)")
+    return (f"cannot write in {folder}: {what} [{errno.errorcode[exc.errno]}]; finished work is "
+            f"kept — {fix}, then run the same command again")
 
 
 if __name__ == "__main__":

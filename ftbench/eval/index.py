@@ -299,15 +299,24 @@ def _public(entry: dict) -> dict:
     return {k: v for k, v in entry.items() if k != "created"}
 
 
-def derive_index(root: Path) -> bool:
-    """Rebuild `index.json` from the status files (after sharded or distributed runs, which
-    write none); False when `root` has no stored settings (not a results directory of ours)."""
+def derived_index(root: Path) -> dict | None:
+    """The index the status files make now, or None when `root` has no stored settings (not a
+    results directory of ours)."""
     path = Path(root) / MARK_DIR / SETTINGS
     if not path.is_file():
-        return False
+        return None
     try:
         settings = read_json(path)
     except InputError:
+        return None
+    return ResultsStore(Path(root), settings).data
+
+
+def derive_index(root: Path) -> bool:
+    """Rebuild `index.json` from the status files (after sharded or distributed runs, which
+    write none); False when `root` is not a results directory of ours."""
+    index = derived_index(root)
+    if index is None:
         return False
-    atomic_write_json(Path(root) / "index.json", ResultsStore(Path(root), settings).data)
+    atomic_write_json(Path(root) / "index.json", index)
     return True

@@ -139,12 +139,13 @@ def load_csv(path: Path) -> ReportData:
 
 def _study_models(root: Path, notes: list[str]) -> tuple[dict[str, dict], dict]:
     index_path = root / "index.json"
-    _refresh_index(root, index_path)
-    if index_path.is_file():
+    index = _refresh_index(root, index_path, notes)
+    if index is None and index_path.is_file():
         try:
             index = json.loads(index_path.read_text(encoding="utf-8"))
         except json.JSONDecodeError as exc:
             raise InputError(f"{index_path}: invalid JSON ({exc.msg})") from None
+    if index is not None:
         models = index.get("models") or {}
         if not models:
             raise InputError(f"{index_path}: lists no models")
@@ -157,16 +158,26 @@ def _study_models(root: Path, notes: list[str]) -> tuple[dict[str, dict], dict]:
     return {p.name: {"status": "unknown", "tasks": {}} for p in dirs}, {}
 
 
-def _refresh_index(root: Path, index_path: Path) -> None:
+def _refresh_index(root: Path, index_path: Path, notes: list[str]) -> dict | None:
     """Sharded and distributed evaluations (`--shard`, `--executor ray`) leave index.json to
     whoever reads the results next: derive it from the per-model status files when it is
-    missing or older than one of them."""
-    from ftbench.eval.index import STATUS, derive_index
+    missing or older than one of them (on a read-only results folder, in memory only: the
+    report never needs to write into its input)."""
+    from ftbench.core.io import atomic_write_json
+    from ftbench.eval.index import STATUS, derived_index
 
     statuses = list(root.glob(f"*/{STATUS}"))
-    if statuses and (not index_path.is_file() or max(p.stat().st_mtime_ns for p in statuses)
-                     > index_path.stat().st_mtime_ns):
-        derive_index(root)
+    if not statuses or (index_path.is_file() and max(p.stat().st_mtime_ns for p in statuses)
+                        <= index_path.stat().st_mtime_ns):
+        return None
+    index = derived_index(root)
+    if index is not None:
+        try:
+            atomic_write_json(index_path, index)
+        except OSError as exc:
+            notes.append(f"{index_path} not refreshed ({exc.strerror}); the report read the "
+                         "status files instead")
+    return index
 
 
 def load_study(root: Path, runs_dir: Path | None = None) -> ReportData:
