@@ -227,10 +227,12 @@ def cmd_eval(models: str | None, study: Path | None, tasks: str | None, out: Pat
         specs = parse_model_list(models)
     model_args = check_model_args(model_args, backend or (
         study_cfg.eval.backend if study_cfg else "auto"), "--model-args")
-    for spec in specs:  # before any work: a typo in a path is not a hub-id error later
-        check_model_ref(spec.pretrained, f"--models {spec.name}", revision=spec.hub_revision())
+    for spec in specs:  # before any work: a typo in a path is not a hub-id error later (the
+        #                 folders' files: with the arguments, before --out, in evaluate_models)
+        check_model_ref(spec.pretrained, f"--models {spec.name}", revision=spec.hub_revision(),
+                        files=False)
         if spec.adapter:
-            check_model_ref(spec.adapter, f"--models {spec.name} (adapter)", adapter=True)
+            check_model_ref(spec.adapter, f"--models {spec.name} (adapter)", files=False)
     try:
         meta = json.loads(metadata) if metadata else None
     except json.JSONDecodeError as exc:

@@ -138,6 +138,7 @@ def evaluate_models(models: list[ModelSpec], settings: EvalSettings, out: Path,
     backend, leaf, record = ctx.backend, ctx.leaf, ctx.record
     out = Path(out)
     check_claim(out, KIND, adopt=legacy_results_dir)  # a file or a foreign directory: exit 2
+    check_model_folders(models)
     out.mkdir(parents=True, exist_ok=True)
     if shard is not None:
         models = shard.select(models, key=lambda m: m.name)
@@ -152,6 +153,18 @@ def evaluate_models(models: list[ModelSpec], settings: EvalSettings, out: Path,
         _run_all(models, settings, store, backend, leaf, plan, record, console)
         store.write_index()
     return store
+
+
+def check_model_folders(models: list[ModelSpec]) -> None:
+    """Each local model and adapter folder's files (config, weight headers, tokenizer), before
+    `out` is made: a broken one is one line now, not a failure at its turn."""
+    from ftbench.core.fingerprint import check_model_ref
+
+    for m in models:
+        check_model_ref(m.pretrained, f"model {m.name}", paths_only=True)
+        if m.adapter:
+            check_model_ref(m.adapter, f"model {m.name} (adapter)", paths_only=True,
+                            adapter=True)
 
 
 @dataclass

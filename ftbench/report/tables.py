@@ -35,8 +35,8 @@ def _has(table: pd.DataFrame, col: str) -> bool:
 
 def headline_columns(table: pd.DataFrame) -> list[str]:
     cols = []
-    for options in HEADLINES.values():  # up to two per task: the first ones it has (a study
-        #                                   of bmw_type_mc alone has only its third candidate)
+    for options in HEADLINES.values():  # up to two per task: the first ones present (a study
+        #                                   of one task may have only its third candidate)
         cols += [c for c in options if _has(table, c)][:2]
     return cols
 

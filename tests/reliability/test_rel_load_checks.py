@@ -122,7 +122,7 @@ def test_model_folders_are_checked_before_any_work(tmp_path, capsys, tiny_model,
     out = tmp_path / "results"
     line = one_line_error(in_process(capsys, "eval", "--models", f"m={model}", "--tasks",
                                      "bmw_type", "--backend", "hf", "--out", out),
-                          "--models m", *needles)
+                          "model m", *needles)
     assert not out.exists(), line
     if case == "adapter":  # pointed to the form that works, with the base it names
         assert f"{tiny_model.resolve()}::{model}" in line or f"::{model}" in line
