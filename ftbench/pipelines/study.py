@@ -313,14 +313,16 @@ def check_tasks(cfg: StudyConfig) -> list[str]:
 
 def check_hub_models(cfg: StudyConfig) -> None:
     """Every hub base's commit is knowable now (the hub asked, or the cache offline): an id
-    that is neither cached nor reachable stops the study before its data stage, not after."""
+    that is neither cached nor reachable stops the study before its data stage, not after; a
+    local folder's files are checked (config, weight headers, tokenizer)."""
     from ftbench.core.fingerprint import check_model_ref
     from ftbench.core.hub import is_hub_id
     from ftbench.core.model_sources import is_model_source
 
     for m in cfg.lm_models():
-        if m.path != TINY and not is_model_source(m.path) and is_hub_id(m.path):
-            check_model_ref(m.path, f"config key 'models.path' ({m.name})", revision=m.revision)
+        if m.path != TINY and not is_model_source(m.path):  # a local folder: its files
+            check_model_ref(m.path, f"config key 'models.path' ({m.name})", revision=m.revision,
+                            paths_only=not is_hub_id(m.path))
 
 
 def check_devices(cfg: StudyConfig, stages: list[str]) -> None:
