@@ -170,3 +170,16 @@ def test_yaml_merge_keys_are_accepted_and_duplicates_still_refused(tmp_path):
     path.write_text("train:\n  method: lora\n  method: full\n")
     with pytest.raises(InputError, match=r"s.yaml:3: duplicate key 'method'"):
         read_config(path)
+
+
+@pytest.mark.parametrize("asked, given, note", [(16, 16, False), (8, 10, True)])
+def test_prepared_test_articles_are_the_asked_number_or_the_difference_is_said(
+        tmp_path, capsys, asked, given, note):
+    out = tmp_path / "prepared"
+    run = in_process(capsys, "data", "prepare", SAMPLE, "--out", out, "--sizes", "16",
+                     "--test-size", str(asked))
+    assert run.rc == 0, run.err
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["articles"]["test"] == given
+    said = f"asks for {asked} test articles; {given} given" in " ".join(run.out.split())
+    assert said == note, run.out
