@@ -1,9 +1,9 @@
 """`ftbench study --executor ray` on a 2-CPU local Ray cluster: the same metrics and the same
 files as the local executor, a broken model fails alone, and a re-run reuses everything.
 
-The grid: the embedded tiny model and a broken base (its config.json names twice the weights' hidden size) × 2 train
-sizes, evaluated on bmw_type and bmw_perplexity (3 items each), one torch thread everywhere so
-both executors compute with the same kernels.
+The grid: the embedded tiny model and a broken base (its config.json names twice the weights'
+hidden size) × 2 train sizes, evaluated on bmw_type and bmw_perplexity (3 items each), one torch
+thread everywhere so both executors compute with the same kernels.
 """
 
 from __future__ import annotations
