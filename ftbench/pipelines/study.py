@@ -388,11 +388,11 @@ def run_study(cfg: StudyConfig, only: list[str] | None = None, console: Console 
             if "eval" in stages:
                 check_eval_data(cfg.eval_metadata(), leaf, skip=cfg.suite_def())
             check_devices(cfg, stages)
-            check_hub_models(cfg)
             if cfg.executor == "ray" and shard is None:
                 from ftbench.pipelines.ray_tasks import require_ray
 
                 require_ray()  # not installed: exit 2 before any work
+            check_hub_models(cfg)
         _check_stage_dirs(cfg, stages)
     claim_dir(cfg.out, KIND, what="config key 'out_dir'", adopt=_legacy_study)
     with dir_lock(cfg.out, f"ftbench study {config_path or cfg.name}", shared=shard is not None):
