@@ -7,6 +7,7 @@ Errors a user can fix (bad input, bad config) print one clear line and exit 2, n
 from __future__ import annotations
 
 import argparse
+import errno
 import inspect
 import os
 import signal
@@ -243,10 +244,12 @@ def cmd_eval(
                 or (study_cfg.tracking if study_cfg else None))
     model_args = check_model_args(model_args, backend or (
         study_cfg.eval.backend if study_cfg else "auto"), "--model-args")
-    for spec in specs:  # before any work: a typo in a path is not a hub-id error later
-        check_model_ref(spec.pretrained, f"--models {spec.name}", revision=spec.hub_revision())
+    for spec in specs:  # before any work: a typo in a path is not a hub-id error later (the
+        #                 folders' files: with the arguments, before --out, in evaluate_models)
+        check_model_ref(spec.pretrained, f"--models {spec.name}", revision=spec.hub_revision(),
+                        files=False)
         if spec.adapter:
-            check_model_ref(spec.adapter, f"--models {spec.name} (adapter)")
+            check_model_ref(spec.adapter, f"--models {spec.name} (adapter)", files=False)
     try:
         meta = json.loads(metadata) if metadata else None
     except json.JSONDecodeError as exc:
@@ -529,12 +532,32 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # `ftbench … | head`: the reader left early; not an error of ours
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
-    except (PermissionError, FileExistsError, IsADirectoryError, NotADirectoryError) as exc:
-        if os.environ.get("FTBENCH_DEBUG"):
+    except OSError as exc:
+        if os.environ.get("FTBENCH_DEBUG") or not (
+                exc.errno in UNWRITABLE or isinstance(exc, (FileExistsError, IsADirectoryError,
+                                                            NotADirectoryError))):
             raise
-        print(f"ftbench: error: {exc}", file=sys.stderr)
+        print(f"ftbench: error: {unwritable_line(exc)}", file=sys.stderr)
         return 2
     return 0
+
+
+# a folder that cannot be written (read-only mount, permissions) or a full disk: one line
+UNWRITABLE = {errno.EROFS, errno.EACCES, errno.EPERM, errno.ENOSPC, errno.EDQUOT}
+
+
+def unwritable_line(exc: OSError) -> str:
+    """The folder and what to do, in one line; finished work is kept (every write is atomic)."""
+    if exc.errno not in UNWRITABLE or not exc.filename:
+        return str(exc)
+    path = Path(exc.filename)
+    folder = path if path.is_dir() else path.parent
+    what = {errno.ENOSPC: "the disk is full", errno.EDQUOT: "the disk quota is exceeded",
+            errno.EROFS: "the file system is read-only"}.get(exc.errno, "permission denied")
+    fix = ("free space" if exc.errno in (errno.ENOSPC, errno.EDQUOT)
+           else "make it writable or give another output folder (--out / out_dir)")
+    return (f"cannot write in {folder}: {what} [{errno.errorcode[exc.errno]}]; finished work is "
+            f"kept — {fix}, then run the same command again")
 
 
 if __name__ == "__main__":

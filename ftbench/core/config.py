@@ -8,6 +8,8 @@ project (training, study, GLUE matrix) is read here.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import dataclasses
 import difflib
 import math
@@ -113,11 +115,13 @@ def build(cls: type, data: dict[str, Any], prefix: str = "") -> Any:
     kwargs = {k: _coerce(v, hints[k], prefix + k) for k, v in data.items()}
     try:
         return cls(**kwargs)
-    except TypeError as exc:  # a required key is missing
-        missing = [f.name for f in dataclasses.fields(cls) if f.name not in data
+    except TypeError:  # a required key is missing
+        missing = [prefix + f.name for f in dataclasses.fields(cls) if f.name not in data
                    and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
-        raise InputError(f"config key '{prefix}{missing[0] if missing else '?'}' is required "
-                         f"({exc})") from None
+        if not missing:
+            raise
+        also = f" (also missing: {', '.join(missing[1:])})" if missing[1:] else ""
+        raise InputError(f"config key '{missing[0]}' is required{also}") from None
 
 
 def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
@@ -142,6 +146,11 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
     return data
 
 
+MERGE_TAG = "tag:yaml.org,2002:merge"
+ANCHOR_PREFIX = "x-"  # top-level keys that only hold YAML anchors (`x-common: &common`), as in
+#                       docker compose; dropped after the merge keys are resolved
+
+
 class _UniqueKeyLoader(yaml.SafeLoader):
     """A safe loader that refuses a key given twice in one mapping (YAML keeps the last one
     silently, so `name: a` … `name: b` would run a study nobody asked for)."""
@@ -149,6 +158,8 @@ class _UniqueKeyLoader(yaml.SafeLoader):
     def construct_mapping(self, node, deep=False):
         seen: dict = {}
         for key_node, _ in node.value:
+            if key_node.tag == MERGE_TAG:  # `<<: *common`: merged keys may be overridden
+                continue
             key = self.construct_object(key_node, deep=deep)
             if isinstance(key, (str, int, float, bool)) and key in seen:
                 raise yaml.constructor.ConstructorError(
@@ -162,9 +173,17 @@ def read_config(path: Path | str, overrides: list[str] | None = None) -> dict:
     """A config YAML as a mapping, command-line overrides applied (every config file of the
     project: training, study, the GLUE matrix's older format); errors name the file and line."""
     path = Path(path)
+    if path.is_dir():
+        found = sorted(p.name for p in path.glob("*.y*ml"))
+        raise InputError(f"{path}: is a folder, not a config file" + (
+            f"; name one of its YAML files ({', '.join(found[:3])})" if found else ""))
     if not path.is_file():
-        raise InputError(f"{path}: config file not found")
+        raise InputError(f"{path}: config file not found (working directory {Path.cwd()})")
     text = read_text(path)
+    if not text.strip() or all(not line.strip() or line.lstrip().startswith("#")
+                               for line in text.splitlines()):
+        raise InputError(f"{path}: the config is empty; see configs/ for examples of each "
+                         "command's keys")
     try:
         data = yaml.load(text, Loader=_UniqueKeyLoader) or {}
     except yaml.MarkedYAMLError as exc:
@@ -175,8 +194,44 @@ def read_config(path: Path | str, overrides: list[str] | None = None) -> dict:
     except yaml.YAMLError as exc:
         raise InputError(f"{path}: not valid YAML ({exc})") from None
     if not isinstance(data, dict):
-        raise InputError(f"{path}: must be a mapping of config keys")
+        raise InputError(f"{path}: must be a mapping of config keys, got a "
+                         f"{type(data).__name__}")
+    data = {k: v for k, v in data.items() if not str(k).startswith(ANCHOR_PREFIX)}
     return apply_overrides(data, list(overrides or []))
+
+
+_CONFIG_FILE: contextvars.ContextVar[Path | None] = contextvars.ContextVar("config_file",
+                                                                           default=None)
+
+
+@contextlib.contextmanager
+def config_file(path: Path | str | None):
+    """Checks of what the config file `path` says: an InputError names the file (once), and
+    `relative_note` knows its folder."""
+    token = _CONFIG_FILE.set(Path(path) if path else None)
+    try:
+        yield
+    except InputError as exc:
+        if path is None or str(exc).startswith(f"{path}:"):
+            raise
+        raise InputError(f"{path}: {exc}") from None
+    finally:
+        _CONFIG_FILE.reset(token)
+
+
+def relative_note(value: str, config_file: Path | None = None) -> str:
+    """For an error about a path that was not found: where a relative one was looked for (the
+    working directory) and, when it exists beside the config file, that path; '' otherwise."""
+    path = Path(value).expanduser()
+    if path.is_absolute():
+        return ""
+    config_file = config_file or _CONFIG_FILE.get()
+    note = f" (relative paths are read from the working directory {Path.cwd()}"
+    if config_file is not None:
+        beside = (Path(config_file).resolve().parent / path)
+        note += (f"; {beside} beside the config file exists: give that path" if beside.exists()
+                 else f", not from the config file's folder {Path(config_file).resolve().parent}")
+    return note + ")"
 
 
 def load_with_group(cls: type, path: Path | str, overrides: list[str] | None, group: str,
@@ -186,9 +241,7 @@ def load_with_group(cls: type, path: Path | str, overrides: list[str] | None, gr
     any error names the file."""
     data = read_config(path, overrides)
     nested = data.pop(group, None) or {}
-    try:
+    with config_file(path):
         cfg = build(cls, data)
         getattr(cfg, attach)(nested)
         return cfg
-    except InputError as exc:
-        raise InputError(f"{path}: {exc}") from None

@@ -103,18 +103,31 @@ def files_identity(root: Path) -> dict[str, str]:
 
 
 def check_model_ref(ref: str, where: str, paths_only: bool = False,
-                    revision: str | None = None) -> None:
+                    revision: str | None = None, adapter: bool = False,
+                    files: bool = True) -> None:
     """InputError "… not found" for a model path that does not exist (instead of a hub-id error
-    deep inside transformers); for a hub id, the commit it names must be knowable now (the hub
+    deep inside transformers); with `files`, a local folder's files checked
+    (ftbench.core.model_files: an `adapter` folder as such); for a hub id, the commit it names must be knowable now (the hub
     asked, or the cache when offline). `paths_only` lets every hub id pass (config load, before
     the model is needed)."""
+    from ftbench.core.model_files import check_adapter_dir, check_model_dir
+
     path = Path(ref).expanduser()
+    if files and path.is_dir():
+        (check_adapter_dir if adapter else check_model_dir)(path, where)
     if path.exists():
         return
+    from ftbench.core.config import relative_note
+
     if looks_like_path(ref):
-        raise InputError(f"{where}: model {ref!r} not found: no such file or directory")
+        raise InputError(f"{where}: model {ref!r} not found: no such file or directory"
+                         + relative_note(ref))
     if not paths_only:
-        resolve_commit(ref, revision, where)
+        try:
+            resolve_commit(ref, revision, where)
+        except InputError as exc:  # `models/tiny`: a hub id, or a folder looked for elsewhere
+            raise InputError(f"{exc}; nor is it a local folder{relative_note(ref)}"
+                             if "/" in ref else str(exc)) from None
 
 
 def model_identity(ref: str, revision: str | None = None) -> dict:

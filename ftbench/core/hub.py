@@ -118,3 +118,26 @@ def _definitive(exc: Exception) -> bool:
     network failure after which the cache may still know the commit."""
     name = type(exc).__name__
     return name in ("RepositoryNotFoundError", "RevisionNotFoundError", "GatedRepoError")
+
+
+def datasets_offline() -> bool:
+    """Whether `datasets` may not ask the hub (either of the variables it reads)."""
+    return offline() or os.environ.get("HF_DATASETS_OFFLINE", "").strip().lower() in (
+        "1", "true", "yes", "on")
+
+
+def check_hub_dataset(path: str, name: str | None, where: str) -> None:
+    """Offline, a hub dataset must be in the `datasets` cache now (its builder loads from it),
+    not found missing after hours of training; online nothing is asked here."""
+    if not datasets_offline():
+        return
+    import datasets
+
+    try:
+        datasets.load_dataset_builder(path, name)
+    except (ConnectionError, FileNotFoundError, ValueError) as exc:
+        label = f"{path!r}" + (f" (config {name!r})" if name else "")
+        raise InputError(f"{where}: hub dataset {label} is not in the Hugging Face cache and the "
+                         f"hub cannot be asked (HF_HUB_OFFLINE / HF_DATASETS_OFFLINE is set: "
+                         f"{error_line(exc)}); download it once online, or give local "
+                         "files") from None

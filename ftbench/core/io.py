@@ -62,9 +62,18 @@ def atomic_write_jsonl(path: str | Path, rows: Iterable[dict]) -> Path:
 def parse_json_line(path: str | Path, lineno: int, line: str) -> Any:
     """Parse one JSONL line; a broken line raises InputError naming file and line."""
     try:
-        return json.loads(line)
+        obj = json.loads(line)
     except json.JSONDecodeError as exc:
+        if lineno == 1 and line.lstrip().startswith("["):
+            raise InputError(_ARRAY_HINT.format(path=path)) from None
         raise InputError(f"{path}:{lineno}: invalid JSON ({exc.msg} at column {exc.colno})") from None
+    if lineno == 1 and isinstance(obj, list) and obj and all(isinstance(o, dict) for o in obj):
+        raise InputError(_ARRAY_HINT.format(path=path))  # a whole array of records on one line
+    return obj
+
+
+_ARRAY_HINT = ("{path}:1: a JSON array, not JSON Lines (one JSON object per line); convert it "
+               "with: jq -c '.[]' {path} > rows.jsonl")
 
 
 def decode_line(path: str | Path, lineno: int, raw: bytes) -> str:

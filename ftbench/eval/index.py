@@ -32,7 +32,12 @@ from ftbench.core.fingerprint import (
 )
 from ftbench.core.io import InputError, atomic_write_json, read_json
 from ftbench.core.outputs import MARK_DIR, claim_dir, clean_partials
-from ftbench.eval.results_files import ftbench_block, results_files, samples_problem
+from ftbench.eval.results_files import (
+    ftbench_block,
+    results_files,
+    samples_problem,
+    shape_problem,
+)
 from ftbench.eval.specs import prompt_settings
 
 KIND = "ftbench-results"
@@ -219,11 +224,14 @@ class ResultsStore:
         for path in results_files(self.root / name):
             try:
                 data = read_json(path)
+                bad = shape_problem(data)
+                if bad:
+                    raise InputError(f"{path}: {bad}")
             except InputError as exc:
                 path.rename(path.with_name(path.name + ".corrupt"))
                 self.note(f"{exc}: renamed to {path.name}.corrupt; the task is recomputed")
                 continue
-            why = samples_problem(path, data) if isinstance(data, dict) else None
+            why = samples_problem(path, data)
             if why:
                 tasks = ", ".join(data.get("results") or {}) or "its task"
                 date_id = path.stem.removeprefix("results_")
@@ -291,15 +299,24 @@ def _public(entry: dict) -> dict:
     return {k: v for k, v in entry.items() if k != "created"}
 
 
-def derive_index(root: Path) -> bool:
-    """Rebuild `index.json` from the status files (after sharded or distributed runs, which
-    write none); False when `root` has no stored settings (not a results directory of ours)."""
+def derived_index(root: Path) -> dict | None:
+    """The index the status files make now, or None when `root` has no stored settings (not a
+    results directory of ours)."""
     path = Path(root) / MARK_DIR / SETTINGS
     if not path.is_file():
-        return False
+        return None
     try:
         settings = read_json(path)
     except InputError:
+        return None
+    return ResultsStore(Path(root), settings).data
+
+
+def derive_index(root: Path) -> bool:
+    """Rebuild `index.json` from the status files (after sharded or distributed runs, which
+    write none); False when `root` is not a results directory of ours."""
+    index = derived_index(root)
+    if index is None:
         return False
-    atomic_write_json(Path(root) / "index.json", ResultsStore(Path(root), settings).data)
+    atomic_write_json(Path(root) / "index.json", index)
     return True

@@ -49,7 +49,7 @@ from ftbench.eval.specs import ModelSpec, prompt_settings
 from ftbench.eval.tasks import expand_tasks, task_manager
 from ftbench.eval.worker import EVENT_PREFIX, WorkerJob, run_job
 from ftbench.suites.registry import data_location_keys
-from ftbench.suites.sources import eval_data_fingerprint
+from ftbench.suites.sources import check_eval_data, eval_data_fingerprint
 
 
 @dataclass
@@ -138,6 +138,7 @@ def evaluate_models(models: list[ModelSpec], settings: EvalSettings, out: Path,
     backend, leaf, record = ctx.backend, ctx.leaf, ctx.record
     out = Path(out)
     check_claim(out, KIND, adopt=legacy_results_dir)  # a file or a foreign directory: exit 2
+    check_model_folders(models)
     out.mkdir(parents=True, exist_ok=True)
     if shard is not None:
         models = shard.select(models, key=lambda m: m.name)
@@ -152,6 +153,20 @@ def evaluate_models(models: list[ModelSpec], settings: EvalSettings, out: Path,
         _run_all(models, settings, store, backend, leaf, plan, record, console)
         store.write_index()
     return store
+
+
+def check_model_folders(models: list[ModelSpec]) -> None:
+    """Each local model and adapter folder's files (config, weight headers, tokenizer), before
+    `out` is made: a broken one is one line now, not a failure at its turn."""
+    from ftbench.core.fingerprint import check_model_ref
+
+    for m in models:  # a path that does not exist: the CLI names it, a library call fails
+        #               that model alone at its turn
+        if Path(m.pretrained).expanduser().is_dir():
+            check_model_ref(m.pretrained, f"model {m.name}", paths_only=True)
+        if m.adapter and Path(m.adapter).expanduser().is_dir():
+            check_model_ref(m.adapter, f"model {m.name} (adapter)", paths_only=True,
+                            adapter=True)
 
 
 @dataclass
@@ -175,6 +190,7 @@ def eval_context(settings: EvalSettings, models: list[ModelSpec]) -> EvalContext
         check_model_args(m.extra_args, backend, f"model {m.name}: model_args")
     tm = task_manager(settings.include_path, settings.metadata, settings.tasks)
     leaf = expand_tasks(settings.tasks, tm)
+    check_eval_data(settings.metadata, leaf)  # a missing folder, an uncached hub dataset offline
     for m in models:
         other = sorted(set(m.tasks or ()) - set(leaf))
         if other:

@@ -108,7 +108,7 @@ def build_lm(job: WorkerJob, context_length: int):
 
     check_model_ref(job.spec.pretrained, f"model {job.spec.name}", revision=job.revision)
     if job.spec.adapter:
-        check_model_ref(job.spec.adapter, f"model {job.spec.name} adapter")
+        check_model_ref(job.spec.adapter, f"model {job.spec.name} adapter", adapter=True)
     if job.backend == "vllm":
         from ftbench.eval.backends import prepare_vllm
 
@@ -143,7 +143,7 @@ def open_model(job: WorkerJob) -> ModelRun:
 
     check_model_ref(job.spec.pretrained, f"model {job.spec.name}", revision=job.revision)
     if job.spec.adapter:
-        check_model_ref(job.spec.adapter, f"model {job.spec.name} adapter")
+        check_model_ref(job.spec.adapter, f"model {job.spec.name} adapter", adapter=True)
     threads = configure_threads(job.threads)
     if job.backend == "vllm" and threads["source"] in ("setting", "OMP_NUM_THREADS"):
         os.environ.setdefault("VLLM_CPU_OMP_THREADS_BIND",

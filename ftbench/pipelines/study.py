@@ -24,6 +24,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.rule import Rule
 
+from ftbench.core.config import config_file
 from ftbench.core.fingerprint import changes, digest
 from ftbench.core.io import InputError, atomic_write_json, read_json
 from ftbench.core.locking import dir_lock
@@ -33,6 +34,7 @@ from ftbench.core.shard import Shard
 from ftbench.core.verbosity import libraries_to
 from ftbench.eval.index import package_versions
 from ftbench.pipelines.study_config import STAGES, TINY, StudyConfig
+from ftbench.suites.sources import check_eval_data
 
 KIND = "ftbench-study"
 LAYOUT = frozenset({"data", "models", "runs", "results", "report", "raw", "tracking",
@@ -105,21 +107,10 @@ def _prepare(cfg: StudyConfig, raw: Path, settings, part: str | None, out: Path,
 def resolve_source(cfg: StudyConfig, console: Console) -> Path:
     """`sample` = the bundled sample corpus; a local JSONL as is; a hub dataset id is downloaded
     once into the study directory."""
-    if cfg.data.source == SAMPLE_SOURCE:
-        sample = cfg.suite_def().raw_sample
-        if sample is None:
-            raise InputError(f"config key 'data.source': suite {cfg.suite!r} has no bundled "
-                             "sample; name a file or a dataset")
-        return sample
-    if "$" in cfg.data.source:
-        raise InputError(f"config key 'data.source': {cfg.data.source} names an environment "
-                         "variable that is not set")
-    src = Path(cfg.data.source)
-    if src.is_file() or (src.is_dir() and cfg.suite_def().source_kind == "dir"):
+    kind, src = check_source(cfg)
+    if kind != "hub":
         return src
-    if src.suffix in (".jsonl", ".json") or "/" not in cfg.data.source:
-        raise InputError(f"config key 'data.source': {src} not found")
-    target = cfg.out / "raw" / (cfg.data.source.replace("/", "__") + ".jsonl")
+    target = _hub_copy(cfg)
     if not target.is_file():
         from datasets import load_dataset
 
@@ -129,6 +120,45 @@ def resolve_source(cfg: StudyConfig, console: Console) -> Path:
         ds.to_json(str(target) + ".tmp", lines=True, force_ascii=False)
         Path(str(target) + ".tmp").rename(target)
     return target
+
+
+def _hub_copy(cfg: StudyConfig) -> Path:
+    return cfg.out / "raw" / (cfg.data.source.replace("/", "__") + ".jsonl")
+
+
+def check_source(cfg: StudyConfig) -> tuple[str, Path]:
+    """What `data.source` names — ("sample" | "local", the file or folder) or ("hub", its id) —
+    checked before any work: a local folder is never taken for a hub id, a missing path names
+    where it was looked for, a hub id offline must be cached."""
+    from ftbench.core.config import relative_note
+    from ftbench.core.hub import check_hub_dataset, looks_like_path
+
+    key = "config key 'data.source'"
+    suite = cfg.suite_def()
+    if cfg.data.source == SAMPLE_SOURCE:
+        if suite.raw_sample is None:
+            raise InputError(f"{key}: suite {cfg.suite!r} has no bundled sample; name a file or "
+                             "a dataset")
+        return "sample", suite.raw_sample
+    if "$" in cfg.data.source:
+        raise InputError(f"{key}: {cfg.data.source} names an environment variable that is not "
+                         "set")
+    src = Path(cfg.data.source).expanduser()
+    if src.is_file() or (src.is_dir() and suite.source_kind == "dir"):
+        return "local", src
+    if src.is_dir():
+        found = sorted(p.name for p in src.glob("*.json*"))
+        raise InputError(f"{key}: {src} is a folder; suite {suite.name!r} reads one JSONL file"
+                         + (f" — name one of {', '.join(found[:3])}" if found else ""))
+    if looks_like_path(cfg.data.source) or src.suffix in (".jsonl", ".json"):
+        raise InputError(f"{key}: {src} not found{relative_note(cfg.data.source)}")
+    if not _hub_copy(cfg).is_file():
+        try:
+            check_hub_dataset(cfg.data.source, None, key)
+        except InputError as exc:  # `data/articles`: a hub id, or a path looked for elsewhere
+            raise InputError(f"{exc}; nor is it a local path{relative_note(cfg.data.source)}"
+                             ) from None
+    return "hub", Path(cfg.data.source)
 
 
 def _stage_models(cfg: StudyConfig, console: Console, force: bool) -> dict:
@@ -305,14 +335,16 @@ def check_tasks(cfg: StudyConfig) -> list[str]:
 
 def check_hub_models(cfg: StudyConfig) -> None:
     """Every hub base's commit is knowable now (the hub asked, or the cache offline): an id
-    that is neither cached nor reachable stops the study before its data stage, not after."""
+    that is neither cached nor reachable stops the study before its data stage, not after; a
+    local folder's files are checked (config, weight headers, tokenizer)."""
     from ftbench.core.fingerprint import check_model_ref
     from ftbench.core.hub import is_hub_id
     from ftbench.core.model_sources import is_model_source
 
     for m in cfg.lm_models():
-        if m.path != TINY and not is_model_source(m.path) and is_hub_id(m.path):
-            check_model_ref(m.path, f"config key 'models.path' ({m.name})", revision=m.revision)
+        if m.path != TINY and not is_model_source(m.path):  # a local folder: its files
+            check_model_ref(m.path, f"config key 'models.path' ({m.name})", revision=m.revision,
+                            paths_only=not is_hub_id(m.path))
 
 
 def check_devices(cfg: StudyConfig, stages: list[str]) -> None:
@@ -370,15 +402,20 @@ def run_study(cfg: StudyConfig, only: list[str] | None = None, console: Console 
     if shard is not None and not set(stages) <= {"train", "eval"}:
         raise InputError("--shard splits the train and eval stages only: add --only train or "
                          "--only eval (run data,models before and report after, unsharded)")
-    if "eval" in stages or "train" in stages:
-        check_tasks(cfg)
-        check_devices(cfg, stages)
-        check_hub_models(cfg)
-        if cfg.executor == "ray" and shard is None:
-            from ftbench.pipelines.ray_tasks import require_ray
+    with config_file(config_path):  # every check before out_dir is claimed
+        if "data" in stages:
+            check_source(cfg)
+        if "eval" in stages or "train" in stages:
+            leaf = check_tasks(cfg)
+            if "eval" in stages:
+                check_eval_data(cfg.eval_metadata(), leaf, skip=cfg.suite_def())
+            check_devices(cfg, stages)
+            if cfg.executor == "ray" and shard is None:
+                from ftbench.pipelines.ray_tasks import require_ray
 
-            require_ray()  # not installed: exit 2 before any work
-    _check_stage_dirs(cfg, stages)
+                require_ray()  # not installed: exit 2 before any work
+            check_hub_models(cfg)
+        _check_stage_dirs(cfg, stages)
     claim_dir(cfg.out, KIND, what="config key 'out_dir'", adopt=_legacy_study)
     with dir_lock(cfg.out, f"ftbench study {config_path or cfg.name}", shared=shard is not None):
         if shard is not None:

@@ -88,7 +88,7 @@ class StudyModel:
         if self.path != TINY and not is_model_source(self.path):
             # a path that does not exist is named now, not as a hub-id error later
             check_model_ref(self.path, f"config key 'models.path' ({self.name})",
-                            paths_only=True)
+                            paths_only=True, files=False)  # its files: run_study's checks
         if self.method is not None and self.method not in METHODS:
             raise InputError(f"config key 'models.method': must be one of {', '.join(METHODS)}; "
                              f"got {self.method!r}")

@@ -11,13 +11,12 @@ there measure the answer format or the budget, not the skill.
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
 import pandas as pd
 
-from ftbench.core.lm_eval_glue import results_files
+from ftbench.eval.results_files import readable_results
 from ftbench.metrics import weighted_score
 from ftbench.report.vocab import OVERALL
 
@@ -116,11 +115,8 @@ def ftbench_info(model_dir: Path, key: str) -> dict[str, dict]:
     """task -> ftbench.<key>[task] of the model's results files (latest file wins); `key` is
     `generation` (budget, budget hits) or `prompts` (context, truncated prompts)."""
     out: dict[str, dict] = {}
-    for path in results_files(Path(model_dir)):
-        try:
-            block = json.loads(path.read_text(encoding="utf-8")).get("ftbench") or {}
-        except (OSError, json.JSONDecodeError, AttributeError):
-            continue
+    for _, data in readable_results(Path(model_dir)):
+        block = data.get("ftbench") or {}
         per_task = block.get(key) if isinstance(block, dict) else None
         if isinstance(per_task, dict):
             out.update({t: g for t, g in per_task.items() if isinstance(g, dict)})

@@ -7,7 +7,6 @@ stderr, so they are read here, straight from `results_*.json` and `samples_<task
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,7 +14,7 @@ import pandas as pd
 
 from ftbench.core.io import InputError, read_jsonl
 from ftbench.core.lm_eval_glue import HEADLINE_ORDER, headline_key, split_metric_key, stderr_key
-from ftbench.eval.results_files import results_files, samples_file
+from ftbench.eval.results_files import readable_results, samples_file
 from ftbench.report.stats import as_float
 from ftbench.suites.registry import general_task_prefixes
 
@@ -80,14 +79,8 @@ def read_items(path: Path, keys) -> pd.DataFrame:
 def read_general(model_dir: Path, notes: list[str], model: str) -> GeneralResults:
     """Every general-skills task of one model directory (latest results file wins)."""
     out = GeneralResults()
-    for path in results_files(model_dir):
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
-            notes.append(f"model {model}: {path.name} unreadable ({exc.__class__.__name__}); "
-                         "its general results are left out")
-            continue
-        for task, values in (data.get("results") or {}).items():
+    for _, data in readable_results(model_dir):  # an unreadable file: named by load_study
+        for task, values in data["results"].items():
             if is_general(task) and isinstance(values, dict):
                 parsed = parse_task_results(values)
                 if parsed:

@@ -16,7 +16,13 @@ import pandas as pd
 
 from ftbench.core.io import InputError
 from ftbench.core.run_manifest import RunManifest
-from ftbench.eval.results_files import ftbench_block, results_files, samples_problem, task_metrics
+from ftbench.eval.results_files import (
+    ftbench_block,
+    readable_results,
+    results_files,
+    samples_problem,
+    task_metrics,
+)
 from ftbench.report import checks, meta
 from ftbench.report.domain import Domain, study_domain, table_domain
 from ftbench.report.general_results import is_general
@@ -133,12 +139,13 @@ def load_csv(path: Path) -> ReportData:
 
 def _study_models(root: Path, notes: list[str]) -> tuple[dict[str, dict], dict]:
     index_path = root / "index.json"
-    _refresh_index(root, index_path)
-    if index_path.is_file():
+    index = _refresh_index(root, index_path, notes)
+    if index is None and index_path.is_file():
         try:
             index = json.loads(index_path.read_text(encoding="utf-8"))
         except json.JSONDecodeError as exc:
             raise InputError(f"{index_path}: invalid JSON ({exc.msg})") from None
+    if index is not None:
         models = index.get("models") or {}
         if not models:
             raise InputError(f"{index_path}: lists no models")
@@ -151,16 +158,26 @@ def _study_models(root: Path, notes: list[str]) -> tuple[dict[str, dict], dict]:
     return {p.name: {"status": "unknown", "tasks": {}} for p in dirs}, {}
 
 
-def _refresh_index(root: Path, index_path: Path) -> None:
+def _refresh_index(root: Path, index_path: Path, notes: list[str]) -> dict | None:
     """Sharded and distributed evaluations (`--shard`, `--executor ray`) leave index.json to
     whoever reads the results next: derive it from the per-model status files when it is
-    missing or older than one of them."""
-    from ftbench.eval.index import STATUS, derive_index
+    missing or older than one of them (on a read-only results folder, in memory only: the
+    report never needs to write into its input)."""
+    from ftbench.core.io import atomic_write_json
+    from ftbench.eval.index import STATUS, derived_index
 
     statuses = list(root.glob(f"*/{STATUS}"))
-    if statuses and (not index_path.is_file() or max(p.stat().st_mtime_ns for p in statuses)
-                     > index_path.stat().st_mtime_ns):
-        derive_index(root)
+    if not statuses or (index_path.is_file() and max(p.stat().st_mtime_ns for p in statuses)
+                        <= index_path.stat().st_mtime_ns):
+        return None
+    index = derived_index(root)
+    if index is not None:
+        try:
+            atomic_write_json(index_path, index)
+        except OSError as exc:
+            notes.append(f"{index_path} not refreshed ({exc.strerror}); the report read the "
+                         "status files instead")
+    return index
 
 
 def load_study(root: Path, runs_dir: Path | None = None) -> ReportData:
@@ -173,12 +190,9 @@ def load_study(root: Path, runs_dir: Path | None = None) -> ReportData:
     for name, entry in models.items():
         model_dir = model_dirs[name] = root / str(entry.get("dir") or name)
         specs[name] = entry.get("spec") or _results_spec(model_dir)
-        try:
-            metrics = task_metrics(model_dir) if model_dir.is_dir() else {}
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            notes.append(f"model {name}: a results_*.json in {model_dir} is not valid JSON "
-                         f"({exc}); left out")
-            continue
+        bad: list[str] = []  # a truncated or wrong-shaped file is left out, not the model
+        metrics = task_metrics(model_dir, bad) if model_dir.is_dir() else {}
+        notes += [f"model {name}: {why}" for why in bad]
         for task, info in (entry.get("tasks") or {}).items():
             if info.get("status") != "complete" and task not in metrics:
                 why = (info.get("error") or "").splitlines()
@@ -237,12 +251,8 @@ def load_study(root: Path, runs_dir: Path | None = None) -> ReportData:
 def _samples_problems(model_dir: Path) -> list[str]:
     """What is wrong with the per-sample logs of a model's results (ftbench.eval.sample_logs)."""
     out = []
-    for path in results_files(model_dir) if model_dir.is_dir() else []:
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue  # named above, with the metrics
-        why = samples_problem(path, data) if isinstance(data, dict) else None
+    for path, data in readable_results(model_dir):  # an unreadable file: named with the metrics
+        why = samples_problem(path, data)
         if why:
             out.append(why)
     return out
@@ -266,11 +276,8 @@ def _runs_dir(root: Path, settings: dict) -> Path | None:
 
 def _results_params(model_dir: Path) -> float | None:
     """`model_num_parameters` that lm-eval records in its results config."""
-    for path in reversed(results_files(model_dir)):
-        try:
-            value = json.loads(path.read_text()).get("config", {}).get("model_num_parameters")
-        except (OSError, json.JSONDecodeError):
-            continue
+    for _, data in reversed(readable_results(model_dir)):
+        value = (data.get("config") or {}).get("model_num_parameters")
         if isinstance(value, (int, float)) and value > 0:
             return float(value)
     return None

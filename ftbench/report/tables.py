@@ -36,8 +36,9 @@ def _has(table: pd.DataFrame, col: str) -> bool:
 def headline_columns(table: pd.DataFrame, suite: str | None = None) -> list[str]:
     """The first two headline candidates of each task key (the report's suite's own first)."""
     cols = []
-    for options in headlines(suite).values():
-        cols += [c for c in options[:2] if _has(table, c)]
+    for options in headlines(suite).values():  # up to two per task: the first ones present
+        #                                        (a study of one task may have only its third)
+        cols += [c for c in options if _has(table, c)][:2]
     return cols
 
 

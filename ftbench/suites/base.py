@@ -59,6 +59,9 @@ class DataSource:
     sample: Callable[[], dict] | None = None
     sample_dir: Path | None = None
     raw_file: Callable[[Path], dict] | None = None
+    # a leaf task -> the hub datasets (path, config name) it reads when no directory is named,
+    # checked in the cache before an offline evaluation (`sources.check_eval_data`)
+    hub_datasets: Callable[[str], list[tuple[str, str | None]]] | None = None
 
     def __post_init__(self) -> None:
         if self.reads not in READS:

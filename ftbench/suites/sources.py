@@ -72,3 +72,30 @@ def eval_data_fingerprint(metadata: dict | None, tasks: list[str]) -> dict:
         out[suite.task_group] = (_prepared_source(value, how, source) if source.reads == "prepared"
                                  else _dir_source(value, how, source.sample_dir))
     return out
+
+
+def check_eval_data(metadata: dict | None, tasks: list[str], skip=None) -> None:
+    """Before any work: each data directory the tasks will read exists, and offline, the hub
+    datasets read where no directory is named are cached (`DataSource.hub_datasets`), so an
+    evaluation never fails on its data after the models were trained. `skip`: a suite whose
+    data the caller checks itself (a study's own suite: `data.source`)."""
+    from ftbench.core.config import relative_note
+    from ftbench.core.hub import check_hub_dataset
+    from ftbench.suites.registry import all_suites
+
+    meta = metadata or {}
+    for suite in all_suites():
+        source = suite.data
+        owned = [t for t in tasks if suite.owns(t)]
+        if source is None or source.reads != "dir" or not owned or suite is skip:
+            continue
+        key = source.metadata_key
+        value = meta.get(key) or os.environ.get(source.env_var)
+        how = f"'{key}'" if meta.get(key) else f"${source.env_var}"
+        if value and value != SAMPLE_SOURCE and not Path(value).expanduser().is_dir():
+            raise InputError(f"{how}: {value} is not a folder{relative_note(str(value))}")
+        if not value and source.hub_datasets is not None:
+            for task in owned:
+                for path, name in source.hub_datasets(task):
+                    check_hub_dataset(path, name, f"task {task} (no {key} / ${source.env_var} "
+                                      "given: its data is the hub's)")

@@ -83,8 +83,9 @@ def plan(cfg: TrainConfig) -> list[PlannedRun]:
                 check_model_source(model)
             except InputError as exc:
                 raise InputError(f"{where}: {exc}") from None
-        else:
-            check_model_ref(model, where, revision=revision)
+        else:  # a local folder's files are not checked here: a broken base fails its runs
+            #    alone and the grid goes on (a study checks its bases' files at load)
+            check_model_ref(model, where, revision=revision, files=False)
     return planned
 
 

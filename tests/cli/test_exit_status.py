@@ -5,6 +5,7 @@ whose every evaluation failed is a failed study (exit 1, its eval stage recorded
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import yaml
@@ -13,17 +14,20 @@ from cli_helpers import SAMPLE, in_process, index
 EVAL = ["--tasks", "bmw_perplexity", "--limit", "2", "--backend", "hf"]
 
 
-def _broken_model(root: Path) -> Path:
-    """A model directory that exists but cannot be loaded (its config.json is not JSON)."""
+def _broken_model(root: Path, tiny_model: Path) -> Path:
+    """A model folder that passes every check at load (config, weight headers, tokenizer) but
+    cannot be loaded: its config.json says hidden_size is twice what its weights hold."""
     broken = root / "broken-model"
-    broken.mkdir()
-    (broken / "config.json").write_text("{not json")
+    shutil.copytree(tiny_model, broken)
+    config = json.loads((broken / "config.json").read_text())
+    config["hidden_size"] *= 2
+    (broken / "config.json").write_text(json.dumps(config))
     return broken
 
 
 def test_eval_exit_status_counts_only_the_models_asked_for(tmp_path, capsys, tiny_model):
     res = tmp_path / "results"
-    broken = _broken_model(tmp_path)
+    broken = _broken_model(tmp_path, tiny_model)
     first = in_process(capsys, "eval", "--models", f"a={tiny_model},c={broken}", "--out", res,
                        *EVAL)
     assert first.rc == 1  # c was asked for and failed
@@ -42,13 +46,13 @@ def test_eval_exit_status_counts_only_the_models_asked_for(tmp_path, capsys, tin
                       *EVAL).rc == 1
 
 
-def test_a_study_whose_every_evaluation_failed_exits_1(tmp_path, capsys):
+def test_a_study_whose_every_evaluation_failed_exits_1(tmp_path, capsys, tiny_model):
     out = tmp_path / "study"
     config = tmp_path / "s.yaml"
     config.write_text(yaml.safe_dump({
         "name": "s", "out_dir": str(out),
         "data": {"source": str(SAMPLE), "sizes": [16], "test_size": 16, "seed": 42},
-        "models": [{"name": "broken", "path": str(_broken_model(tmp_path))}],
+        "models": [{"name": "broken", "path": str(_broken_model(tmp_path, tiny_model))}],
         "train": {"method": "lora", "backend": "peft", "max_steps": 1, "eval_fraction": 0.0},
         "eval": {"tasks": ["bmw_perplexity"], "backend": "hf", "limit": 2}}))
     done = in_process(capsys, "study", config)

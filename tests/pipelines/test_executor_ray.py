@@ -1,15 +1,16 @@
 """`ftbench study --executor ray` on a 2-CPU local Ray cluster: the same metrics and the same
 files as the local executor, a broken model fails alone, and a re-run reuses everything.
 
-The grid: the embedded tiny model and a broken base (its config.json is not JSON) × 2 train
-sizes, evaluated on bmw_type and bmw_perplexity (3 items each), one torch thread everywhere so
-both executors compute with the same kernels.
+The grid: the embedded tiny model and a broken base (its config.json names twice the weights'
+hidden size) × 2 train sizes, evaluated on bmw_type and bmw_perplexity (3 items each), one torch
+thread everywhere so both executors compute with the same kernels.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import shutil
 import sys
 from pathlib import Path
 
@@ -29,9 +30,15 @@ def _study(root: Path, tiny_model: Path, executor: str) -> Path:
     out = root / "study"
     (out / "models").mkdir(parents=True)
     (out / "models" / "tiny").symlink_to(tiny_model)
-    broken = root / "broken-model"
+    broken = root / "broken-model"  # passes the study's checks at load, cannot be loaded
     broken.mkdir()
-    (broken / "config.json").write_text("{not json")
+    for f in tiny_model.iterdir():  # (tests of the config alone pass a placeholder folder)
+        if f.is_file():
+            shutil.copy(f, broken)
+    config = json.loads((broken / "config.json").read_text()) if (
+        broken / "config.json").is_file() else {"hidden_size": 1}
+    (broken / "config.json").write_text(json.dumps({**config,
+                                                    "hidden_size": 2 * config["hidden_size"]}))
     config = root / "study.yaml"
     config.write_text(yaml.safe_dump({
         "name": "scale", "out_dir": str(out), "executor": executor, "ray": {"num_cpus": 2},

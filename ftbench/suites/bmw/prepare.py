@@ -175,6 +175,12 @@ def prepare_articles(
     if duplicates:
         warnings.append(f"dropped {len(duplicates)} duplicate article(s) (by url or content)")
     test_articles, train_articles = split_articles(kept, test_size, seed)
+    asked = test_size if isinstance(test_size, int) else round(len(kept) * test_size)
+    if len(test_articles) != asked:
+        warnings.append(f"test size {test_size!r} asks for {asked} test articles; "
+                        f"{len(test_articles)} given: the split is stratified by article type "
+                        "(each type's share rounded, at least one of each type with 2 or more "
+                        "articles), as in the published study")
 
     dropped = Counter()
     test: list[dict] = []
