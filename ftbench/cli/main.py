@@ -8,10 +8,10 @@ from __future__ import annotations
 import argparse
 import inspect
 import os
-import signal
 import sys
 from pathlib import Path
 
+from ftbench.core import interrupts
 from ftbench.core.io import InputError
 
 
@@ -367,11 +367,6 @@ SHARD_HELP = ("evaluate / train only shard I of N (1 <= I <= N; e.g. $SLURM_ARRA
               "run without --shard (or ftbench report) derives the index and reuses them all")
 
 
-def _interrupt(signum: int, _frame) -> None:
-    """SIGTERM behaves like Ctrl-C: unwind (statuses set, locks released), then exit 130."""
-    raise KeyboardInterrupt(signal.Signals(signum).name)
-
-
 def package_version() -> str:
     """The installed distribution's version; from a source checkout that is not installed,
     pyproject.toml's (the one place the version is written)."""
@@ -577,19 +572,30 @@ def main(argv: list[str] | None = None) -> int:
             args.overrides = [*args.overrides, *extra]
         else:
             parser.error(f"unrecognized arguments: {' '.join(extra)}")
-    signal.signal(signal.SIGTERM, _interrupt)
+    previous = interrupts.install()  # SIGTERM behaves like Ctrl-C; neither is ever lost
+    try:
+        return _run(args)
+    finally:
+        interrupts.restore(previous)
+
+
+def _run(args) -> int:
+    """The command, its errors as one line and exit status; an interruption that arrived while
+    it ran (even one whose KeyboardInterrupt a library swallowed) ends it with exit 130."""
     if getattr(args, "verbosity", None):
         from ftbench.core.verbosity import set_level
 
         set_level(args.verbosity)
     try:
-        return call_handler(args)
+        rc = call_handler(args)
+        interrupts.check()
+        return rc
     except InputError as exc:
         print(f"ftbench: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as exc:
-        print(f"ftbench: interrupted ({str(exc) or 'SIGINT'}); finished work is kept, run the same "
-              "command again to resume", file=sys.stderr)
+        interrupts.last_word(f"ftbench: interrupted ({interrupts.name_of(exc)}); finished work is "
+                             "kept, run the same command again to resume")
         return 130
     except BrokenPipeError:  # `ftbench … | head`: the reader left early; not an error of ours
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

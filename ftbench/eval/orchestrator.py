@@ -22,6 +22,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from ftbench.core import interrupts
 from ftbench.core.fingerprint import (
     digest,
     eval_code_digest,
@@ -307,13 +308,14 @@ def _run_all(models, settings, store: ResultsStore, backend, leaf, plan: ModelPl
                         event = {**event, "peak_rss_mb": peak} if peak is not None else event
                     store.apply(event)
                     view.on_event(event)
+                    interrupts.check()  # each event is a safe point
 
                 run_model_job(worker_job(spec, pending, store.root, backend, settings, plan,
                                          record, cpu), emit)
             current = None
         except KeyboardInterrupt as exc:
             if current is not None:
-                store.interrupt(current, str(exc) or "SIGINT")
+                store.interrupt(current, interrupts.name_of(exc))
                 view.mark(current, "interrupted")
             raise
 
