@@ -70,3 +70,11 @@ def eval_data_fingerprint(metadata: dict | None, tasks: list[str]) -> dict:
         out[suite.task_group] = (_prepared_source(value, how, source) if source.reads == "prepared"
                                  else _dir_source(value, how, source.sample_dir))
     return out
+
+
+def task_data_groups(task: str) -> list[str]:
+    """The task groups of the suites with evaluation data that own `task` (the keys of
+    `eval_data_fingerprint` its results depend on)."""
+    from ftbench.suites.registry import all_suites
+
+    return [s.task_group for s in all_suites() if s.data is not None and s.owns(task)]
