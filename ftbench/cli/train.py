@@ -14,7 +14,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from ftbench.core import verbosity
+from ftbench.core import interrupts, verbosity
 from ftbench.core.io import InputError
 from ftbench.core.shard import Shard, parse_shard
 from ftbench.train.config import load_config
@@ -92,15 +92,20 @@ def main(argv: list[str] | None = None) -> int:
         at = args.index("--shard")
         shard = args[at + 1] if at + 1 < len(args) else ""
         del args[at:at + 2]
+    previous = interrupts.install()  # as the ftbench CLI: a signal is never lost
     try:
-        return train_main(Path(args[0]), args[1:], force=force, shard=parse_shard(shard))
+        rc = train_main(Path(args[0]), args[1:], force=force, shard=parse_shard(shard))
+        interrupts.check()
+        return rc
     except InputError as exc:
         print(f"ftbench train: error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("ftbench train: interrupted; complete runs are kept, run again to resume",
-              file=sys.stderr)
+    except KeyboardInterrupt as exc:
+        interrupts.last_word(f"ftbench train: interrupted ({interrupts.name_of(exc)}); complete "
+                             "runs are kept, run again to resume")
         return 130
+    finally:
+        interrupts.restore(previous)
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ def ftbench_block(path: Path) -> dict | None:
 
 def tasks_of(path: Path) -> list[str]:
     """The tasks a results file holds results of (none when unreadable)."""
-    return list(((_read(path) or {}).get("results") or {}))
+    return list((_read(path) or {}).get("results") or {})
 
 
 def completed_tasks(model_dir: Path, fingerprints: Mapping[str, Collection[str]] | None = None
