@@ -34,7 +34,7 @@ from ftbench.core.io import InputError, atomic_write_json, read_json
 from ftbench.core.outputs import MARK_DIR, claim_dir, clean_partials
 from ftbench.eval.results_files import ftbench_block, results_files, samples_problem, tasks_of
 from ftbench.eval.specs import prompt_settings
-from ftbench.eval.task_identity import shared
+from ftbench.eval.task_identity import merged, settings_changes
 
 KIND = "ftbench-results"
 STATUS = "status.json"
@@ -71,8 +71,10 @@ class ResultsStore:
         """Claim the directory, check its settings (the caller holds the lock, shared when
         `own` limits this run to some models: then only those are cleaned or moved aside).
 
-        `settings["compare"]` must equal what the directory was made with; otherwise InputError
-        says what changed, or with `force` every model's old results are moved aside first.
+        `settings["compare"]` must equal what the directory was made with, and each task
+        evaluated there before its own inputs (ftbench.eval.task_identity); otherwise
+        InputError says what changed, or with `force` the old results are moved aside first:
+        every model's, or only the changed tasks' files.
         """
         claim_dir(root, KIND, adopt=legacy_results_dir)
         store = cls(Path(root), settings, own=own, derive_index=own is None)
@@ -80,18 +82,24 @@ class ResultsStore:
             if store.mine(d.name):  # another shard's staging dir may be in use
                 clean_partials(d)
         stored = store._stored_settings()
-        was = shared(stored.get("compare")) if stored is not None else None
-        if stored is not None and was != settings["compare"]:
-            diff = changes(was, settings["compare"])
-            if not force:
-                raise InputError(
-                    f"{root}: the results there were made with other evaluation settings "
-                    f"({'; '.join(diff)}); re-run with --force to re-evaluate every model "
-                    "(old results are moved to .ftbench/superseded/), or use another --out")
-            for d in store.model_dirs():
-                if store.mine(d.name):
-                    store.supersede(d.name, why="settings changed")
-        atomic_write_json(root / MARK_DIR / SETTINGS, settings)
+        diff, tasks = settings_changes(stored, settings) if stored is not None else ([], {})
+        if (diff or tasks) and not force:
+            what = (f"the results there were made with other evaluation settings "
+                    f"({'; '.join(diff)}); re-run with --force to re-evaluate every model" if diff
+                    else "; ".join(f"task {t} was evaluated there with other inputs "
+                                   f"({'; '.join(c)})" for t, c in tasks.items())
+                    + "; re-run with --force to re-evaluate "
+                    + ("that task" if len(tasks) == 1 else "those tasks") + " for every model")
+            raise InputError(f"{root}: {what} (old results are moved to .ftbench/superseded/), "
+                             "or use another --out")
+        for d in store.model_dirs():
+            if not store.mine(d.name):
+                continue
+            if diff:
+                store.supersede(d.name, why="settings changed")
+            elif files := [p for p in results_files(d) if set(tasks_of(p)) & set(tasks)]:
+                store.supersede(d.name, f"inputs of {', '.join(tasks)} changed", files)
+        atomic_write_json(root / MARK_DIR / SETTINGS, merged(None if diff else stored, settings))
         store.write_index()
         return store
 

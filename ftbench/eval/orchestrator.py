@@ -119,7 +119,8 @@ class EvalSettings:
         index = {**self.for_index(backend), "data": data, "task_code": compare["task_code"],
                  "env": compare["env"]}
         common = shared(compare)  # the directory's; each task's own inputs decide its files
-        return {"compare": common, "digest": digest(common), "legacy_digest": digest(compare),
+        return {"compare": common, "digest": digest(common), "legacy_compare": compare,
+                "legacy_digest": digest(compare),
                 "tasks": task_settings(leaf, tm, data, self.max_gen_toks), "index": index,
                 "data_sources": data}
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from ftbench.core.fingerprint import digest, eval_code_digest
+from ftbench.core.fingerprint import changes, digest, eval_code_digest
 from ftbench.eval.generation import gen_kwargs_for
 from ftbench.suites.sources import task_data_groups
 
@@ -46,3 +46,26 @@ def task_fingerprints(run_fp: str, legacy_fp: str, settings: Mapping[str, dict]
 def shared(compare: Mapping | None) -> dict | None:
     """A stored settings record without the per-task keys older versions kept in it."""
     return None if compare is None else {k: v for k, v in compare.items() if k not in TASK_KEYS}
+
+
+def settings_changes(stored: Mapping, now: Mapping) -> tuple[list[str], dict[str, list[str]]]:
+    """What changed since a results folder's stored settings: the shared settings (every model
+    is stale) and, per task evaluated there before, its own inputs (that task is stale for every
+    model: the models of one folder are compared on the same task inputs). A folder recorded
+    before per-task identity compares its whole record once, less the task list."""
+    if "tasks" not in stored:
+        old = {k: v for k, v in (stored.get("compare") or {}).items() if k != "tasks"}
+        new = {k: v for k, v in now["legacy_compare"].items() if k != "tasks"}
+        return (changes(old, new) if old != new else []), {}
+    was = shared(stored.get("compare"))
+    common = changes(was, now["compare"]) if was != now["compare"] else []
+    own = {task: changes(old, now["tasks"][task]) for task, old in stored["tasks"].items()
+           if task in now["tasks"] and old != now["tasks"][task]}
+    return common, own
+
+
+def merged(stored: Mapping | None, now: Mapping) -> dict:
+    """The settings to store: now's, keeping the inputs of tasks evaluated before and not asked
+    now (asking for them again is compared with what made their files)."""
+    kept = (stored or {}).get("tasks") or {}
+    return {**now, "tasks": {**kept, **now["tasks"]}}

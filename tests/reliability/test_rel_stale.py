@@ -203,7 +203,7 @@ def test_a_task_is_its_own_identity(tmp_path, capsys, tiny_model):
     type_files = snapshot(res / "m")
 
     budget = [*base, "--tasks", f"{TASK},bmw_type", "--max-gen-toks", "bmw_type=8"]
-    line = one_line_error(in_process(capsys, *budget), "model m: bmw_type", "gen_kwargs",
+    line = one_line_error(in_process(capsys, *budget), "task bmw_type", "gen_kwargs",
                           "--force")
     assert TASK not in line.split("; re-run")[0]
     assert snapshot(res / "m") == type_files  # nothing touched before --force
