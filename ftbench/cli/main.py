@@ -10,7 +10,6 @@ import argparse
 import errno
 import inspect
 import os
-import signal
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -30,6 +29,7 @@ from ftbench.cli.arg_types import (
 )
 from ftbench.cli.signature import Opt, add_command
 from ftbench.cli.train import cmd_train
+from ftbench.core import interrupts
 from ftbench.core.io import InputError
 
 OVERRIDE_COMMANDS = ("study", "demo", "train", "glue")
@@ -432,9 +432,6 @@ def cmd_report(
     return 0
 
 
-def _interrupt(signum: int, _frame) -> None:
-    """SIGTERM behaves like Ctrl-C: unwind (statuses set, locks released), then exit 130."""
-    raise KeyboardInterrupt(signal.Signals(signum).name)
 
 
 def package_version() -> str:
@@ -515,19 +512,30 @@ def main(argv: list[str] | None = None) -> int:
             args.overrides = [*args.overrides, *extra]
         else:
             parser.error(f"unrecognized arguments: {' '.join(extra)}")
-    signal.signal(signal.SIGTERM, _interrupt)
+    previous = interrupts.install()  # SIGTERM behaves like Ctrl-C; neither is ever lost
+    try:
+        return _run(args)
+    finally:
+        interrupts.restore(previous)
+
+
+def _run(args) -> int:
+    """The command, its errors as one line and exit status; an interruption that arrived while
+    it ran (even one whose KeyboardInterrupt a library swallowed) ends it with exit 130."""
     if getattr(args, "verbosity", None):
         from ftbench.core.verbosity import set_level
 
         set_level(args.verbosity)
     try:
-        return call_handler(args)
+        rc = call_handler(args)
+        interrupts.check()
+        return rc
     except InputError as exc:
         print(f"ftbench: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as exc:
-        print(f"ftbench: interrupted ({str(exc) or 'SIGINT'}); finished work is kept, run the same "
-              "command again to resume", file=sys.stderr)
+        interrupts.last_word(f"ftbench: interrupted ({interrupts.name_of(exc)}); finished work is "
+                             "kept, run the same command again to resume")
         return 130
     except BrokenPipeError:  # `ftbench … | head`: the reader left early; not an error of ours
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated
 
 from ftbench.cli.arg_types import FORCE_HELP, SHARD_HELP, TRACKING_HELP, tracking_override
 from ftbench.cli.signature import Opt, add_options
+from ftbench.core import interrupts
 from ftbench.core.io import InputError
 from ftbench.core.shard import parse_shard
 
@@ -109,15 +110,20 @@ def main(argv: list[str] | None = None) -> int:
     if any("=" not in x or x.startswith("-") for x in extra):
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     args.overrides = [*args.overrides, *extra]  # key=value may follow the options too
+    previous = interrupts.install()  # as the ftbench CLI: a signal is never lost
     try:
-        return cmd_train(**vars(args))
+        rc = cmd_train(**vars(args))
+        interrupts.check()
+        return rc
     except InputError as exc:
         print(f"ftbench train: error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("ftbench train: interrupted; complete runs are kept, run again to resume",
-              file=sys.stderr)
+    except KeyboardInterrupt as exc:
+        interrupts.last_word(f"ftbench train: interrupted ({interrupts.name_of(exc)}); complete "
+                             "runs are kept, run again to resume")
         return 130
+    finally:
+        interrupts.restore(previous)
 
 
 if __name__ == "__main__":

@@ -37,8 +37,10 @@ from ftbench.eval.results_files import (
     results_files,
     samples_problem,
     shape_problem,
+    tasks_of,
 )
 from ftbench.eval.specs import prompt_settings
+from ftbench.eval.task_identity import merged, settings_changes
 
 KIND = "ftbench-results"
 STATUS = "status.json"
@@ -58,10 +60,6 @@ def legacy_results_dir(root: Path) -> bool:
     return isinstance(data, dict) and "models" in data and "settings" in data
 
 
-def _run_fingerprint_of(path: Path) -> str | None:
-    return (ftbench_block(path) or {}).get("run_fingerprint")
-
-
 @dataclass
 class ResultsStore:
     root: Path
@@ -79,8 +77,10 @@ class ResultsStore:
         """Claim the directory, check its settings (the caller holds the lock, shared when
         `own` limits this run to some models: then only those are cleaned or moved aside).
 
-        `settings["compare"]` must equal what the directory was made with; otherwise InputError
-        says what changed, or with `force` every model's old results are moved aside first.
+        `settings["compare"]` must equal what the directory was made with, and each task
+        evaluated there before its own inputs (ftbench.eval.task_identity); otherwise
+        InputError says what changed, or with `force` the old results are moved aside first:
+        every model's, or only the changed tasks' files.
         """
         claim_dir(root, KIND, adopt=legacy_results_dir)
         store = cls(Path(root), settings, own=own, derive_index=own is None)
@@ -88,17 +88,24 @@ class ResultsStore:
             if store.mine(d.name):  # another shard's staging dir may be in use
                 clean_partials(d)
         stored = store._stored_settings()
-        if stored is not None and stored.get("compare") != settings["compare"]:
-            diff = changes(stored.get("compare"), settings["compare"])
-            if not force:
-                raise InputError(
-                    f"{root}: the results there were made with other evaluation settings "
-                    f"({'; '.join(diff)}); re-run with --force to re-evaluate every model "
-                    "(old results are moved to .ftbench/superseded/), or use another --out")
-            for d in store.model_dirs():
-                if store.mine(d.name):
-                    store.supersede(d.name, why="settings changed")
-        atomic_write_json(root / MARK_DIR / SETTINGS, settings)
+        diff, tasks = settings_changes(stored, settings) if stored is not None else ([], {})
+        if (diff or tasks) and not force:
+            what = (f"the results there were made with other evaluation settings "
+                    f"({'; '.join(diff)}); re-run with --force to re-evaluate every model" if diff
+                    else "; ".join(f"task {t} was evaluated there with other inputs "
+                                   f"({'; '.join(c)})" for t, c in tasks.items())
+                    + "; re-run with --force to re-evaluate "
+                    + ("that task" if len(tasks) == 1 else "those tasks") + " for every model")
+            raise InputError(f"{root}: {what} (old results are moved to .ftbench/superseded/), "
+                             "or use another --out")
+        for d in store.model_dirs():
+            if not store.mine(d.name):
+                continue
+            if diff:
+                store.supersede(d.name, why="settings changed")
+            elif files := [p for p in results_files(d) if set(tasks_of(p)) & set(tasks)]:
+                store.supersede(d.name, f"inputs of {', '.join(tasks)} changed", files)
+        atomic_write_json(root / MARK_DIR / SETTINGS, merged(None if diff else stored, settings))
         store.write_index()
         return store
 
@@ -177,10 +184,14 @@ class ResultsStore:
         return index
 
     # --- identity ------------------------------------------------------------------------
-    def stale_reason(self, name: str, model_fp: dict, run_fp: str,
-                     prompt: dict | None = None) -> str | None:
-        """Why the outputs under <name>/ cannot be reused for this model now, or None.
-        `prompt`: the model's prompt settings now (chat template, BOS), named when they differ."""
+    def stale_reason(self, name: str, model_fp: dict, task_fps: dict[str, tuple[str, ...]],
+                     prompt: dict | None = None, task_settings: dict | None = None
+                     ) -> tuple[str, list[Path] | None] | None:
+        """Why the outputs under <name>/ cannot be reused for this model now, and which results
+        files that concerns (None: all of them, the model changed), or None. Only the asked
+        tasks (`task_fps`) count: a results file of a task changed since (its code, data or
+        generation budget, `task_settings` now) is stale alone. `prompt`: the model's prompt
+        settings now (chat template, BOS), named when they differ."""
         d = self.root / name
         if not results_files(d):
             return None  # nothing to protect: an old status file is simply rewritten
@@ -188,7 +199,7 @@ class ResultsStore:
         was = prompt_settings(status["spec"]) if status.get("spec") else None
         if prompt is not None and was is not None and was != prompt:
             return (f"model {name}: results in {d} were made with prompt settings {was}, "
-                    f"not {prompt}")
+                    f"not {prompt}"), None
         old = (status.get("fingerprint") or {})
         if old.get("digest") not in (None, model_fp["digest"]):
             if only_identity_scheme_changed(old["digest"], model_fp["digest"]):
@@ -199,22 +210,39 @@ class ResultsStore:
             now = model_fp["pretrained"]["ref"]
             what = f"{was} → {now}" if was != now else f"the files of {now} changed"
             return (f"model {name}: results in {d} were made from another model ({what}; "
-                    f"fingerprint {short(old.get('digest'))} → {short(model_fp['digest'])})")
+                    f"fingerprint {short(old.get('digest'))} → {short(model_fp['digest'])})"), None
+        reasons, files = [], []
         for path in results_files(d):
-            got = _run_fingerprint_of(path)
-            if got != run_fp:
-                return (f"model {name}: {path.name} was made "
-                        + ("before fingerprints were recorded" if got is None
-                           else "with another model or other settings"))
-        return None
+            block = ftbench_block(path) or {}
+            got = block.get("run_fingerprint")
+            asked = [t for t in tasks_of(path) if t in task_fps and got not in task_fps[t]]
+            if not asked:
+                continue
+            files.append(path)
+            old_task = (block.get("task_settings") or {})
+            now = (task_settings or {}).get(asked[0])
+            what = ("before fingerprints were recorded" if got is None
+                    else f"with other inputs ({'; '.join(changes(old_task, now))})"
+                    if old_task and now and old_task != now
+                    else "with another model or other settings")
+            reasons.append(f"model {name}: {', '.join(asked)} ({path.name}) was made {what}")
+        return ("; ".join(reasons), files) if reasons else None
 
-    def supersede(self, name: str, why: str) -> Path:
-        """Move a model's old outputs aside (never deleted) so it can be evaluated afresh."""
+    def supersede(self, name: str, why: str, files: list[Path] | None = None) -> Path:
+        """Move a model's old outputs aside (never deleted) so it can be evaluated afresh:
+        all of them, or only `files` (results files, each with its per-sample logs)."""
         stamp = time.strftime("%Y%m%d-%H%M%S")
         target = self.root / MARK_DIR / "superseded" / stamp / name
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.move(str(self.root / name), str(target))
-        self.entries.pop(name, None)
+        if files is None:
+            shutil.move(str(self.root / name), str(target))
+            self.entries.pop(name, None)
+        else:
+            target.mkdir(parents=True, exist_ok=True)
+            for path in files:
+                date_id = path.stem.removeprefix("results_")
+                for f in [*path.parent.glob(f"samples_*_{date_id}.jsonl"), path]:
+                    shutil.move(str(f), str(target / f.name))
         self.note(f"model {name}: old results moved to {target} ({why})")
         return target
 

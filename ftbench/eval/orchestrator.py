@@ -3,9 +3,10 @@
 hf models are evaluated in this process (imports and the task index are paid once); each vLLM
 model runs in its own subprocess so that its engine's memory is released. A (model, task) pair is
 reused only when its results file carries the same run fingerprint (model files + evaluation
-settings + data + task code + versions), so an interrupted run (even kill -9) continues where it
-stopped, adding a model to a finished study evaluates only that model, and a model or setting
-that changed is never answered from old results. One process at a time writes a results
+settings + versions + that task's code, data and generation budget: ftbench.eval.task_identity),
+so an interrupted run (even kill -9) continues where it stopped, adding a model or a task to a
+finished study evaluates only that, and a model or setting that changed is never answered from
+old results. One process at a time writes a results
 directory (a lock); a second waits.
 """
 
@@ -22,6 +23,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from ftbench.core import interrupts
 from ftbench.core.fingerprint import (
     digest,
     eval_code_digest,
@@ -46,6 +48,7 @@ from ftbench.eval.index import (
 )
 from ftbench.eval.results_files import completed_tasks
 from ftbench.eval.specs import ModelSpec, prompt_settings
+from ftbench.eval.task_identity import shared, task_fingerprints, task_settings
 from ftbench.eval.tasks import expand_tasks, task_manager
 from ftbench.eval.worker import EVENT_PREFIX, WorkerJob, run_job
 from ftbench.suites.registry import data_location_keys
@@ -115,7 +118,10 @@ class EvalSettings:
         compare.update(self.prompt_switches())
         index = {**self.for_index(backend), "data": data, "task_code": compare["task_code"],
                  "env": compare["env"]}
-        return {"compare": compare, "digest": digest(compare), "index": index,
+        common = shared(compare)  # the directory's; each task's own inputs decide its files
+        return {"compare": common, "digest": digest(common), "legacy_compare": compare,
+                "legacy_digest": digest(compare),
+                "tasks": task_settings(leaf, tm, data, self.max_gen_toks), "index": index,
                 "data_sources": data}
 
 
@@ -211,10 +217,12 @@ def with_shared_revision(models: list[ModelSpec], shared: dict | None) -> list[M
 
 @dataclass
 class ModelPlan:
-    """Each model's fingerprint and run fingerprint (what its results are reused for)."""
+    """Each model's fingerprint, run fingerprint (model + shared settings) and its tasks'
+    fingerprints (what each results file is reused for: ftbench.eval.task_identity)."""
 
     fps: dict[str, dict]
     run_fps: dict[str, str]
+    task_fps: dict[str, dict[str, tuple[str, ...]]]
 
 
 def plan_models(store: ResultsStore, models: list[ModelSpec], record: dict,
@@ -225,25 +233,30 @@ def plan_models(store: ResultsStore, models: list[ModelSpec], record: dict,
         store.quarantine_corrupt(m.name)
     fps = {m.name: model_fingerprint(m.pretrained, m.adapter, m.hub_revision()) for m in models}
     run_fp = {m.name: run_fingerprint(m, fps[m.name], record) for m in models}
-    stale = {m.name: why for m in models
-             if (why := store.stale_reason(m.name, fps[m.name], run_fp[m.name],
-                                            prompt_settings(m.to_dict())))}
+    task_fps = {m.name: task_fingerprints(run_fp[m.name],
+                                          run_fingerprint(m, fps[m.name], record, legacy=True),
+                                          record["tasks"]) for m in models}
+    stale = {m.name: found for m in models
+             if (found := store.stale_reason(m.name, fps[m.name], task_fps[m.name],
+                                              prompt_settings(m.to_dict()), record["tasks"]))}
     if stale and not force:
-        raise InputError("; ".join(stale.values()) + "; re-run with --force to re-evaluate "
-                         "(old results are moved to .ftbench/superseded/), or give the model "
-                         "another name or use another --out")
-    for name, why in stale.items():
-        store.supersede(name, why)
-    return ModelPlan(fps, run_fp)
+        raise InputError("; ".join(why for why, _ in stale.values()) + "; re-run with --force "
+                         "to re-evaluate what changed (old results are moved to "
+                         ".ftbench/superseded/), or give the model another name or use another "
+                         "--out")
+    for name, (why, files) in stale.items():
+        store.supersede(name, why, files)
+    return ModelPlan(fps, run_fp, task_fps)
 
 
-def run_fingerprint(spec: ModelSpec, model_fp: dict, record: dict) -> str:
-    """What a results file is reused for: the model's files, how prompts reach it (chat
-    template, BOS, dtype) and the shared settings (tasks, data, code, versions)."""
+def run_fingerprint(spec: ModelSpec, model_fp: dict, record: dict, legacy: bool = False) -> str:
+    """The model's files, how prompts reach it (chat template, BOS, dtype) and the settings its
+    tasks share (with `legacy`, the older record that also held every task's inputs)."""
     how = {"prompt": prompt_settings(spec.to_dict()), "dtype": spec.dtype}
     if spec.extra_args:  # absent when unset: results made before the key stay reusable
         how["model_args"] = spec.extra_args
-    return digest({"model": model_fp["digest"], "spec": how, "settings": record["digest"]})
+    settings = record["legacy_digest"] if legacy else record["digest"]
+    return digest({"model": model_fp["digest"], "spec": how, "settings": settings})
 
 
 def start_model(store: ResultsStore, spec: ModelSpec, backend: str, plan: ModelPlan,
@@ -251,7 +264,7 @@ def start_model(store: ResultsStore, spec: ModelSpec, backend: str, plan: ModelP
     """Record the model's spec and fingerprints in its status file; return its pending tasks
     (none: the model is complete and saved as such)."""
     out = store.root
-    done = completed_tasks(out / spec.name, plan.run_fps[spec.name])
+    done = completed_tasks(out / spec.name, plan.task_fps[spec.name])
     entry = store.model(spec.name)
     entry.update(spec=spec.to_dict(), backend=backend, dir=spec.name,
                  fingerprint=plan.fps[spec.name], run_fingerprint=plan.run_fps[spec.name])
@@ -279,6 +292,8 @@ def worker_job(spec: ModelSpec, pending: list[str], out: Path, backend: str,
                      model_fingerprint=plan.fps[spec.name],
                      data_fingerprint=record["data_sources"],
                      run_fingerprint=plan.run_fps[spec.name],
+                     task_fingerprints={t: plan.task_fps[spec.name][t][0] for t in pending},
+                     task_settings={t: record["tasks"][t] for t in pending},
                      extra_model_args={**(settings.model_args or {}), **(spec.extra_args or {})})
 
 
@@ -323,13 +338,14 @@ def _run_all(models, settings, store: ResultsStore, backend, leaf, plan: ModelPl
                         event = {**event, "peak_rss_mb": peak} if peak is not None else event
                     store.apply(event)
                     view.on_event(event)
+                    interrupts.check()  # each event is a safe point
 
                 run_model_job(worker_job(spec, pending, store.root, backend, settings, plan,
                                          record, cpu), emit)
             current = None
         except KeyboardInterrupt as exc:
             if current is not None:
-                store.interrupt(current, str(exc) or "SIGINT")
+                store.interrupt(current, interrupts.name_of(exc))
                 view.mark(current, "interrupted")
             raise
 

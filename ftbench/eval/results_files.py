@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Collection, Mapping
 from pathlib import Path
 
 from ftbench.core.lm_eval_glue import results_files, samples_file, task_metric_values
@@ -18,6 +19,7 @@ __all__ = [
     "shape_problem",
     "task_metric_keys",
     "task_metrics",
+    "tasks_of",
 ]
 
 
@@ -68,21 +70,28 @@ def ftbench_block(path: Path) -> dict | None:
     return data.get("ftbench") if data else None
 
 
-def completed_tasks(model_dir: Path, fingerprint: str | None = None) -> dict[str, Path]:
+def tasks_of(path: Path) -> list[str]:
+    """The tasks a results file holds results of (none when unreadable)."""
+    return list((_read(path) or {}).get("results") or {})
+
+
+def completed_tasks(model_dir: Path, fingerprints: Mapping[str, Collection[str]] | None = None
+                    ) -> dict[str, Path]:
     """task → the results file that holds it (a results file is only ever moved in complete).
 
-    With `fingerprint`, only results made by that model under those settings count
-    (`ftbench.run_fingerprint`); an unreadable file never counts, nor one whose per-sample
-    logs are missing, truncated or changed (ftbench.eval.sample_logs)."""
+    With `fingerprints` (task → the run fingerprints it is reused for:
+    ftbench.eval.task_identity), only the asked tasks made by that model under those settings
+    count (`ftbench.run_fingerprint`); an unreadable file never counts, nor one whose
+    per-sample logs are missing, truncated or changed (ftbench.eval.sample_logs)."""
     done: dict[str, Path] = {}
     for path in results_files(model_dir):
         data = _read(path)
         if data is None or shape_problem(data) or samples_problem(path, data):
             continue
-        if fingerprint is not None and (data.get("ftbench") or {}).get("run_fingerprint") != fingerprint:
-            continue
+        made = (data.get("ftbench") or {}).get("run_fingerprint")
         for task in data.get("results", {}):
-            done[task] = path
+            if fingerprints is None or made in fingerprints.get(task, ()):
+                done[task] = path
     return done
 
 

@@ -80,6 +80,10 @@ class WorkerJob:
     model_fingerprint: dict = field(default_factory=dict)  # ftbench.core.fingerprint
     data_fingerprint: dict = field(default_factory=dict)
     run_fingerprint: str | None = None  # model + settings: what a results file is reused for
+    # task → its fingerprint and own inputs (ftbench.eval.task_identity): what its results file
+    # is reused for, and what a later run names when they changed
+    task_fingerprints: dict = field(default_factory=dict)
+    task_settings: dict = field(default_factory=dict)
     extra_model_args: dict = field(default_factory=dict)  # passthrough (eval.model_args + model's)
 
     def to_json(self) -> str:
@@ -194,7 +198,7 @@ def _move_outputs(tmp: Path, results: Path, model_dir: Path) -> Path:
     return target
 
 
-def add_ftbench_block(run: ModelRun, job: WorkerJob, results: dict, samples: dict,
+def add_ftbench_block(run: ModelRun, job: WorkerJob, task: str, results: dict, samples: dict,
                       budgets: dict | None = None) -> None:
     """The `ftbench` block of a results file: what made it and what lm-eval does not count
     (`budgets`: task -> how its answer budget was chosen, when not the task's own)."""
@@ -214,7 +218,8 @@ def add_ftbench_block(run: ModelRun, job: WorkerJob, results: dict, samples: dic
                      "template_reads_thinking": template_reads_thinking(run.tokenizer)},
         "model_fingerprint": job.model_fingerprint,
         "data_fingerprint": job.data_fingerprint,
-        "run_fingerprint": job.run_fingerprint,
+        "run_fingerprint": job.task_fingerprints.get(task, job.run_fingerprint),
+        **({"task_settings": job.task_settings[task]} if task in job.task_settings else {}),
         "samples": expected_lines(samples),  # file and sha256 added once written (seal)
         **({"budgets": budgets} if budgets else {}),
     }
@@ -225,7 +230,8 @@ def evaluate_task(run: ModelRun, job: WorkerJob, task: str) -> Path:
     try:
         # lm-eval keys its cache by request, not by model: one cache per model and settings
         # (the run fingerprint: weights, chat template / BOS, data, task code, versions)
-        key = (job.run_fingerprint or job.model_fingerprint.get("digest") or "unknown")[:16]
+        key = (job.task_fingerprints.get(task) or job.run_fingerprint
+               or job.model_fingerprint.get("digest") or "unknown")[:16]
         cache = job.model_dir / "cache" / key / "requests"
         cache.parent.mkdir(parents=True, exist_ok=True)
         gen_kwargs, budget = task_budget(task, job.max_gen_toks, job.metadata, run.tokenizer)
@@ -234,7 +240,8 @@ def evaluate_task(run: ModelRun, job: WorkerJob, task: str) -> Path:
         with redirect_stdout(sys.stderr):
             written = lm_eval_glue.evaluate_to_files(
                 run.lm, task, tmp,
-                lambda results, samples: add_ftbench_block(run, job, results, samples, budgets),
+                lambda results, samples: add_ftbench_block(run, job, task, results, samples,
+                                                           budgets),
                 model_args=job.model_args(run.context.tokens),
                 gen_kwargs=gen_kwargs,
                 limit=job.limit, use_cache=str(cache),

@@ -24,6 +24,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.rule import Rule
 
+from ftbench.core import interrupts
 from ftbench.core.config import config_file
 from ftbench.core.fingerprint import changes, digest
 from ftbench.core.io import InputError, atomic_write_json, read_json
@@ -464,12 +465,13 @@ def _run_stages(cfg: StudyConfig, stages: list[str], console: Console,
                     after_eval(cfg, infos["eval"])
             else:
                 infos = {stage: STAGE_FUNCS[stage](cfg, console, force)}
+            interrupts.check()  # a signal whose raise a library callback swallowed lands here
         except BaseException as exc:
             interrupted = isinstance(exc, KeyboardInterrupt)
             for s in group:
                 manifest["stages"][s].update(
                     status="interrupted" if interrupted else "failed",
-                    error=f"interrupted by {str(exc) or 'SIGINT'}" if interrupted
+                    error=f"interrupted by {interrupts.name_of(exc)}" if interrupted
                     else f"{type(exc).__name__}: {exc}",
                     seconds=round(time.time() - t0, 1))
             atomic_write_json(path, manifest)

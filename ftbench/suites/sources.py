@@ -99,3 +99,11 @@ def check_eval_data(metadata: dict | None, tasks: list[str], skip=None) -> None:
                 for path, name in source.hub_datasets(task):
                     check_hub_dataset(path, name, f"task {task} (no {key} / ${source.env_var} "
                                       "given: its data is the hub's)")
+
+
+def task_data_groups(task: str) -> list[str]:
+    """The task groups of the suites with evaluation data that own `task` (the keys of
+    `eval_data_fingerprint` its results depend on)."""
+    from ftbench.suites.registry import all_suites
+
+    return [s.task_group for s in all_suites() if s.data is not None and s.owns(task)]

@@ -147,6 +147,10 @@ class TrainConfig:
     add_bos_token: bool | None = None
     threads: int | None = None  # torch intra-op threads; null: OMP_NUM_THREADS, else allowed CPUs
     tracking: TrackingConfig | None = None  # curves to TensorBoard / Trackio (docs/tracking.md)
+    # checkpoints to resume from after a kill or an interruption (docs/training.md): every N
+    # optimizer steps, and/or whenever this many minutes passed since the last one (null: off)
+    checkpoint_steps: int | None = None
+    checkpoint_minutes: float | None = 5.0
 
     def __post_init__(self) -> None:
         for key, choices in (("method", METHODS), ("backend", BACKENDS), ("loss_mask", LOSS_MASKS),
@@ -161,6 +165,10 @@ class TrainConfig:
             _check(getattr(self, key) > 0, key, "must be a positive integer")
         _check(self.eval_steps is None or self.eval_steps > 0, "eval_steps", "must be positive or null")
         _check(self.threads is None or self.threads > 0, "threads", "must be positive or null")
+        _check(self.checkpoint_steps is None or self.checkpoint_steps > 0, "checkpoint_steps",
+               "must be a positive integer or null")
+        _check(self.checkpoint_minutes is None or self.checkpoint_minutes > 0,
+               "checkpoint_minutes", "must be positive or null (off)")
         _check(0.0 <= self.eval_fraction < 0.5, "eval_fraction", "must be in [0, 0.5)")
         _check(0.0 <= self.warmup_ratio < 1.0, "warmup_ratio", "must be in [0, 1)")
         _check(self.weight_decay >= 0, "weight_decay", "must be >= 0")

@@ -23,6 +23,7 @@ from typing import Any
 
 from rich.console import Console
 
+from ftbench.core import interrupts
 from ftbench.core.fingerprint import (
     LEGACY_NOTE,
     TRAIN_PACKAGES,
@@ -46,10 +47,11 @@ from ftbench.train.unsloth_backend import resolve_backend
 
 INDEX_NAME = "grid_index.json"
 RUNS_KIND = "ftbench-train-runs"
-# keys that place a run (filled per run or by the study) or say where its curves are sent, not
-# what it is trained with: changing them never retrains
+# keys that place a run (filled per run or by the study), say where its curves are sent or how
+# often it saves checkpoints (a resumed run ends at the same weights), not what it is trained
+# with: changing them never retrains
 _PLACEMENT_KEYS = ("output_dir", "data_dir", "grid", "base_model", "model_name", "train_size",
-                   "tracking")
+                   "tracking", "checkpoint_steps", "checkpoint_minutes")
 
 
 @dataclass(frozen=True)
@@ -252,6 +254,7 @@ def _train_planned(cfg: TrainConfig, planned: list[PlannedRun], fingerprints: di
     index = GridIndex(output_dir, cfg, write=write_index)
     with GridProgress(len(planned), console) as display:
         for run in planned:
+            interrupts.check()  # a request a library swallowed stops before the next run
             name = run.spec.name
             if is_complete(run.run_dir) and name not in stale:
                 index.record(name, read_run_manifest(run.run_dir) or {}, "skipped")
@@ -281,6 +284,7 @@ def train_one(cfg: TrainConfig, run: PlannedRun, backend: str, fingerprint: dict
     """Train one run whatever is under its name (a failed attempt's record is replaced; a
     stale complete run only once the new one is complete); (manifest, "trained" | "failed").
     A failure is recorded in the run's manifest, never raised: the grid goes on."""
+    from ftbench.train.checkpoints import checkpoint_root, remove_checkpoints
     from ftbench.train.run import release_memory, train_run
 
     if not stale:
@@ -291,6 +295,7 @@ def train_one(cfg: TrainConfig, run: PlannedRun, backend: str, fingerprint: dict
                          callbacks, on_phase=on_phase, fingerprint=fingerprint), "trained"
     except Exception as exc:  # one run's failure must not stop the grid
         failed = _failed_manifest(cfg, run, exc, t0)
+        remove_checkpoints(checkpoint_root(run.run_dir))  # a retry starts over, not from them
         if not stale:  # a forced retrain that fails keeps the old run
             clear_run_dir(run.run_dir)
             atomic_write_json(run.run_dir / "manifest.json", failed)

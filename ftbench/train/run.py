@@ -7,11 +7,11 @@ manifest (status "complete") is in it.
 from __future__ import annotations
 
 import gc
-import shutil
 import time
 from pathlib import Path
 from typing import Any
 
+from ftbench.core import interrupts
 from ftbench.core.model_sources import converted_manifest, resolve_model_path
 from ftbench.core.run_manifest import MANIFEST_KEY, RunManifest, model_family, safetensors_params
 from ftbench.core.threads import configure_threads
@@ -45,6 +45,7 @@ def train_run(cfg: TrainConfig, spec: RunSpec, backend: str, train_file: Path, d
     from transformers import set_seed
 
     from ftbench.train import merge_parity
+    from ftbench.train.checkpoints import checkpoint_root, remove_checkpoints, resume_point
     from ftbench.train.merge import merge_adapter, save_adapter, save_full
     from ftbench.train.model_loading import count_parameters
     from ftbench.train.sft import run_sft
@@ -64,12 +65,14 @@ def train_run(cfg: TrainConfig, spec: RunSpec, backend: str, train_file: Path, d
     loss_mask = data_mod.choose_loss_mask(loaded.tokenizer, cfg.loss_mask, prompt_format)
     data = data_mod.load_train_data(train_file, data_sha, cfg.eval_fraction, cfg.seed,
                                     loaded.tokenizer, cfg.max_seq_length, prompt_format)
+    ckpt = checkpoint_root(run_dir)
+    resume = resume_point(ckpt, (fingerprint or {}).get("digest"))
     with staged_dir(run_dir) as tmp:
-        phase("training")
+        phase(f"training (resuming from {resume.name})" if resume else "training")
         outcome = run_sft(cfg, loaded,
                           data_mod.to_records(data.train_rows, loss_mask, prompt_format),
                           data_mod.to_records(data.eval_rows, loss_mask, prompt_format), loss_mask,
-                          tmp / "trainer", callbacks=[memory, *(callbacks or [])],
+                          ckpt, callbacks=[memory, *(callbacks or [])], resume_from=resume,
                           run=spec.name)
         trainable, total = count_parameters(outcome.model)
         phase("exporting")
@@ -86,7 +89,6 @@ def train_run(cfg: TrainConfig, spec: RunSpec, backend: str, train_file: Path, d
                     data.eval_rows or data.train_rows, loaded.tokenizer, prompt_format))
             if parity is not None and not parity["ok"]:
                 phase(f"WARNING: {parity['note']}")
-        shutil.rmtree(tmp / "trainer", ignore_errors=True)
         history = history_from_log(outcome.log_history)
         manifest = {
             "kind": "ftbench-train-run", "status": "complete", "run": spec.name,
@@ -109,6 +111,7 @@ def train_run(cfg: TrainConfig, spec: RunSpec, backend: str, train_file: Path, d
             "parameters": {"trainable": trainable, "total": total,
                            "trainable_pct": 100.0 * trainable / total if total else 0.0},
             "steps": outcome.steps,
+            "resumed_from": resume.name if resume else None,  # a checkpoint of a killed attempt
             "eval_loss": {"before": outcome.eval_loss_before, "after": outcome.eval_loss_after},
             "final_train_loss": outcome.final_train_loss,
             "merge_parity": parity,
@@ -123,7 +126,9 @@ def train_run(cfg: TrainConfig, spec: RunSpec, backend: str, train_file: Path, d
         manifest["timing"]["wall_s"] = round(time.perf_counter() - t0, 3)
         manifest[MANIFEST_KEY] = typed_manifest(spec, cfg, model_path, tmp / "merged",
                                                 manifest).to_dict()
+        interrupts.check()  # an interruption during the export: the run is not complete
         write_run_files(tmp, manifest, history)
+    remove_checkpoints(ckpt)  # the run is complete: nothing will resume from them
     del loaded, outcome
     release_memory()
     return manifest

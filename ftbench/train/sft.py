@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ftbench.core import verbosity
+from transformers import TrainerCallback
+
+from ftbench.core import interrupts, verbosity
 from ftbench.train.config import TrainConfig
 from ftbench.train.model_loading import LoadedModel
 
@@ -55,7 +57,9 @@ def sft_config(cfg: TrainConfig, work_dir: Path, loaded: LoadedModel, loss_mask:
         weight_decay=cfg.weight_decay, logging_steps=cfg.logging_steps,
         eval_strategy="steps" if has_eval and cfg.eval_steps else "no",
         eval_steps=cfg.eval_steps if has_eval else None,
-        save_strategy="no", **trainer_args(cfg.tracking, run), disable_tqdm=True, dataloader_num_workers=0,
+        save_strategy="steps" if cfg.checkpoint_steps else "no",
+        save_steps=cfg.checkpoint_steps or 500, save_total_limit=1,
+        **trainer_args(cfg.tracking, run), disable_tqdm=True, dataloader_num_workers=0,
         use_cpu=not on_gpu, bf16=on_gpu and loaded.dtype == torch.bfloat16,
         fp16=on_gpu and loaded.dtype == torch.float16,
         # unsloth checkpoints inside get_peft_model ("unsloth" mode); the trainer must not add its own
@@ -74,25 +78,39 @@ def _final_train_loss(history: list[dict]) -> float | None:
     return float(losses[-1]) if losses else None
 
 
+class InterruptCheck(TrainerCallback):
+    """Every step is a safe point: a SIGINT/SIGTERM whose KeyboardInterrupt a library callback
+    swallowed (ftbench.core.interrupts) stops the run here, before the next step."""
+
+    def on_step_end(self, args, state, control, **kwargs):
+        interrupts.check()
+        return control
+
+
 def run_sft(cfg: TrainConfig, loaded: LoadedModel, train_records: list[dict],
             eval_records: list[dict], loss_mask: str, work_dir: Path,
-            callbacks: list | None = None, run: str = "") -> TrainOutcome:
-    """Train; evaluate on the held-out articles before and after; return model and numbers."""
+            callbacks: list | None = None, run: str = "",
+            resume_from: Path | None = None) -> TrainOutcome:
+    """Train (from the checkpoint `resume_from`, if given; checkpoints go to `work_dir`);
+    evaluate on the held-out articles before and after; return model and numbers."""
     from datasets import Dataset
     from transformers import PrinterCallback
     from trl import SFTTrainer
 
     from ftbench.core.tracking import finish_trackers, trainer_env
+    from ftbench.train.checkpoints import TimedCheckpoints
     from ftbench.train.finite import FiniteLossGuard
 
     has_eval = bool(eval_records)
     args = sft_config(cfg, work_dir, loaded, loss_mask, has_eval, run)
+    timed = [TimedCheckpoints(cfg.checkpoint_minutes)] if cfg.checkpoint_minutes else []
     with trainer_env(cfg.tracking, run):  # TensorBoard's callback reads its directory here
         trainer = SFTTrainer(
             model=loaded.model, args=args, processing_class=loaded.tokenizer,
             train_dataset=Dataset.from_list(train_records),
             eval_dataset=Dataset.from_list(eval_records) if has_eval else None,
-            peft_config=loaded.peft_config, callbacks=[FiniteLossGuard(), *(callbacks or [])],
+            peft_config=loaded.peft_config,
+            callbacks=[FiniteLossGuard(), InterruptCheck(), *(callbacks or []), *timed],
         )
     if verbosity.level() != "verbose":  # history.json and ftbench's display carry the logs
         trainer.remove_callback(PrinterCallback)
@@ -100,7 +118,8 @@ def run_sft(cfg: TrainConfig, loaded: LoadedModel, train_records: list[dict],
     with redirect_stdout(sys.stderr) if verbosity.level() != "verbose" else nullcontext():
         before = trainer.evaluate()["eval_loss"] if has_eval else None
         t0 = time.perf_counter()
-        result = trainer.train()
+        result = trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
+        interrupts.check()  # training's very end: the last chance before the export
         runtime = result.metrics.get("train_runtime", time.perf_counter() - t0)
         # evaluations at eval_steps run inside train_runtime; throughput must not count them
         eval_in_train = sum(h.get("eval_runtime", 0.0) for h in trainer.state.log_history)

@@ -20,6 +20,7 @@ from cli_helpers import (
 from study_fixture import QUICK_PRETRAIN_STEPS
 
 from ftbench.core.io import read_jsonl, sha256_file
+from ftbench.eval.results_files import completed_tasks
 from ftbench.train.tiny_model import load_manifest
 
 TASK = "bmw_perplexity"  # one loglikelihood task on 2 articles: seconds on the tiny model
@@ -181,3 +182,36 @@ def test_study_with_a_new_data_seed_keeps_no_old_model_or_result(tmp_path, capsy
     (model / "manifest.json").write_text(json.dumps(manifest))
     one_line_error(in_process(capsys, "study", config, "data.seed=7", "--only", "models"),
                    "pretraining_texts_sha256", "--force")
+
+
+def test_a_task_is_its_own_identity(tmp_path, capsys, tiny_model):
+    """Adding a task to finished results evaluates only that task (no --force); changing one
+    task's own setting (its generation budget) is named, and --force re-evaluates only it."""
+    res = tmp_path / "results"
+    base = ["eval", "--models", f"m={tiny_model}", "--out", res, "--limit", "2",
+            "--backend", "hf"]
+    assert in_process(capsys, *base, "--tasks", TASK).rc == 0
+    first = completed_tasks(res / "m")[TASK]
+    kept = (first.stat().st_mtime_ns, first.read_bytes())
+
+    added = in_process(capsys, *base, "--tasks", f"{TASK},bmw_type")
+    assert added.rc == 0, added.err
+    done = completed_tasks(res / "m")
+    assert set(done) == {TASK, "bmw_type"} and done[TASK] == first
+    assert (first.stat().st_mtime_ns, first.read_bytes()) == kept  # reused, not recomputed
+    generated = done["bmw_type"]
+    type_files = snapshot(res / "m")
+
+    budget = [*base, "--tasks", f"{TASK},bmw_type", "--max-gen-toks", "bmw_type=8"]
+    line = one_line_error(in_process(capsys, *budget), "task bmw_type", "gen_kwargs",
+                          "--force")
+    assert TASK not in line.split("; re-run")[0]
+    assert snapshot(res / "m") == type_files  # nothing touched before --force
+    forced = in_process(capsys, *budget, "--force")
+    assert forced.rc == 0, forced.err
+    done = completed_tasks(res / "m")
+    assert done[TASK] == first and (first.stat().st_mtime_ns, first.read_bytes()) == kept
+    assert done["bmw_type"] != generated and not generated.exists()
+    block = json.loads(done["bmw_type"].read_text())["ftbench"]
+    assert block["task_settings"]["gen_kwargs"] == {"max_gen_toks": 8}
+    assert list(res.glob(f".ftbench/superseded/*/m/{generated.name}"))  # moved aside, kept
