@@ -63,3 +63,38 @@ def test_keyword_overlap_of_hand_checked_pairs(qa):
     assert (published["q10"]["base_overlap"], published["q10"]["finetuned_overlap"]) == (
         pytest.approx(2 / 7, abs=1e-3), pytest.approx(3 / 7, abs=1e-3))
 
+
+
+@pytest.mark.slow
+def test_base_and_fine_tune_on_the_ten_questions_give_the_published_table(qa, tiny_model,
+                                                                           tmp_path):
+    """`ftbench eval` of a base and its fine-tune (an adapter) on the raw file, then `ftbench
+    report`: the per-question comparison in the published shape, over the 10 questions."""
+    import pandas as pd
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    from ftbench.cli.main import main
+
+    torch.manual_seed(0)
+    adapter = tmp_path / "adapter"
+    lora = LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"],
+                      init_lora_weights=False, task_type="CAUSAL_LM")
+    get_peft_model(AutoModelForCausalLM.from_pretrained(tiny_model), lora).save_pretrained(adapter)
+    out, report = tmp_path / "results", tmp_path / "report"
+    assert main(["eval", "--models", f"base={tiny_model},ft={tiny_model}::{adapter}",
+                 "--tasks", "chat_answer", "--backend", "hf", "--max-gen-toks", "12",
+                 "--metadata", json.dumps({"chat_data": str(QA / "test_chat.jsonl")}),
+                 "--out", str(out), "-q"]) == 0
+    assert main(["report", str(out), "--out", str(report), "-q"]) == 0
+    table = pd.read_csv(report / "tables" / "win_tie_loss.csv")
+    row = table[(table["model"] == "ft") & (table["metric"] == "answer_keyword_overlap")].iloc[0]
+    assert row["base"] == "base" and row["n"] == 10
+    assert row["finetuned_better"] + row["base_better"] + row["similar"] == 10
+    assert re.fullmatch(r"fine-tuned better \d+/10, base better \d+/10, similar \d+/10",
+                        row["summary"])
+    items = pd.read_csv(report / "tables" / "per_example_comparison.csv")
+    items = items[(items["model"] == "ft") & (items["metric"] == "answer_keyword_overlap")]
+    assert sorted(items["item"]) == [f"q{i:02d}" for i in range(1, 11)]
+    assert "fine-tuned better" in (report / "summary.md").read_text(encoding="utf-8")

@@ -159,3 +159,33 @@ def test_an_unknown_sharegpt_speaker_names_the_field(tmp_path):
     path = _write(tmp_path / "sg.jsonl", [row])
     with pytest.raises(InputError, match=r"sg.jsonl:1: field 'conversations\[0\]\.from' must be"):
         read_chat_file(path)
+
+
+def test_a_study_prepares_the_same_data_from_each_shape(tmp_path):
+    """The bundled sample rewritten as ShareGPT and as Alpaca: the study's data stage makes the
+    same test rows and nested train chats from each, so the study that follows
+    (tests/suites/test_chat_study.py, on the OpenAI file) is the same study."""
+    from ftbench.suites.chat.resources import SAMPLE_CHAT
+
+    rows = read_jsonl(SAMPLE_CHAT)
+    speaker = {"system": "system", "user": "human", "assistant": "gpt"}
+    sharegpt = [{"id": r["id"], "category": r["category"], "conversations": [
+        {"from": speaker[m["role"]], "value": m["content"]} for m in r["messages"]]}
+        for r in rows]
+    alpaca = []
+    for r in rows:
+        said = {m["role"]: m["content"] for m in r["messages"]}
+        assert len(r["messages"]) == len(said)  # one turn each: Alpaca holds it all
+        alpaca.append({"id": r["id"], "category": r["category"], "instruction": said["user"],
+                       "input": "", "output": said["assistant"],
+                       **({"system": said["system"]} if "system" in said else {})})
+    settings = PrepareSettings(sizes=(8, 16), test_size=8, seed=5)
+    prepared = {shape: prepare_rows(_write(tmp_path / f"{shape}.jsonl", data), settings)
+                for shape, data in (("openai", rows), ("sharegpt", sharegpt),
+                                    ("alpaca", alpaca))}
+    openai = prepared.pop("openai")
+    for shape, result in prepared.items():
+        assert shape in str(result.manifest["shapes"])
+        assert result.test == openai.test, shape
+        assert result.train == openai.train, shape
+    assert len(openai.test) == 8 and len(openai.train) == 2
