@@ -77,6 +77,17 @@ def built_once(tmp_path_factory, name: str, build) -> Path:
 
 
 @pytest.fixture(scope="session")
+def toy(tmp_path_factory):
+    """The toy domain of tests/suites/toy_domain.py (a task folder + one suite module outside the
+    package), written once: a process registers one suite named `toy`, so the tests that load
+    it share this one."""
+    from toy_domain import write_toy_domain
+
+    root = tmp_path_factory.mktemp("toy-domain")
+    return root, write_toy_domain(root)
+
+
+@pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory) -> Path:
     """The embedded tiny model, built once per test run (~30 s on 2 cores)."""
     from ftbench.train.tiny_model import build_tiny_model

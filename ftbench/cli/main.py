@@ -512,11 +512,20 @@ def main(argv: list[str] | None = None) -> int:
             args.overrides = [*args.overrides, *extra]
         else:
             parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    from ftbench.core import verbosity
+
     previous = interrupts.install()  # SIGTERM behaves like Ctrl-C; neither is ever lost
+    level = os.environ.get(verbosity.ENV)
     try:
         return _run(args)
     finally:
         interrupts.restore(previous)
+        # -q / -v are this command's (its own processes inherit them); a caller of main() in
+        # the same process keeps its own
+        if level is None:
+            os.environ.pop(verbosity.ENV, None)
+        else:
+            os.environ[verbosity.ENV] = level
 
 
 def _run(args) -> int:

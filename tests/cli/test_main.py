@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 
 import pytest
 
@@ -21,3 +22,17 @@ def test_max_gen_toks_option():
                                       "--max-gen-toks", "bmw_type=32"])
     assert args.thinking is True and args.max_gen_toks == {"bmw_type": 32}
     assert build_parser().parse_args(["eval", "--models", "a=/x", "--out", "o"]).thinking is False
+
+
+def test_quiet_and_verbose_belong_to_the_command_not_to_its_caller(monkeypatch, capsys):
+    """`main([... "-q"])` in a caller's process (a notebook, a test) leaves the caller's
+    verbosity as it was: the processes the caller starts later are not silenced."""
+    from ftbench.cli.main import main
+    from ftbench.core import verbosity
+
+    monkeypatch.delenv(verbosity.ENV, raising=False)
+    assert main(["tasks-path", "-q"]) == 0
+    assert verbosity.ENV not in os.environ
+    monkeypatch.setenv(verbosity.ENV, "verbose")
+    assert main(["tasks-path", "-q"]) == 0
+    assert verbosity.level() == "verbose"
