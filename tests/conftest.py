@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
+from run_once import built_once
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
@@ -58,24 +59,6 @@ def bmw500_prepared(tmp_path_factory, bmw_raw) -> Path:
     return out
 
 
-def built_once(tmp_path_factory, name: str, build) -> Path:
-    """`build(folder)` run once per test run, also when pytest-xdist splits the run over
-    processes: the first worker builds under a file lock in the run's shared temporary folder and
-    marks it done; the others wait for the lock and read it. Without xdist: a session folder."""
-    from filelock import FileLock
-
-    if not os.environ.get("PYTEST_XDIST_WORKER"):
-        return build(tmp_path_factory.mktemp(name))
-    shared = tmp_path_factory.getbasetemp().parent / f"shared-{name}"
-    with FileLock(f"{shared}.lock"):
-        done = shared / ".built"
-        if not done.exists():
-            shared.mkdir(exist_ok=True)
-            result = build(shared)
-            done.write_text(str(result), encoding="utf-8")
-        return Path(done.read_text(encoding="utf-8"))
-
-
 @pytest.fixture(scope="session")
 def toy(tmp_path_factory):
     """The toy domain of tests/suites/toy_domain.py (a task folder + one suite module outside the
@@ -115,27 +98,18 @@ def finished_study(tmp_path_factory, tiny_model):
     change a copy (`study_fixture.copy_study`)."""
     from study_fixture import build_finished_study
 
-    return build_finished_study(tmp_path_factory.mktemp("finished_study") / "demo", tiny_model)
+    return built_once(tmp_path_factory, "finished_study",
+                      lambda d: build_finished_study(d / "demo", tiny_model))
 
 
-# pytest-xdist (`make test` runs `-n 2 --dist loadgroup`): a finished study is an in-process
-# object built once per worker, so the tests that read one run on the worker that built it; the
-# tests that start a vLLM engine run one at a time (an engine binds its threads to the cores).
-# The long ones are handed out first, so that no worker is left with one at the end.
-ONE_WORKER_FIXTURES = ("finished_study", "report_study")
+# pytest-xdist (`make test` runs `-n 2`): the long tests are handed out first (those that start
+# a vLLM engine, then the other `slow` ones), so that no worker is left alone with one at the end.
+# The collection order is the workers' (this hook runs where the items are collected).
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
-    if not config.pluginmanager.hasplugin("xdist") or config.getoption("dist", "no") == "no":
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
         return
-    for item in items:
-        if item.get_closest_marker("vllm"):
-            name = "vllm"
-        else:
-            name = next((f for f in ONE_WORKER_FIXTURES if f in item.fixturenames), None)
-        if name is not None:
-            item.add_marker(pytest.mark.xdist_group(name))
     items.sort(key=lambda item: (not item.get_closest_marker("vllm"),
-                                 not item.get_closest_marker("xdist_group"),
                                  not item.get_closest_marker("slow")))

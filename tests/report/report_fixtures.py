@@ -20,9 +20,14 @@ LIMIT = 6
 @pytest.fixture(scope="session")
 def report_study(tmp_path_factory) -> Path:
     """A finished `ftbench eval` study of three tiny models (about a minute on 2 cores)."""
+    from run_once import built_once
+
+    return built_once(tmp_path_factory, "report_study", _build_report_study)
+
+
+def _build_report_study(root: Path) -> Path:
     from ftbench.train.tiny_model import TinyModelConfig, build_tiny_model
 
-    root = tmp_path_factory.mktemp("report_study")
     specs = []
     for name, steps in STUDY_MODELS.items():
         cfg = TinyModelConfig(pretrain_steps=steps, batch_size=4, seq_len=128)

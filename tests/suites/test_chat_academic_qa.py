@@ -10,13 +10,13 @@ import json
 import re
 
 import pytest
-from conftest import SHARED_DATA
+from cli_helpers import REPO
 
 from ftbench.metrics import keyword_overlap
 from ftbench.metrics.overlap import content_words
 from ftbench.suites.chat import rows as chat_rows
 
-QA = SHARED_DATA / "academic_qa"
+QA = REPO.parent / "shared" / "data" / "academic_qa"  # ../shared beside the checkout
 
 
 @pytest.fixture(scope="module")
