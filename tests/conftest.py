@@ -93,6 +93,23 @@ def tiny_model_quick(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def tiny_adapter(tiny_model, tmp_path_factory) -> Path:
+    """A LoRA adapter on the tiny model with non-zero weights (so it changes the outputs): a
+    fine-tune without training one."""
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    torch.manual_seed(0)
+    model = AutoModelForCausalLM.from_pretrained(tiny_model)
+    cfg = LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"],
+                     init_lora_weights=False, task_type="CAUSAL_LM")
+    out = tmp_path_factory.mktemp("adapter") / "lora"
+    get_peft_model(model, cfg).save_pretrained(out)
+    return out
+
+
+@pytest.fixture(scope="session")
 def finished_study(tmp_path_factory, tiny_model):
     """The session's finished tiny study (tests/study_fixture.py): read it; to change a study,
     change a copy (`study_fixture.copy_study`)."""

@@ -21,22 +21,6 @@ from ftbench.eval.specs import ModelSpec
 TASKS = ["bmw_type", "bmw_tags", "bmw_type_mc", "bmw_perplexity"]
 
 
-@pytest.fixture(scope="session")
-def tiny_adapter(tiny_model, tmp_path_factory) -> Path:
-    """A LoRA adapter on the tiny model with non-zero weights (so it changes the outputs)."""
-    import torch
-    from peft import LoraConfig, get_peft_model
-    from transformers import AutoModelForCausalLM
-
-    torch.manual_seed(0)
-    model = AutoModelForCausalLM.from_pretrained(tiny_model)
-    cfg = LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"],
-                     init_lora_weights=False, task_type="CAUSAL_LM")
-    out = tmp_path_factory.mktemp("adapter") / "lora"
-    get_peft_model(model, cfg).save_pretrained(out)
-    return out
-
-
 def _quiet() -> Console:
     return Console(file=open(os.devnull, "w"), width=120)
 

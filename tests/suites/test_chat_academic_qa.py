@@ -67,21 +67,14 @@ def test_keyword_overlap_of_hand_checked_pairs(qa):
 
 @pytest.mark.slow
 def test_base_and_fine_tune_on_the_ten_questions_give_the_published_table(qa, tiny_model,
-                                                                           tmp_path):
+                                                                           tiny_adapter, tmp_path):
     """`ftbench eval` of a base and its fine-tune (an adapter) on the raw file, then `ftbench
     report`: the per-question comparison in the published shape, over the 10 questions."""
     import pandas as pd
-    import torch
-    from peft import LoraConfig, get_peft_model
-    from transformers import AutoModelForCausalLM
 
     from ftbench.cli.main import main
 
-    torch.manual_seed(0)
-    adapter = tmp_path / "adapter"
-    lora = LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"],
-                      init_lora_weights=False, task_type="CAUSAL_LM")
-    get_peft_model(AutoModelForCausalLM.from_pretrained(tiny_model), lora).save_pretrained(adapter)
+    adapter = tiny_adapter
     out, report = tmp_path / "results", tmp_path / "report"
     assert main(["eval", "--models", f"base={tiny_model},ft={tiny_model}::{adapter}",
                  "--tasks", "chat_answer", "--backend", "hf", "--max-gen-toks", "12",

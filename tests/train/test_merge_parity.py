@@ -9,19 +9,10 @@ from ftbench.train import merge, merge_parity
 
 
 @pytest.fixture(scope="module")
-def adapter(tiny_model, tmp_path_factory):
-    """A LoRA adapter on the tiny model with non-zero weights (it changes the outputs)."""
-    import torch
-    from peft import LoraConfig, get_peft_model
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+def adapter(tiny_model, tiny_adapter):
+    from transformers import AutoTokenizer
 
-    torch.manual_seed(0)
-    model = AutoModelForCausalLM.from_pretrained(tiny_model)
-    cfg = LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"],
-                     init_lora_weights=False, task_type="CAUSAL_LM")
-    out = tmp_path_factory.mktemp("parity") / "adapter"
-    get_peft_model(model, cfg).save_pretrained(out)
-    return out, AutoTokenizer.from_pretrained(tiny_model)
+    return tiny_adapter, AutoTokenizer.from_pretrained(tiny_model)
 
 
 ROWS = [{"messages": [{"role": "user", "content": "Summarise: BMW opens a plant in Debrecen."},
