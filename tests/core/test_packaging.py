@@ -27,8 +27,12 @@ def test_every_python_package_is_listed():
     mapped = set(SETUPTOOLS["package-dir"])
     listed = set(SETUPTOOLS["packages"])
     assert found <= listed, f"missing from [tool.setuptools].packages: {sorted(found - listed)}"
-    assert listed - found <= mapped | {f"ftbench.tasks.{d.name}" for d in paths.TASKS_DIR.iterdir()
-                                       if d.is_dir() and not d.name.startswith((".", "_"))}
+    data = {".".join(p.relative_to(REPO).parts) for p in (REPO / "ftbench" / "sample_data")
+            .rglob("*") if p.is_dir() and p.name != "__pycache__"} | {"ftbench.sample_data"}
+    assert listed - found <= mapped | data | {
+        f"ftbench.tasks.{d.name}" for d in paths.TASKS_DIR.iterdir()
+        if d.is_dir() and not d.name.startswith((".", "_"))}
+    assert data <= listed, f"data folders missing from packages: {sorted(data - listed)}"
 
 
 def test_every_task_and_config_file_is_package_data():
