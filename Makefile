@@ -37,10 +37,10 @@ demo: setup
 demo-real: setup
 	$(BIN)/ftbench demo --real
 
-# two workers on the two cores, an idle one taking the other's pending tests (tests/run_once.py shares the session fixtures between them); the
+# two workers on the two cores (tests/run_once.py shares the session fixtures between them); the
 # wheel check and pip's resolver on '.[gpu]' are tests of tests/core/test_packaging.py
 test: setup
-	$(BIN)/pytest -q -ra --durations=25 -n 2 --dist worksteal
+	$(BIN)/pytest -q -ra --durations=25 -n 2
 
 # pip's resolver, dry run, on '.[gpu]': fails when unsloth/vllm/torch/transformers/trl leave the
 # tested ranges (exit 3 = the package index was unreachable: said, not failed)
