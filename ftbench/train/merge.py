@@ -49,7 +49,7 @@ def merge_adapter(base_path: str, adapter_dir: Path, tokenizer: Any, out: Path,
     base = AutoModelForCausalLM.from_pretrained(base_path, dtype=dtype, **kwargs)
     adapted = PeftModel.from_pretrained(base, str(adapter_dir))
     before = merge_parity.probe_outputs(adapted, tokenizer, probe) if probe else None
-    zero = merge_parity.adapter_is_zero(adapted)
+    zero = merge_parity.adapter_is_zero(adapted) if probe else None
     merged = adapted.merge_and_unload()
     _save(merged, tokenizer, out)
     del base, merged, adapted
