@@ -3,6 +3,7 @@ and the peak memory recorded per task beside its time."""
 
 from __future__ import annotations
 
+import mmap
 import time
 
 import pytest
@@ -34,13 +35,20 @@ def test_a_spec_naming_a_task_outside_the_invocation_is_refused():
 
 
 def test_the_sampler_gives_each_window_its_own_peak():
+    # Fresh anonymous pages, touched one byte a page: they always add to RSS, whatever the
+    # allocator of this (long-lived, xdist) process keeps resident from earlier tests — a
+    # bytes object of the same size reused such pages once and left RSS flat (CI, stop 31).
+    size = 64 * 2**20
     with RssSampler(interval=0.01) as rss:
         t0 = time.time()
-        time.sleep(0.05)
+        time.sleep(0.2)
         t1 = time.time()
-        block = b"\x01" * (64 * 2**20)  # 64 MiB more (pages written), after the first window
-        time.sleep(0.05)
+        time.sleep(0.05)  # past the window's one-interval slack before the pages grow
+        block = mmap.mmap(-1, size)
+        for offset in range(0, size, mmap.PAGESIZE):
+            block[offset] = 1
+        time.sleep(0.2)
         t2 = time.time()
-    assert rss.peak(t0, t1) is not None and rss.peak(t1 + 0.02, t2) > rss.peak(t0, t1) + 32
+    assert rss.peak(t0, t1) is not None and rss.peak(t1 + 0.1, t2) > rss.peak(t0, t1) + 32
     assert rss.peak(t2 + 60, t2 + 61) is None  # no sample there
-    del block
+    block.close()
