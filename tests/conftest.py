@@ -121,12 +121,26 @@ def finished_study(tmp_path_factory, tiny_model):
 
 # pytest-xdist (`make test` runs `-n 2`): the long tests are handed out first (those that start
 # a vLLM engine, then the other `slow` ones), so that no worker is left alone with one at the end.
-# The collection order is the workers' (this hook runs where the items are collected).
+# xdist hands the first quarter of the collected items out in turn (item 0 to one worker, item 1
+# to the other, ...), and a session fixture built once (tests/run_once.py) keeps the worker that
+# asks second waiting, idle, until the first has built it. So the order alternates between the
+# tests on the tiny model's fixtures (one worker builds them) and the rest (real models, the
+# wheel, the report study's own models: the other worker's work meanwhile). The collection
+# order is the workers' (this hook runs where the items are collected, the same in each).
+ON_THE_TINY_MODEL = {"tiny_model", "finished_study", "tiny_adapter"}
+
+
+def _longest_first(items: list) -> list:
+    return sorted(items, key=lambda item: (not item.get_closest_marker("vllm"),
+                                           not item.get_closest_marker("slow")))
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
     if not os.environ.get("PYTEST_XDIST_WORKER"):
         return
-    items.sort(key=lambda item: (not item.get_closest_marker("vllm"),
-                                 not item.get_closest_marker("slow")))
+    tiny = _longest_first([i for i in items if ON_THE_TINY_MODEL & set(i.fixturenames)])
+    rest = _longest_first([i for i in items if not ON_THE_TINY_MODEL & set(i.fixturenames)])
+    alternated = [item for pair in zip(tiny, rest) for item in pair]
+    n = min(len(tiny), len(rest))
+    items[:] = alternated + tiny[n:] + rest[n:]
