@@ -49,34 +49,23 @@ def artefacts(tiny_model, tiny_adapter, tmp_path_factory) -> dict[str, Path]:
     return {"merged": merged, "other": other}
 
 
-def _evaluate(models, out, monkeypatch) -> tuple[dict, list[str]]:
-    """Evaluate on hf; returns the index and the path of every model loaded from disk."""
-    from transformers import AutoModelForCausalLM
-
-    loads: list[str] = []
-    real = AutoModelForCausalLM.from_pretrained
-
-    def counted(path, *args, **kwargs):
-        loads.append(str(path))
-        return real(path, *args, **kwargs)
-
-    monkeypatch.setattr(AutoModelForCausalLM, "from_pretrained", counted)
+def _evaluate(models, out) -> dict:
     settings = EvalSettings(tasks=TASKS, backend="hf", limit=3)
-    return evaluate_models(models, settings, out, Console(file=io.StringIO())).data, loads
+    return evaluate_models(models, settings, out, Console(file=io.StringIO())).data
 
 
 @pytest.mark.slow
 def test_one_load_per_base_same_metrics_as_merged_and_a_bad_adapter_fails_alone(
-        tiny_model, tiny_adapter, artefacts, tmp_path, monkeypatch):
+        tiny_model, tiny_adapter, artefacts, tmp_path, model_loads):
     base, lora = str(tiny_model), str(tiny_adapter)
     models = [ModelSpec("lora-a", base, adapter=lora),
               ModelSpec("merged", str(artefacts["merged"])),
               ModelSpec("wrong-base", base, adapter=str(artefacts["other"])),
               ModelSpec("base", base),
               ModelSpec("lora-b", base, adapter=lora)]
-    index, loads = _evaluate(models, tmp_path / "out", monkeypatch)
+    index = _evaluate(models, tmp_path / "out")
     # tiny: once for base, lora-a, wrong-base and lora-b; the merged checkpoint: once
-    assert sorted(loads) == sorted([base, str(artefacts["merged"])])
+    assert sorted(model_loads) == sorted([base, str(artefacts["merged"])])
     status = {n: m["status"] for n, m in index["models"].items()}
     assert status == {"lora-a": "complete", "merged": "complete", "wrong-base": "failed",
                       "base": "complete", "lora-b": "complete"}
@@ -94,16 +83,16 @@ def test_one_load_per_base_same_metrics_as_merged_and_a_bad_adapter_fails_alone(
 
 @pytest.mark.slow
 def test_a_first_adapter_that_spoils_its_base_makes_the_next_model_reload_it(
-        tiny_model, tiny_adapter, artefacts, tmp_path, monkeypatch):
+        tiny_model, tiny_adapter, artefacts, tmp_path, model_loads):
     """An adapter that fails while wrapping the bare base leaves layers in it: the next model
     gets the base loaded again, never weights a failed adapter touched."""
     base = str(tiny_model)
     models = [ModelSpec("wrong-base", base, adapter=str(artefacts["other"])),
               ModelSpec("lora", base, adapter=str(tiny_adapter)),
               ModelSpec("merged", str(artefacts["merged"]))]
-    index, loads = _evaluate(models, tmp_path / "out", monkeypatch)
+    index = _evaluate(models, tmp_path / "out")
     assert index["models"]["wrong-base"]["status"] == "failed"
-    assert loads.count(base) == 2
+    assert model_loads.count(base) == 2
     assert index["models"]["lora"]["base_load"]["load"] == 2
     _assert_same(task_metrics(tmp_path / "out" / "lora"),
                  task_metrics(tmp_path / "out" / "merged"))

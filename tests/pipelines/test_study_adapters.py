@@ -56,11 +56,9 @@ def test_merge_false_is_its_own_training_fingerprint():
 
 
 def test_adapters_give_the_merged_results_with_one_base_load(finished_study, tmp_path,
-                                                             monkeypatch):
+                                                             model_loads):
     """eval.models: adapters on the finished study: every run is BASE::ADAPTER, the base loads
     once for base + 2 adapters, and greedy answers equal the merged checkpoints' own."""
-    from transformers import AutoModelForCausalLM
-
     cfg = load_study_config(CONFIGS_DIR / "demo.yaml", [f"out_dir={finished_study.out}",
                                                         *OVERRIDES, "eval.models=adapters"])
     specs = cfg.model_specs()
@@ -70,18 +68,10 @@ def test_adapters_give_the_merged_results_with_one_base_load(finished_study, tmp
     for s in runs:
         assert s.pretrained == base.pretrained
         assert s.adapter == str((cfg.runs_dir / s.name / "adapter").resolve())
-    loads: list[str] = []
-    real = AutoModelForCausalLM.from_pretrained
-
-    def counted(path, *args, **kwargs):
-        loads.append(str(path))
-        return real(path, *args, **kwargs)
-
-    monkeypatch.setattr(AutoModelForCausalLM, "from_pretrained", counted)
     out = tmp_path / "results-adapters"
     store = evaluate_models(specs, eval_settings(cfg, tasks=["bmw_type"]), out,
                             Console(file=io.StringIO()))
-    assert loads == [base.pretrained]
+    assert model_loads == [base.pretrained]
     entries = store.data["models"]
     assert {n: e["status"] for n, e in entries.items()} == {s.name: "complete" for s in specs}
     assert [entries[s.name]["base_load"]["load"] for s in specs] == [1, 1, 1]
