@@ -108,11 +108,7 @@ def revision_args(backend: str, commit: str | None) -> dict:
 
 def build_lm(job: WorkerJob, context_length: int):
     """The lm-eval LM object for this model and backend (hf: the bounded-perplexity subclass)."""
-    from ftbench.core.fingerprint import check_model_ref
-
-    check_model_ref(job.spec.pretrained, f"model {job.spec.name}", revision=job.revision)
-    if job.spec.adapter:
-        check_model_ref(job.spec.adapter, f"model {job.spec.name} adapter", adapter=True)
+    check_refs(job)
     if job.backend == "vllm":
         from ftbench.eval.backends import prepare_vllm
 

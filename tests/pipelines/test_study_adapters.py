@@ -86,3 +86,22 @@ def _responses(path) -> list:
     import json
 
     return [json.loads(line)["resps"] for line in path.read_text().splitlines()]
+
+
+def test_switching_to_adapters_never_reuses_the_merged_results(finished_study, tmp_path):
+    """The fine-tunes' results of the merged path are refused for base + adapter (another
+    model fingerprint), before anything is evaluated; the base's own results stay reusable."""
+    import shutil
+
+    results = tmp_path / "results"
+    shutil.copytree(finished_study.cfg.results_dir, results, symlinks=True)
+    cfg = load_study_config(CONFIGS_DIR / "demo.yaml", [f"out_dir={finished_study.out}",
+                                                        *OVERRIDES, "eval.models=adapters"])
+    before = {p: p.stat().st_mtime_ns for p in results.rglob("results_*.json")}
+    with pytest.raises(InputError) as err:
+        evaluate_models(cfg.model_specs(), eval_settings(cfg), results,
+                        Console(file=io.StringIO()))
+    for run in cfg.runs():
+        assert f"model {run.name}: results in" in str(err.value)
+    assert "-base: results" not in str(err.value)
+    assert {p: p.stat().st_mtime_ns for p in results.rglob("results_*.json")} == before
