@@ -109,6 +109,23 @@ def tiny_adapter(tiny_model, tmp_path_factory) -> Path:
     return out
 
 
+@pytest.fixture
+def model_loads(monkeypatch) -> list[str]:
+    """The path of every causal LM loaded from disk in this process during the test (hf
+    evaluation runs in-process): `AutoModelForCausalLM.from_pretrained`, counted."""
+    from transformers import AutoModelForCausalLM
+
+    loads: list[str] = []
+    real = AutoModelForCausalLM.from_pretrained
+
+    def counted(path, *args, **kwargs):
+        loads.append(str(path))
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(AutoModelForCausalLM, "from_pretrained", counted)
+    return loads
+
+
 @pytest.fixture(scope="session")
 def finished_study(tmp_path_factory, tiny_model):
     """The session's finished tiny study (tests/study_fixture.py): read it; to change a study,

@@ -283,6 +283,34 @@ def create_lm(name: str, model_args: dict, extra: dict):
     return get_model(name).create_from_arg_obj(model_args, extra)
 
 
+# --- an hf LM whose model is swapped (one base load for its adapters: ftbench.eval.shared_base) ---
+# lm-eval's HFLM keeps its model in `_model` and its adapter path in `peft` (what the results'
+# `model_info` records as `peft_sha`); it loads a `peft=` adapter itself only while building.
+
+def hf_model(lm):
+    """The model object an hf LM evaluates (a bare base, or a peft wrapper of it)."""
+    return lm._model
+
+
+def set_hf_model(lm, model, peft: str | None) -> None:
+    """Make an hf LM evaluate `model` (the same base, another adapter) as if it had been built
+    with `peft=<peft>`: tokenizer, context, batch size and device stay the LM's own."""
+    lm._model = model
+    lm.peft = peft
+
+
+def fit_embeddings_for_peft(lm, model) -> None:
+    """What HFLM does before it wraps a base in a `peft=` adapter: the embeddings resized to
+    the tokenizer's length when the config's vocabulary differs (LoRAs with added tokens), so
+    an adapter attached later scores exactly as one given as `peft=`."""
+    cfg = model.config
+    text = getattr(cfg, "text_config", None)
+    vocab = text.vocab_size if text is not None and hasattr(text, "vocab_size") \
+        else cfg.vocab_size
+    if vocab != len(lm.tokenizer):
+        model.resize_token_embeddings(len(lm.tokenizer))
+
+
 def memoise_run_info() -> None:
     """lm-eval's `simple_evaluate` collects the environment (torch's `collect_env`: about eleven
     subprocesses) and the git hash on every call; ftbench calls it once per task, so each task

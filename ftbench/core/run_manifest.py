@@ -135,10 +135,15 @@ def model_family(model_dir: Path | str) -> str | None:
 def base_manifest(name: str, path: str) -> RunManifest:
     """The manifest of a base model evaluated as it came (`path`: its resolved weights; a hub
     id is read from its cached snapshot, when one is there)."""
-    files = Path(path) if Path(path).is_dir() else _cached_snapshot(path)
+    files = model_files_dir(path)
     return RunManifest(role="base", base_model=name, base_model_path=path,
                        family=model_family(files) if files else None,
                        params=safetensors_params(files) if files else None)
+
+
+def model_files_dir(path: str) -> Path | None:
+    """A model's local folder: the path itself, or a hub id's cached snapshot (None: neither)."""
+    return Path(path) if Path(path).is_dir() else _cached_snapshot(path)
 
 
 def _cached_snapshot(repo_id: str) -> Path | None:

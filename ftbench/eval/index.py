@@ -278,6 +278,8 @@ class ResultsStore:
             m.update(status="running", error=None, started=time.strftime("%H:%M:%S"))
         elif kind == "model_loaded":
             m["load_seconds"] = round(event["seconds"], 2)
+            if "base_load" in event:  # one load per base (ftbench.eval.shared_base)
+                m["base_load"] = event["base_load"]
         elif kind == "model_failed":
             m.update(status="failed", error=event["error"])
             for task in m["tasks"].values():

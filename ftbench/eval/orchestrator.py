@@ -1,7 +1,8 @@
 """`ftbench eval`: every model of a study through lm-eval in one invocation.
 
-hf models are evaluated in this process (imports and the task index are paid once); each vLLM
-model runs in its own subprocess so that its engine's memory is released. A (model, task) pair is
+hf models are evaluated in this process (imports and the task index are paid once), grouped by
+base: a base loads once and each of its adapters is attached in turn (ftbench.eval.shared_base);
+each vLLM model runs in its own subprocess so that its engine's memory is released. A (model, task) pair is
 reused only when its results file carries the same run fingerprint (model files + evaluation
 settings + versions + that task's code, data and generation budget: ftbench.eval.task_identity),
 so an interrupted run (even kill -9) continues where it stopped, adding a model or a task to a
@@ -47,6 +48,7 @@ from ftbench.eval.index import (
     task_facts,
 )
 from ftbench.eval.results_files import completed_tasks
+from ftbench.eval.shared_base import BasePool, base_key, order_by_base
 from ftbench.eval.specs import ModelSpec, prompt_settings
 from ftbench.eval.task_identity import shared, task_fingerprints, task_settings
 from ftbench.eval.tasks import expand_tasks, task_manager
@@ -303,19 +305,33 @@ def default_batch_size(backend: str, on_cpu: bool) -> int | str:
     return "auto" if backend == "vllm" or not on_cpu else 8
 
 
-def run_model_job(job: WorkerJob, emit) -> None:
-    """hf in this process; vLLM in a fresh one (its engine's memory is released after)."""
+def run_model_job(job: WorkerJob, emit, pool: BasePool | None = None) -> None:
+    """hf in this process (with `pool`, on its shared base: ftbench.eval.shared_base); vLLM in a
+    fresh one (its engine's memory is released after)."""
     if job.backend == "vllm":
         run_in_subprocess(job, emit)
     else:  # the libraries' output goes where a worker's would: <model_dir>/eval.log
         job.model_dir.mkdir(parents=True, exist_ok=True)
         with libraries_to(job.model_dir / "eval.log"):
-            run_job(job, emit)
+            run_job(job, emit, pool.run_for if pool is not None else None)
 
 
 def _run_all(models, settings, store: ResultsStore, backend, leaf, plan: ModelPlan, record,
              console) -> None:
     cpu = on_cpu()
+    pool = BasePool() if backend == "hf" else None
+    if pool is not None:  # the models of one base one after another, the base first
+        models = order_by_base(models, lambda m: base_key(worker_job(
+            m, [], store.root, backend, settings, plan, record, cpu)))
+    try:
+        _run_models(models, settings, store, backend, leaf, plan, record, console, cpu, pool)
+    finally:
+        if pool is not None:
+            pool.close()
+
+
+def _run_models(models, settings, store: ResultsStore, backend, leaf, plan: ModelPlan, record,
+                console, cpu: bool, pool: BasePool | None) -> None:
     current: str | None = None
     counts = {m.name: len(m.own_tasks(leaf)) for m in models}
     started: dict[tuple[str, str], float] = {}  # (model, task) -> when its evaluation began
@@ -341,7 +357,7 @@ def _run_all(models, settings, store: ResultsStore, backend, leaf, plan: ModelPl
                     interrupts.check()  # each event is a safe point
 
                 run_model_job(worker_job(spec, pending, store.root, backend, settings, plan,
-                                         record, cpu), emit)
+                                         record, cpu), emit, pool)
             current = None
         except KeyboardInterrupt as exc:
             if current is not None:

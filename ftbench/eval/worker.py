@@ -108,11 +108,7 @@ def revision_args(backend: str, commit: str | None) -> dict:
 
 def build_lm(job: WorkerJob, context_length: int):
     """The lm-eval LM object for this model and backend (hf: the bounded-perplexity subclass)."""
-    from ftbench.core.fingerprint import check_model_ref
-
-    check_model_ref(job.spec.pretrained, f"model {job.spec.name}", revision=job.revision)
-    if job.spec.adapter:
-        check_model_ref(job.spec.adapter, f"model {job.spec.name} adapter", adapter=True)
+    check_refs(job)
     if job.backend == "vllm":
         from ftbench.eval.backends import prepare_vllm
 
@@ -138,16 +134,34 @@ class ModelRun:
     threads: dict
     tm: object
     tokenizer: object
+    # an LM shared by the models of one base (ftbench.eval.shared_base): which base load it is
+    load: dict | None = None
 
 
-def open_model(job: WorkerJob) -> ModelRun:
-    """Threads, context, LM and task index of one model, in the order each needs the last."""
+def check_refs(job: WorkerJob) -> None:
+    """The model's (and its adapter's) files, or InputError naming them (the model fails)."""
     from ftbench.core.fingerprint import check_model_ref
-    from ftbench.eval.tasks import task_manager
 
     check_model_ref(job.spec.pretrained, f"model {job.spec.name}", revision=job.revision)
     if job.spec.adapter:
         check_model_ref(job.spec.adapter, f"model {job.spec.name} adapter", adapter=True)
+
+
+def task_index(job: WorkerJob, context: ContextLength):
+    """lm-eval's task index for this model: a suite's task loader fits prompts to the model's
+    context, so it needs the model in the metadata."""
+    from ftbench.eval.tasks import task_manager
+
+    return task_manager(job.include_path, {**job.metadata, "pretrained": job.spec.pretrained,
+                                           "max_length": context.tokens,
+                                           **({"revision": job.revision} if job.revision
+                                              else {})},
+                        job.tasks)
+
+
+def open_model(job: WorkerJob) -> ModelRun:
+    """Threads, context, LM and task index of one model, in the order each needs the last."""
+    check_refs(job)
     threads = configure_threads(job.threads)
     if job.backend == "vllm" and threads["source"] in ("setting", "OMP_NUM_THREADS"):
         os.environ.setdefault("VLLM_CPU_OMP_THREADS_BIND",
@@ -156,12 +170,8 @@ def open_model(job: WorkerJob) -> ModelRun:
     lm = build_lm(job, context.tokens)
     if job.backend == "vllm":  # vLLM's CPU engine binds its own OpenMP threads
         threads = {**threads, "torch_intra_op": torch_threads(), "source": "vllm engine"}
-    # a suite's task loader fits prompts to this model's context: it needs the model in the metadata
-    tm = task_manager(job.include_path, {**job.metadata, "pretrained": job.spec.pretrained,
-                                         "max_length": context.tokens,
-                                         **({"revision": job.revision} if job.revision else {})},
-                      job.tasks)
-    return ModelRun(lm, context, threads, tm, load_tokenizer(job.spec.pretrained, job.revision))
+    return ModelRun(lm, context, threads, task_index(job, context),
+                    load_tokenizer(job.spec.pretrained, job.revision))
 
 
 def uses_chat_template(lm, job: WorkerJob) -> bool:
@@ -222,6 +232,7 @@ def add_ftbench_block(run: ModelRun, job: WorkerJob, task: str, results: dict, s
         **({"task_settings": job.task_settings[task]} if task in job.task_settings else {}),
         "samples": expected_lines(samples),  # file and sha256 added once written (seal)
         **({"budgets": budgets} if budgets else {}),
+        **({"base_load": run.load} if run.load else {}),
     }
 
 
@@ -261,19 +272,23 @@ def torch_threads() -> int:
     return torch.get_num_threads()
 
 
-def run_job(job: WorkerJob, emit: Emit) -> None:
-    """Evaluate every pending task of one model; each outcome is reported through `emit`."""
+def run_job(job: WorkerJob, emit: Emit,
+            open_run: Callable[[WorkerJob], ModelRun] | None = None) -> None:
+    """Evaluate every pending task of one model; each outcome is reported through `emit`.
+    `open_run`: how the model's LM is had (default: loaded for it alone; a shared base's pool:
+    ftbench.eval.shared_base.BasePool.run_for)."""
     job.model_dir.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
     emit({"event": "model_start", "model": job.spec.name})
     try:
-        run = open_model(job)
+        run = (open_run or open_model)(job)
     except Exception as exc:  # a broken model fails alone
         emit({"event": "model_failed", "model": job.spec.name, "error": _describe(exc),
               "seconds": time.time() - t0})
         return
     emit({"event": "model_loaded", "model": job.spec.name, "seconds": time.time() - t0,
-          "context": run.context.to_dict(), "threads": run.threads})
+          "context": run.context.to_dict(), "threads": run.threads,
+          **({"base_load": run.load} if run.load else {})})
     for task in job.tasks:
         t1 = time.time()
         emit({"event": "task_start", "model": job.spec.name, "task": task})

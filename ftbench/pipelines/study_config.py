@@ -8,6 +8,7 @@ except those the study fills in itself (base model, grid, data and output direct
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -124,10 +125,15 @@ class EvalStage:
     # lm-eval's prompt switches (`--system_instruction`, `--fewshot_as_multiturn`); null: its default
     system_instruction: str | None = None
     fewshot_as_multiturn: bool | None = None
+    # what a fine-tune is evaluated as: its merged checkpoint, or base + adapter (one base load
+    # for all adapters of a base; docs/evaluation.md)
+    models: str = "merged"
 
     def __post_init__(self) -> None:
         from ftbench.eval.backends import BACKENDS, check_model_args
         from ftbench.eval.tasks import check_limit
+
+        self.models = check_choice(self.models, EVAL_MODELS, "eval.models")
 
         if self.backend not in BACKENDS:
             raise InputError(f"config key 'eval.backend': must be one of {', '.join(BACKENDS)}; "
@@ -147,6 +153,27 @@ class EvalStage:
                              f"task -> positive integer; got {self.max_gen_toks!r}")
         self.model_args = check_model_args(self.model_args, self.backend,
                                            "config key 'eval.model_args'") or None
+
+
+EVAL_MODELS = ("merged", "adapters")
+
+
+def check_choice(value: str, choices: tuple[str, ...], key: str) -> str:
+    """`value` if it is one of `choices`, else InputError naming `key` (with a close match)."""
+    if value in choices:
+        return value
+    close = difflib.get_close_matches(str(value), choices, n=1)
+    hint = f" (did you mean '{close[0]}'?)" if close else ""
+    raise InputError(f"config key '{key}': must be one of {', '.join(choices)}; "
+                     f"got {value!r}{hint}")
+
+
+def check_merge(train: TrainConfig, eval_models: str) -> None:
+    """A study that evaluates merged checkpoints must write them (before any run trains)."""
+    if not train.merge and train.method != "full" and eval_models == "merged":
+        raise InputError("config key 'train.merge': false writes no merged checkpoint, but "
+                         "eval.models is 'merged'; set eval.models: adapters (or train.merge: "
+                         "true)")
 
 
 def general_metadata(stage: EvalStage) -> dict:
@@ -368,6 +395,8 @@ class StudyConfig:
                 if method is not None:
                     data["method"] = method
                 configs.append(build(TrainConfig, data, prefix="train."))
+        for c in configs:
+            check_merge(c, self.eval.models)
         names = [r.name for c in configs for r in c.runs()]
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
@@ -460,11 +489,23 @@ class StudyConfig:
         evaluated as its base (its model args), on its variants' tasks of its part."""
         typed = read_run_manifest(run_dir)  # None: trained before typed manifests
         model = self.study_model(run.model_name)
-        return ModelSpec(run.name, str((run_dir / "merged").resolve()),
+        pretrained, adapter = self.run_weights(run, run_dir)
+        return ModelSpec(run.name, pretrained, adapter,
                          chat_template=run.chat_template, add_bos_token=run.add_bos_token,
                          extra_args=model.model_args if model else None,
                          run=typed.with_base(base_name).to_dict() if typed else None,
+                         revision=run.revision if adapter else None,  # a hub base's pin
                          tasks=self.model_tasks("finetuned", self.run_part(run)))
+
+    def run_weights(self, run: RunSpec, run_dir: Path) -> tuple[str, str | None]:
+        """(pretrained, adapter) a run is evaluated as: its merged checkpoint, or with
+        `eval.models: adapters` its base and adapter (a full fine-tune has only `merged/`)."""
+        from ftbench.core.model_sources import resolve_model_path
+
+        adapter = run_dir / "adapter"
+        if self.eval.models == "adapters" and (adapter / "adapter_config.json").is_file():
+            return _abs(resolve_model_path(run.model_path)), str(adapter.resolve())
+        return str((run_dir / "merged").resolve()), None
 
     def kind_dir(self, model: StudyModel, part: str | None) -> Path:
         """Where a model of another kind writes its run on `part` (beside the results)."""

@@ -151,6 +151,10 @@ class TrainConfig:
     # optimizer steps, and/or whenever this many minutes passed since the last one (null: off)
     checkpoint_steps: int | None = None
     checkpoint_minutes: float | None = 5.0
+    # the adapter is always kept; `merged/` (base + adapter, any tool loads it) only when true.
+    # false saves the disk and time of a full checkpoint per run: evaluate with eval.models:
+    # adapters (docs/training.md). A full fine-tune always writes `merged/` (its weights).
+    merge: bool = True
 
     def __post_init__(self) -> None:
         for key, choices in (("method", METHODS), ("backend", BACKENDS), ("loss_mask", LOSS_MASKS),

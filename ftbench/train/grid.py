@@ -101,6 +101,8 @@ def run_fingerprint(cfg: TrainConfig, spec: RunSpec, data_sha: str | None,
     backend = backend or resolve_backend(cfg.backend, note=lambda text: None)
     effective = cfg.effective(backend, torch_device())
     config = {k: v for k, v in effective.items() if k not in _PLACEMENT_KEYS}
+    if config.get("merge", True):  # the default: runs made before the key stay reusable; a run
+        config.pop("merge", None)  # without `merged/` is another output (merge: false recorded)
     hub = None
     if is_model_source(spec.model_path):
         base = source_digest(spec.model_path)

@@ -133,8 +133,11 @@ def model_card(manifest: dict[str, Any], folder: str = "merged",
     cfg, d, p = manifest["config"], manifest["data"], manifest["parameters"]
     suite = data_facts(d["file"]).get("suite")
     what = ("the adapter alone: load it on the base model with peft "
-            "(`PeftModel.from_pretrained(base, this_folder)`); `merged/` beside it holds the "
-            "merged checkpoint" if folder == "adapter" else
+            "(`PeftModel.from_pretrained(base, this_folder)`); " + (
+                "`merged/` beside it holds the merged checkpoint"
+                if (manifest.get("outputs") or {}).get("merged", "merged")
+                else "no merged checkpoint was written (trained with `merge: false`)")
+            if folder == "adapter" else
             "the merged, full-precision checkpoint" + ("" if cfg["method"] == "full" else
                                                        " (`adapter/` beside it holds the adapter "
                                                        "alone)"))

@@ -1,4 +1,5 @@
-"""One training run, start to finish: load → data → SFT → adapter + merged export → manifest.
+"""One training run, start to finish: load → data → SFT → adapter (+ merged, unless `merge: false`)
+export → manifest.
 
 Everything is written into a staging directory that becomes `<output_dir>/<run>/` only after the
 manifest (status "complete") is in it.
@@ -13,7 +14,13 @@ from typing import Any
 
 from ftbench.core import interrupts
 from ftbench.core.model_sources import converted_manifest, resolve_model_path
-from ftbench.core.run_manifest import MANIFEST_KEY, RunManifest, model_family, safetensors_params
+from ftbench.core.run_manifest import (
+    MANIFEST_KEY,
+    RunManifest,
+    model_family,
+    model_files_dir,
+    safetensors_params,
+)
 from ftbench.core.threads import configure_threads
 from ftbench.train import data as data_mod
 from ftbench.train.artifacts import history_from_log, staged_dir, write_run_files
@@ -83,12 +90,14 @@ def train_run(cfg: TrainConfig, spec: RunSpec, backend: str, train_file: Path, d
             save_adapter(outcome.model, loaded.tokenizer, tmp / "adapter")
             outcome.model = loaded.model = None
             gc.collect()
-            parity = merge_adapter(
-                model_path, tmp / "adapter", loaded.tokenizer, tmp / "merged", loaded.device,
-                revision=revision, probe=merge_parity.probe_texts(
-                    data.eval_rows or data.train_rows, loaded.tokenizer, prompt_format))
+            if cfg.merge:
+                parity = merge_adapter(
+                    model_path, tmp / "adapter", loaded.tokenizer, tmp / "merged",
+                    loaded.device, revision=revision, probe=merge_parity.probe_texts(
+                        data.eval_rows or data.train_rows, loaded.tokenizer, prompt_format))
             if parity is not None and not parity["ok"]:
                 phase(f"WARNING: {parity['note']}")
+        merged = cfg.method == "full" or cfg.merge
         history = history_from_log(outcome.log_history)
         manifest = {
             "kind": "ftbench-train-run", "status": "complete", "run": spec.name,
@@ -120,11 +129,14 @@ def train_run(cfg: TrainConfig, spec: RunSpec, backend: str, train_file: Path, d
             "quantization": loaded.quantization,
             "memory": memory.report(), "device": device_info(), "versions": package_versions(),
             "threads": threads,
-            "outputs": {"adapter": None if cfg.method == "full" else "adapter", "merged": "merged",
+            "outputs": {"adapter": None if cfg.method == "full" else "adapter",
+                        "merged": "merged" if merged else None,
                         "history": "history.json", "loss_curve": "loss_curve.png"},
         }
         manifest["timing"]["wall_s"] = round(time.perf_counter() - t0, 3)
-        manifest[MANIFEST_KEY] = typed_manifest(spec, cfg, model_path, tmp / "merged",
+        # without `merged/` the model's family and size are its base's (LoRA keeps the shapes)
+        weights = tmp / "merged" if merged else model_files_dir(model_path)
+        manifest[MANIFEST_KEY] = typed_manifest(spec, cfg, model_path, weights,
                                                 manifest).to_dict()
         interrupts.check()  # an interruption during the export: the run is not complete
         write_run_files(tmp, manifest, history)
@@ -134,14 +146,16 @@ def train_run(cfg: TrainConfig, spec: RunSpec, backend: str, train_file: Path, d
     return manifest
 
 
-def typed_manifest(spec: RunSpec, cfg: TrainConfig, model_path: str, merged: Path,
+def typed_manifest(spec: RunSpec, cfg: TrainConfig, model_path: str, merged: Path | None,
                    manifest: dict) -> RunManifest:
-    """The typed block the study and the report read (ftbench.core.run_manifest)."""
+    """The typed block the study and the report read (ftbench.core.run_manifest); `merged`:
+    the folder whose weights the model has (None: not on this machine)."""
     local = Path(model_path)
     return RunManifest(
         role="fine-tuned", base_model=spec.model_name,
         base_model_path=str(local.resolve()) if local.exists() else model_path,
-        family=model_family(merged), params=safetensors_params(merged), method=cfg.method,
+        family=model_family(merged) if merged else None,
+        params=safetensors_params(merged) if merged else None, method=cfg.method,
         train_size=spec.train_size, run=spec.name,
         trainable_params=manifest["parameters"]["trainable"],
         final_train_loss=manifest["final_train_loss"],

@@ -210,3 +210,17 @@ def test_a_model_without_chat_template_trains_in_plain_format(make_config, tiny_
                    "chat_template": "auto", "add_bos_token": None}
     assert _manifest(run_dir)["loss_mask"] == "completion"
     assert _manifest(run_dir)["merge_parity"]["ok"]  # probed with the plain prompts
+
+
+def test_merge_false_keeps_the_adapter_alone(run, tiny_model):
+    """`merge: false`: adapter/ and the manifest, no merged/ and no parity; the typed manifest
+    takes the family and size from the base (LoRA keeps its shapes), the card says so."""
+    run_dir = run("nomerge", max_steps=2, eval_fraction=0.0, merge=False)
+    assert (run_dir / "adapter" / "adapter_model.safetensors").is_file()
+    assert not (run_dir / "merged").exists()
+    m = _manifest(run_dir)
+    assert m["outputs"]["merged"] is None and m["merge_parity"] is None
+    assert m["fingerprint"]["config"]["merge"] is False
+    typed, base = read_run_manifest(run_dir), base_manifest("tiny", str(tiny_model))
+    assert (typed.family, typed.params) == (base.family, base.params) != (None, None)
+    assert "no merged checkpoint was written" in (run_dir / "adapter" / "README.md").read_text()
