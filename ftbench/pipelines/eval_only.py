@@ -12,19 +12,17 @@ of an ftbench training run, whose manifest says what it is.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from ftbench.core.io import InputError
 from ftbench.core.run_manifest import RunManifest, base_manifest, read_run_manifest
-
-if TYPE_CHECKING:
-    from ftbench.eval.specs import ModelSpec
-    from ftbench.pipelines.study_config import StudyConfig, StudyModel
+from ftbench.eval.specs import ModelSpec
 
 KEY = "evaluate_only"
+# `cfg` below is a StudyConfig and `m` one of its StudyModels (study_config.py calls in; this
+# module does not import it back)
 
 
-def check(cfg: StudyConfig, tiny: str) -> None:
+def check(cfg, tiny: str) -> None:
     """At load: an evaluate-only study lists models that exist already, and asks for nothing
     only training makes (the embedded tiny model pre-trains on the study's train split)."""
     if not cfg.models:
@@ -40,7 +38,7 @@ def check(cfg: StudyConfig, tiny: str) -> None:
                          "studies that train; list the models to evaluate instead")
 
 
-def check_no_adapters(cfg: StudyConfig) -> None:
+def check_no_adapters(cfg) -> None:
     """A study that trains evaluates its own runs: given adapters belong to `evaluate_only`."""
     given = [m.name for m in cfg.models if getattr(m, "adapter", None)]
     if given:
@@ -48,7 +46,7 @@ def check_no_adapters(cfg: StudyConfig) -> None:
                          f"evaluates its own runs; set {KEY}: true to evaluate given adapters")
 
 
-def base_names(cfg: StudyConfig) -> dict[str, str]:
+def base_names(cfg) -> dict[str, str]:
     """base path -> the name it is evaluated under: the first listed model of that path that is
     evaluated as it came."""
     out: dict[str, str] = {}
@@ -58,17 +56,15 @@ def base_names(cfg: StudyConfig) -> dict[str, str]:
     return out
 
 
-def model_specs(cfg: StudyConfig) -> list[ModelSpec]:
+def model_specs(cfg) -> list[ModelSpec]:
     """Every listed model, under its own name (the study's `model_specs`)."""
     from ftbench.core.model_sources import resolve_model_path
-    from ftbench.eval.specs import ModelSpec
-    from ftbench.pipelines.study_config import _abs
 
     bases = base_names(cfg)
     specs = []
     for m in cfg.lm_models():
-        weights = _abs(resolve_model_path(m.path))
-        adapter = _abs(m.adapter) if m.adapter else None
+        weights = _resolved(resolve_model_path(m.path))
+        adapter = _resolved(m.adapter) if m.adapter else None
         specs.append(ModelSpec(m.name, weights, adapter=adapter, chat_template=m.chat_template,
                                add_bos_token=m.add_bos_token, extra_args=m.model_args,
                                revision=m.revision,
@@ -76,11 +72,11 @@ def model_specs(cfg: StudyConfig) -> list[ModelSpec]:
     return specs
 
 
-def _as_base(m: StudyModel) -> bool:
+def _as_base(m) -> bool:
     return not m.adapter and _run_manifest(m.path) is None
 
 
-def _manifest(m: StudyModel, weights: str, base: str | None) -> dict | None:
+def _manifest(m, weights: str, base: str | None) -> dict | None:
     """A base's manifest; a training run's own (with the base it is compared with); None for a
     fine-tune from elsewhere (the report pairs it by its base path)."""
     if _as_base(m):
@@ -95,3 +91,8 @@ def _run_manifest(path: str) -> RunManifest | None:
     if folder.name not in ("adapter", "merged") or not (folder.parent / "manifest.json").is_file():
         return None
     return read_run_manifest(folder.parent)
+
+
+def _resolved(path: str) -> str:
+    """A local path made absolute (the results index must not depend on the cwd); a hub id as is."""
+    return str(Path(path).resolve()) if Path(path).exists() else path

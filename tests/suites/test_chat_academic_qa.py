@@ -64,6 +64,24 @@ def test_keyword_overlap_of_hand_checked_pairs(qa):
         pytest.approx(2 / 7, abs=1e-3), pytest.approx(3 / 7, abs=1e-3))
 
 
+def test_evaluation_only_preparation_holds_every_row_out(qa):
+    """No train sizes: a test file is the test set as given, a pooled file is taken whole; with
+    sizes, a test file alone has nothing to train on and says so."""
+    from ftbench.core.io import InputError
+    from ftbench.suites.chat.prepare import prepare_rows
+    from ftbench.suites.chat.resources import SAMPLE_CHAT
+    from ftbench.suites.layout import PrepareSettings
+
+    result = prepare_rows(QA / "test_chat.jsonl", PrepareSettings(sizes=()))
+    assert [r["id"] for r in result.test] == [r["id"] for r in qa[0]] and result.train == {}
+    assert result.manifest["articles"] == {"read": 10, "kept": 10, "test": 10, "train": 0}
+    pooled = prepare_rows(SAMPLE_CHAT, PrepareSettings(sizes=()))
+    assert len(pooled.test) == len(SAMPLE_CHAT.read_text().splitlines()) and not pooled.train
+    assert pooled.manifest["test_size"] == "all (evaluation only)"
+    with pytest.raises(InputError, match="none is a train file"):
+        prepare_rows(QA / "test_chat.jsonl", PrepareSettings(sizes=(4,)))
+
+
 @pytest.mark.slow
 def test_evaluation_only_study_of_base_and_fine_tune_gives_the_published_table(
         qa, tiny_model, tiny_adapter, tmp_path, capsys):
@@ -108,7 +126,7 @@ def test_evaluation_only_study_of_base_and_fine_tune_gives_the_published_table(
 
     made = {p: p.stat().st_mtime_ns for m in ("base", "ft")
             for p in results_files(out / "results" / m)}
-    assert len(made) == 2
+    assert {p.parent.name for p in made} == {"base", "ft"}
     assert main(["study", str(config), *overrides, "--only", "data,eval", "-q"]) == 0
     assert read_json(out / "manifest.json")["stages"]["data"]["info"]["skipped"] is True
     assert made == {p: p.stat().st_mtime_ns for p in made}  # results reused, not rewritten
