@@ -9,7 +9,8 @@ reach the per-sample logs and, through the runner, the results file.
 
 A conversation (a row with earlier turns, `history`) first loses its oldest earlier turns, whole
 user / assistant pairs, until it fits — the system message and the final user turn stay, as a
-chat UI drops the start of a long conversation; `earlier_turns_dropped` records how many. One
+chat UI drops the start of a long conversation; `earlier_turns_dropped` records how many (on
+every row of a suite whose rows carry `history`, 0 when nothing was dropped). One
 whose final user turn alone does not fit is refused with its id.
 
 The model comes from lm-eval's task metadata: `pretrained` (and `tokenizer`, `revision`,
@@ -190,8 +191,9 @@ def fit_rows(rows: list[dict], metadata: dict,
     for row in rows:
         row, dropped = drop_turns(row, shape, tok, limit)
         text, removed = fit_input(row, shape, tok, limit)
-        out.append({**row, "input": text, REMOVED_KEY: removed, TURNS_KEY: dropped})
-    dropped = [r[TURNS_KEY] for r in out if r[TURNS_KEY]]
+        turns = {TURNS_KEY: dropped} if "history" in row else {}  # rows that can hold turns
+        out.append({**row, "input": text, REMOVED_KEY: removed, **turns})
+    dropped = [r[TURNS_KEY] for r in out if r.get(TURNS_KEY)]
     if dropped:
         log.warning("%s: %d of %d conversations lost their oldest earlier turns to fit a "
                     "%d-token context (%s); %d turns dropped in all", Path(source).stem,
