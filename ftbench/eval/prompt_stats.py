@@ -2,7 +2,8 @@
 
 Three cases, said in `method`:
 - `article`: rows fitted by a suite's task loader (`input_tokens_removed` per doc); a truncated prompt
-  lost the end of its article text, never its instructions;
+  lost the end of its article text, never its instructions; a conversation fitted by dropping its
+  oldest earlier turns is counted apart (`turns_dropped_rows`, `turns_dropped`: messages);
 - `left`: any other task; a prompt (with its answer budget or continuation) longer than the
   context is one lm-eval cuts from the left — counted here by tokenizing the logged requests;
 - `windows`: perplexity (`loglikelihood_rolling`) is scored in windows, nothing is cut;
@@ -11,7 +12,7 @@ Three cases, said in `method`:
 
 from __future__ import annotations
 
-from ftbench.suites.fit_context import REMOVED_KEY, n_tokens
+from ftbench.suites.fit_context import REMOVED_KEY, TURNS_KEY, n_tokens
 
 
 def prompt_stats(samples: list[dict], config: dict, context_length: int, tokenizer,
@@ -23,6 +24,9 @@ def prompt_stats(samples: list[dict], config: dict, context_length: int, tokeniz
     if kind == "loglikelihood_rolling":
         return {**out, "truncated": 0, "truncated_rate": 0.0, "method": "windows",
                 "window_tokens": window_tokens}
+    if n and all(TURNS_KEY in s["doc"] for s in samples):
+        dropped = [int(s["doc"][TURNS_KEY]) for s in samples]
+        out.update(turns_dropped_rows=sum(d > 0 for d in dropped), turns_dropped=sum(dropped))
     if n and all(REMOVED_KEY in s["doc"] for s in samples):
         removed = [int(s["doc"][REMOVED_KEY]) for s in samples]
         truncated = sum(r > 0 for r in removed)

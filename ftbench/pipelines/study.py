@@ -63,7 +63,9 @@ def _stage_data(cfg: StudyConfig, console: Console, force: bool) -> dict:
     from ftbench.suites.layout import PrepareSettings
 
     raw = resolve_source(cfg, console)
-    settings = PrepareSettings(sizes=tuple(cfg.data.sizes), test_size=cfg.data.test_size,
+    # evaluate_only: no train sizes, every row (or every *test* file's row) held out
+    sizes = () if cfg.evaluate_only else tuple(cfg.data.sizes)
+    settings = PrepareSettings(sizes=sizes, test_size=cfg.data.test_size,
                                seed=cfg.data.seed, max_input_words=cfg.data.max_input_words,
                                skip_invalid=cfg.data.skip_invalid,
                                strip_reference_from_input=cfg.data.strip_reference_from_input)
@@ -146,6 +148,11 @@ def check_source(cfg: StudyConfig) -> tuple[str, Path]:
                          "set")
     src = Path(cfg.data.source).expanduser()
     if src.is_file() or (src.is_dir() and suite.source_kind == "dir"):
+        if suite.check_raw is not None:
+            try:
+                suite.check_raw(src, cfg.trains())
+            except InputError as exc:
+                raise InputError(f"{key}: {exc}") from None
         return "local", src
     if src.is_dir():
         found = sorted(p.name for p in src.glob("*.json*"))
@@ -306,8 +313,7 @@ def stage_failure(stage: str, info: dict) -> str | None:
 def _stage_report(cfg: StudyConfig, console: Console, force: bool) -> dict:
     from ftbench.report.build import report_main
 
-    lm = cfg.lm_models()
-    base = f"{lm[0].name}-base" if lm and cfg.base_names() else None
+    base = next(iter(cfg.base_names().values()), None)  # the first listed model's base
     from ftbench.report.tracking import track_report
 
     info = report_main(cfg.results_dir, cfg.report_dir, top_n=cfg.report.top_n, baseline=base,

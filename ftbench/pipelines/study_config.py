@@ -80,12 +80,16 @@ class StudyModel:
     # `lm`: a causal LM the study fine-tunes and evaluates with lm-eval; another kind is one
     # its suite trains and scores itself (the glue suite's `encoder`), its `path` its own
     kind: str = LM
+    # an existing LoRA adapter on `path` (or `path: BASE::ADAPTER`): an `evaluate_only` study
+    # evaluates it as a fine-tune of `path` (ftbench.pipelines.eval_only)
+    adapter: str | None = None
 
     def __post_init__(self) -> None:
         from ftbench.core.model_sources import check_model_source, is_model_source
 
         if self.kind != LM:
             return  # the suite's model kind resolves and checks its own path
+        self.path, self.adapter = split_adapter(self.name, self.path, self.adapter)
         if self.path != TINY and not is_model_source(self.path):
             # a path that does not exist is named now, not as a hub-id error later
             check_model_ref(self.path, f"config key 'models.path' ({self.name})",
@@ -176,6 +180,22 @@ def check_merge(train: TrainConfig, eval_models: str) -> None:
                          "true)")
 
 
+def split_adapter(name: str, path: str, adapter: str | None) -> tuple[str, str | None]:
+    """`BASE::ADAPTER` (the `--models` spelling) → (BASE, ADAPTER); a given adapter must be a
+    PEFT adapter folder (adapter_config.json), named now rather than when a model loads."""
+    base, sep, inline = path.partition("::")
+    if sep and adapter:
+        raise InputError(f"config key 'models.adapter' ({name}): given twice (path {path!r} "
+                         "names one too)")
+    adapter = (inline if sep else adapter) or None
+    if sep and not (base and inline):
+        raise InputError(f"config key 'models.path' ({name}): expected BASE::ADAPTER, got {path!r}")
+    if adapter is not None and not (Path(adapter).expanduser() / "adapter_config.json").is_file():
+        raise InputError(f"config key 'models.adapter' ({name}): {adapter} is not a PEFT "
+                         "adapter folder (no adapter_config.json there)")
+    return base, adapter
+
+
 def general_metadata(stage: EvalStage) -> dict:
     """The general-skills suite's data location and subsample (lm-eval metadata `general_data`,
     `general_n`; absent keys: hub, all items)."""
@@ -252,6 +272,8 @@ class StudyConfig:
     variants: list[VariantConfig] | None = None
     # curves, scores and the report's tables to TensorBoard / Trackio (docs/tracking.md)
     tracking: TrackingConfig | None = None
+    # evaluate the listed models only: no train split, no training (ftbench.pipelines.eval_only)
+    evaluate_only: bool = False
 
     def __post_init__(self) -> None:
         self.out_dir = self.out_dir or f"work/{self.name}"
@@ -260,7 +282,7 @@ class StudyConfig:
         if self.executor not in EXECUTORS:
             raise InputError(f"config key 'executor': must be one of {', '.join(EXECUTORS)}; "
                              f"got {self.executor!r}")
-        if not self.models:
+        if not self.models and not self.evaluate_only:
             raise InputError("config key 'models': list at least one base model")
         suite = self.suite_def()
         if suite.evaluation_only:
@@ -300,7 +322,17 @@ class StudyConfig:
         for m in self.lm_models():
             m.model_args = check_model_args(m.model_args, self.eval.backend,
                                             f"config key 'models.model_args' ({m.name})") or None
+        self.check_evaluate_only()
         self.set_train(self.train)
+
+    def check_evaluate_only(self) -> None:
+        """What `evaluate_only` asks of the models (and of a study that trains: no adapters)."""
+        from ftbench.pipelines import eval_only
+
+        if self.evaluate_only:
+            eval_only.check(self, TINY)
+        else:
+            eval_only.check_no_adapters(self)
 
     def set_train(self, train: dict[str, Any]) -> None:
         """Check the `train` group by building the TrainConfig now, before any work starts."""
@@ -309,6 +341,9 @@ class StudyConfig:
         clash = [k for k in train if k in STUDY_FILLED_TRAIN_KEYS]
         if clash:
             raise InputError(f"config key 'train.{clash[0]}' is set by the study itself; remove it")
+        if train and self.evaluate_only:
+            raise InputError("config key 'train': an evaluate_only study trains nothing; "
+                             "remove the train section (or evaluate_only)")
         self.train = train
         self.train_configs()
 
@@ -323,6 +358,8 @@ class StudyConfig:
     def trains(self) -> bool:
         """Whether anything is fine-tuned: a variant evaluates fine-tuned runs, or (without
         variants) every study does."""
+        if self.evaluate_only:
+            return False
         return bool(self.lm_models()) and (not self.variant_list or any(
             v.models == "finetuned" for v in self.variant_list))
 
@@ -428,6 +465,10 @@ class StudyConfig:
         from ftbench.core.model_sources import resolve_model_path
         from ftbench.train.grid import current_runs
 
+        if self.evaluate_only:
+            from ftbench.pipelines import eval_only
+
+            return eval_only.model_specs(self)
         specs = []
         base_of = self.base_names()
         if self.eval.include_base and self.evaluates("base"):
@@ -451,6 +492,10 @@ class StudyConfig:
 
     def base_names(self) -> dict[str, str]:
         """model path -> the name its base is evaluated under (the first model listed with it)."""
+        if self.evaluate_only:
+            from ftbench.pipelines import eval_only
+
+            return eval_only.base_names(self)
         if not (self.eval.include_base and self.evaluates("base")):
             return {}
         out: dict[str, str] = {}

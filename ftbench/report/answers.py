@@ -14,7 +14,8 @@ import pandas as pd
 from ftbench.report.section import Context, Section
 
 COLUMNS = ("model", "task", "n", "unparseable", "budget_hit_rate", "max_gen_toks",
-           "prompts_truncated", "truncated_rate", "context_length")
+           "prompts_truncated", "truncated_rate", "turns_dropped_rows", "turns_dropped",
+           "context_length")
 
 
 def answers_section(ctx: Context) -> Section:
@@ -38,4 +39,10 @@ def answers_section(ctx: Context) -> Section:
             sec.text.append(f"{what}: up to {values.max():.0%} ({worst['model']}, "
                             f"{worst['task']}); {int((values > 0).sum())} of {len(table)} "
                             "model-task pairs have some.")
+    turns = pd.to_numeric(table["turns_dropped_rows"], errors="coerce").fillna(0)
+    if turns.any():  # conversations fitted by dropping their oldest earlier turns
+        worst = table.loc[turns.idxmax()]
+        sec.text.append(f"conversations that lost their oldest earlier turns to fit the context: "
+                        f"up to {int(turns.max())} of {worst['n']} ({worst['model']}, "
+                        f"{worst['task']}; {int(worst['turns_dropped'])} turns dropped).")
     return sec

@@ -137,6 +137,8 @@ def answer_rates(model: str, metrics: dict[str, dict], generation: dict[str, dic
                      "max_gen_toks": gen.get("max_gen_toks"),
                      "prompts_truncated": prm.get("truncated"),
                      "truncated_rate": prm.get("truncated_rate"),
+                     "turns_dropped_rows": prm.get("turns_dropped_rows"),
+                     "turns_dropped": prm.get("turns_dropped"),
                      "context_length": prm.get("context_length")})
     return rows
 

@@ -189,6 +189,9 @@ class Suite:
     # None: an answer budget read from the data the task evaluates, used unless the study's
     # `eval.max_gen_toks` names the task (ftbench.eval.generation.task_budget); None: the YAML's
     answer_budget: Callable[[str, dict, object], dict | None] | None = None
+    # (raw source, whether the study trains) -> None, or InputError: a cheap check of the
+    # source's splits before any work (a study that trains on a test-only file); None: none
+    check_raw: Callable[[Path, bool], None] | None = None
 
     def __post_init__(self) -> None:
         if not self.task_prefix:

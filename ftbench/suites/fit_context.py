@@ -7,6 +7,12 @@ instruction + input + the task's answer budget fit, with a safety margin for wha
 or a BOS token may add. Each row records `input_tokens_removed` (0 when it fitted), so the counts
 reach the per-sample logs and, through the runner, the results file.
 
+A conversation (a row with earlier turns, `history`) first loses its oldest earlier turns, whole
+user / assistant pairs, until it fits — the system message and the final user turn stay, as a
+chat UI drops the start of a long conversation; `earlier_turns_dropped` records how many (on
+every row of a suite whose rows carry `history`, 0 when nothing was dropped). One
+whose final user turn alone does not fit is refused with its id.
+
 The model comes from lm-eval's task metadata: `pretrained` (and `tokenizer`, `revision`,
 `trust_remote_code`) are there under `lm_eval --model_args …` and `simple_evaluate`, and the
 runner adds them for `ftbench eval`; `max_length` (hf) / `max_model_len` (vLLM) override the
@@ -26,6 +32,7 @@ from ftbench.core.context import load_tokenizer, resolve_context
 
 log = logging.getLogger(__name__)
 REMOVED_KEY = "input_tokens_removed"
+TURNS_KEY = "earlier_turns_dropped"  # user + assistant messages dropped from a conversation
 PLAIN_SEPARATOR = "\n\n"  # lm-eval's fewshot_delimiter between description and question
 
 
@@ -93,15 +100,36 @@ def prompt_tokens(tok, system: str, user: str) -> int:
     return max(counts)
 
 
+def _size(doc: dict, shape: PromptShape, tok, candidate: str) -> int:
+    """Prompt tokens of `doc` with `candidate` as its input; a conversation's earlier turns
+    (`history`) are prompt too, counted with the system text."""
+    history = [t["content"] for t in doc.get("history") or []]
+    system = PLAIN_SEPARATOR.join(x for x in (shape.system(doc), *history) if x)
+    return prompt_tokens(tok, system, shape.user({**doc, "input": candidate}))
+
+
+def drop_turns(doc: dict, shape: PromptShape, tok, limit: int) -> tuple[dict, int]:
+    """(the row less its oldest earlier turns — whole user / assistant pairs — until its prompt
+    fits `limit`, the turns dropped). The system message and the final user turn stay: a row
+    whose final turn alone does not fit is refused, naming it, never cut mid-conversation."""
+    history = list(doc.get("history") or [])
+    dropped = 0
+    while history and _size({**doc, "history": history}, shape, tok, doc["input"]) > limit:
+        history, dropped = history[2:], dropped + 2
+    if dropped and not history and _size({**doc, "history": []}, shape, tok, doc["input"]) > limit:
+        raise ValueError(f"row {doc.get('id')}: its final user turn alone needs "
+                         f"{_size({**doc, 'history': []}, shape, tok, doc['input'])} tokens, more "
+                         f"than the {limit} the context leaves, with every earlier turn dropped; "
+                         "use a longer context or a smaller max_gen_toks")
+    return ({**doc, "history": history} if dropped else doc), dropped
+
+
 def fit_input(doc: dict, shape: PromptShape, tok, limit: int) -> tuple[str, int]:
     """(the longest word-boundary prefix of doc['input'] whose prompt fits `limit`, tokens cut)."""
     text = doc["input"]
-    # a conversation's earlier turns (`history`) are prompt too: counted with the system text
-    history = [t["content"] for t in doc.get("history") or []]
-    system = PLAIN_SEPARATOR.join(x for x in (shape.system(doc), *history) if x)
 
     def size(candidate: str) -> int:
-        return prompt_tokens(tok, system, shape.user({**doc, "input": candidate}))
+        return _size(doc, shape, tok, candidate)
 
     if size(text) <= limit:
         return text, 0
@@ -161,8 +189,15 @@ def fit_rows(rows: list[dict], metadata: dict,
     limit = context.tokens - answer - safety_margin(context.tokens)
     out = []
     for row in rows:
+        row, dropped = drop_turns(row, shape, tok, limit)
         text, removed = fit_input(row, shape, tok, limit)
-        out.append({**row, "input": text, REMOVED_KEY: removed})
+        turns = {TURNS_KEY: dropped} if "history" in row else {}  # rows that can hold turns
+        out.append({**row, "input": text, REMOVED_KEY: removed, **turns})
+    dropped = [r[TURNS_KEY] for r in out if r.get(TURNS_KEY)]
+    if dropped:
+        log.warning("%s: %d of %d conversations lost their oldest earlier turns to fit a "
+                    "%d-token context (%s); %d turns dropped in all", Path(source).stem,
+                    len(dropped), len(out), context.tokens, context.source, sum(dropped))
     cut = [r[REMOVED_KEY] for r in out if r[REMOVED_KEY]]
     if cut:
         log.warning("%s: %d of %d prompts cut inside the article text to fit a %d-token context "

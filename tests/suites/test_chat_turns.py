@@ -98,3 +98,66 @@ def test_the_eval_prompt_is_the_training_render_less_the_answer(chats, tiny_mode
     first = plain_record(conversation(rows[0]))["prompt"]
     assert first == (f"{SYS}Name a fruit. Apple.\n\nAnd a red one? A strawberry is red.\n\n"
                      "Which one is sweeter?")
+
+
+LONG = " ".join(f"Point {i}: the harvest of the orchard was counted and weighed again." for i in
+                range(12))  # ~130 words: one earlier turn no small context holds twice
+CONTEXT = 512  # the chat_answer YAML keeps 256 answer tokens free, the margin 16: 240 for prompts
+CUT_ROWS = [
+    {"id": "long", "messages": [
+        {"role": "system", "content": SYS},
+        {"role": "user", "content": "First: " + LONG}, {"role": "assistant", "content": LONG},
+        {"role": "user", "content": "Second question, short."},
+        {"role": "assistant", "content": "A short second answer."},
+        {"role": "user", "content": "Which point came last?"},
+        {"role": "assistant", "content": "Point 11."}]},
+    ROWS[1],
+]
+
+
+def test_earlier_turns_that_overflow_the_context_are_dropped_whole(tmp_path, tiny_model_quick):
+    """The oldest turns go, whole (user + assistant), until the prompt the chat template renders
+    fits the context less the answer budget; the system message and the final user turn stay,
+    each row records the turns it lost, the results file's prompt counts sum them; a row whose
+    final turn alone does not fit stops with its id."""
+    from transformers import AutoTokenizer
+
+    from ftbench.core.lm_eval_glue import HFLM
+    from ftbench.eval.prompt_stats import prompt_stats
+    from ftbench.suites.fit_context import TURNS_KEY, fit_rows, n_tokens, safety_margin
+
+    path = tmp_path / "long.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in CUT_ROWS), encoding="utf-8")
+    tok = AutoTokenizer.from_pretrained(str(tiny_model_quick))
+    lm = HFLM(pretrained=str(tiny_model_quick), device="cpu")
+    tm = task_manager(TASKS_DIR, {"chat_data": str(path), "pretrained": str(tiny_model_quick),
+                                  "max_length": CONTEXT})
+    task = tm.load(["chat_answer"])["tasks"]["chat_answer"]
+    docs = {d["id"]: d for d in task.test_docs()}
+    limit = CONTEXT - 256 - safety_margin(CONTEXT)
+    full = conversation(read_chat_file(path)[1][0])[:-1]
+    whole = tok.apply_chat_template(full, tokenize=False, add_generation_prompt=True)
+    assert n_tokens(tok, whole) > limit  # the whole conversation would not fit
+    long, short = docs["long"], docs["m2"]
+    assert (long[TURNS_KEY], short[TURNS_KEY]) == (2, 0)  # the first pair only
+    asked = task.fewshot_context(long, task.config.num_fewshot, apply_chat_template=True,
+                                 fewshot_as_multiturn=True, chat_template=lm.apply_chat_template)
+    # exactly the conversation less its first user / assistant pair (and less the answer)
+    kept = [full[0], *full[3:]]
+    assert asked == tok.apply_chat_template(kept, tokenize=False, add_generation_prompt=True)
+    assert n_tokens(tok, asked) <= limit and "First:" not in asked
+    # what the runner writes into the results file's ftbench.prompts[chat_answer]
+    stats = prompt_stats([{"doc": d, "arguments": []} for d in docs.values()],
+                         {"output_type": "generate_until"}, CONTEXT, tok, 0)
+    assert (stats["turns_dropped_rows"], stats["turns_dropped"], stats["truncated"]) == (1, 2, 0)
+
+    # a final user turn that alone overflows: refused with the row's id, not cut
+    huge = {**CUT_ROWS[0], "id": "huge", "messages": [
+        *CUT_ROWS[0]["messages"][:5], {"role": "user", "content": LONG + " " + LONG},
+        {"role": "assistant", "content": "No."}]}
+    path.write_text(json.dumps(huge) + "\n", encoding="utf-8")
+    _, rows = read_chat_file(path)
+    meta = {"pretrained": str(tiny_model_quick), "max_length": CONTEXT,
+            "config_source": str(TASKS_DIR / "chat" / "chat_answer.yaml")}
+    with pytest.raises(ValueError, match="row huge: its final user turn alone needs"):
+        fit_rows(rows, meta)

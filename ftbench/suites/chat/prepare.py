@@ -35,8 +35,18 @@ def split_of(path: Path) -> str | None:
     return found[0] if len(found) == 1 else None
 
 
-def read_source(source: Path) -> tuple[list[dict], set[str] | None, dict]:
-    """(all rows, the ids held out by file name or None, {file: shape})."""
+def check_splits(source: Path, trains: bool) -> None:
+    """Before any work (`Suite.check_raw`): a study that trains needs train rows, which a source
+    split by file name has only in a *train* file."""
+    splits = {split_of(f) for f in chat_files(source)}
+    if trains and splits == {"test"}:
+        raise InputError(f"{source}: only test rows (*test*.jsonl), nothing to train on; add a "
+                         "*train* file, or set evaluate_only: true to evaluate the listed models")
+
+
+def read_source(source: Path, trains: bool = True) -> tuple[list[dict], set[str] | None, dict]:
+    """(all rows, the ids held out by file name or None, {file: shape}); `trains` False: a
+    source of test files only is whole (an evaluation-only study)."""
     rows, held_out, shapes, ids = [], set(), {}, {}
     files = chat_files(source)
     splits = {f: split_of(f) for f in files}
@@ -54,7 +64,7 @@ def read_source(source: Path) -> tuple[list[dict], set[str] | None, dict]:
             if splits[f] == "test":
                 held_out.add(r["id"])
         rows += file_rows
-    if given and (not held_out or len(held_out) == len(rows)):
+    if given and (not held_out or (trains and len(held_out) == len(rows))):
         missing = "test" if not held_out else "train"
         raise InputError(f"{source}: files are split by name but none is a {missing} file "
                          f"(*{missing}*.jsonl)")
@@ -63,7 +73,7 @@ def read_source(source: Path) -> tuple[list[dict], set[str] | None, dict]:
 
 def prepare_rows(source: Path, settings: PrepareSettings) -> PrepareResult:
     """The suite's `prepare_rows`: every row is one `answer` item; train rows are chats."""
-    rows, held_out, shapes = read_source(Path(source))
+    rows, held_out, shapes = read_source(Path(source), trains=bool(settings.sizes))
     # the split and the nested sizes are the shared layout's; the user turn is the prompt as is
     result = prepare_examples(rows, settings, {"answer": TaskPrompt("", "{{input}}")},
                               str(source), held_out=held_out)

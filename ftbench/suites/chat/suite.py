@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from ftbench.suites.base import DataSource, ReportVocab, Suite, TaskKind
 from ftbench.suites.chat.budget import answer_budget
-from ftbench.suites.chat.prepare import prepare_rows
+from ftbench.suites.chat.prepare import check_splits, prepare_rows
 from ftbench.suites.chat.pretraining import pretraining
 from ftbench.suites.chat.resources import CHAT_TASKS_DIR, ENV_VAR, METADATA_KEY, SAMPLE_CHAT
 from ftbench.suites.chat.rows import raw_identity, sample_source
@@ -52,5 +52,5 @@ SUITE = Suite(
                     sample=sample_source, raw_file=raw_identity),
     prompt_files={"answer": "chat_answer.yaml"}, prepare_rows=prepare_rows,
     source_kind="dir", raw_sample=SAMPLE_CHAT, vocab=VOCAB, pretraining=pretraining,
-    answer_budget=answer_budget,
+    answer_budget=answer_budget, check_raw=check_splits,
 )
