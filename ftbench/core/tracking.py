@@ -65,14 +65,19 @@ class TrackingConfig:
         return Path(self.dir or "tracking") / "tensorboard" / run
 
 
-def from_option(backends: str | None, project: str, beside: Path) -> TrackingConfig | None:
-    """`--tracking BACKENDS` of a command (None: not given)."""
+def from_option(backends: str | None, project: str, beside: Path,
+                config: TrackingConfig | None = None) -> TrackingConfig | None:
+    """`--tracking BACKENDS` of a command (None: not given) over the config's `tracking:`
+    (`config`, resolved): the option sets the backends, the config's project and dir stay."""
     if not backends:
-        return None
+        return config
     try:
-        return TrackingConfig(backends=backends).resolved(project, beside)
+        chosen = TrackingConfig(backends=backends)
     except InputError as exc:
         raise InputError(str(exc).replace("config key 'tracking.backends'", "--tracking")) from None
+    if config is not None:
+        return TrackingConfig(backends=chosen.backends, project=config.project, dir=config.dir)
+    return chosen.resolved(project, beside)
 
 
 @contextmanager

@@ -62,3 +62,50 @@ def test_trainer_arguments_follow_the_config(tmp_path):
     assert tracking.trainer_args(cfg, "r") == {"report_to": ["trackio", "tensorboard"],
                                                "run_name": "r", "project": "study"}
     assert cfg.tensorboard_dir("r") == tmp_path / "tracking" / "tensorboard" / "r"
+
+
+def test_the_option_wins_over_a_one_value_tracking_key(tmp_path, capsys):
+    """`tracking: tensorboard` in the file and `--tracking trackio`: the study runs (it was an
+    override error) with the option's backends; the file's other keys stay."""
+    from ftbench.cli.arg_types import tracking_override
+    from ftbench.pipelines.study_config import load_study_config
+
+    out = tmp_path / "study"
+    config = _study_yaml(tmp_path / "c.yaml", out, "tracking: tensorboard\n")
+    outcome = in_process(capsys, "study", config, "--tracking", "trackio", "--only", "data")
+    assert outcome.rc == 0, outcome.err
+    assert (out / "data" / "train_16.jsonl").is_file()
+    cfg = load_study_config(config, tracking_override([], "trackio"))
+    assert cfg.tracking.backends == ["trackio"] and cfg.tracking.project == "s"
+    cfg = load_study_config(config, ["tracking.project=other"])  # a dotted key merges in
+    assert cfg.tracking.backends == ["tensorboard"] and cfg.tracking.project == "other"
+    mapping = _study_yaml(tmp_path / "m.yaml", out,
+                          "tracking: {backends: tensorboard, project: mine, dir: /t}\n")
+    cfg = load_study_config(mapping, tracking_override([], "trackio,tensorboard"))
+    assert (cfg.tracking.backends, cfg.tracking.project, cfg.tracking.dir) == (
+        ["trackio", "tensorboard"], "mine", "/t")
+
+
+def test_the_option_wins_in_a_training_config(tmp_path):
+    from ftbench.cli.arg_types import tracking_override
+    from ftbench.core.paths import CONFIGS_DIR
+    from ftbench.train.config import load_config
+
+    path = tmp_path / "train.yaml"
+    path.write_text((CONFIGS_DIR / "train_tiny_lora.yaml").read_text()
+                    + "tracking: [tensorboard]\n")
+    cfg = load_config(path, tracking_override(["tracking.project=p"], "trackio"))
+    assert cfg.tracking.backends == ["trackio"] and cfg.tracking.project == "p"
+    with pytest.raises(InputError, match="config key 'lora' is not a group"):
+        path.write_text("lora: 8\n")
+        load_config(path, ["lora.r=4"])  # a group with no one-value form stays an error
+
+
+def test_eval_option_keeps_the_studys_project_and_dir(tmp_path):
+    study = TrackingConfig(backends="tensorboard", project="mine", dir=str(tmp_path / "t"))
+    assert tracking.from_option(None, "s", tmp_path / "results", study) is study
+    chosen = tracking.from_option("trackio", "s", tmp_path / "results", study)
+    assert (chosen.backends, chosen.project, chosen.dir) == (["trackio"], "mine",
+                                                             str(tmp_path / "t"))
+    alone = tracking.from_option("trackio", "ftbench", tmp_path / "results")
+    assert alone.dir == str(tmp_path / "tracking") and alone.project == "ftbench"
