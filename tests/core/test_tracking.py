@@ -4,6 +4,8 @@ training grid's tracking with its own project and `<out>/tracking/`."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from cli_helpers import SAMPLE, in_process, one_line_error
 
@@ -19,14 +21,14 @@ def _study_yaml(path, out, extra=""):
 
 
 @pytest.mark.parametrize("args", [
-    ("--tracking", "tensorbord"), ("tracking=tensorboard,wandb",),
+    ("--tracking", "tensorbord"), ("tracking=tensorboard,comet",),
     ("tracking={backends: [mlflow]}",),
 ])
 def test_an_unknown_backend_is_one_line_naming_the_known_ones(tmp_path, capsys, args):
     out = tmp_path / "study"
     config = _study_yaml(tmp_path / "c.yaml", out)
     line = one_line_error(in_process(capsys, "study", config, *args), "tracking",
-                          "known: tensorboard, trackio")
+                          "known: tensorboard, trackio, wandb")
     assert "unknown tracking backend" in line
     assert not out.exists()
 
@@ -109,3 +111,30 @@ def test_eval_option_keeps_the_studys_project_and_dir(tmp_path):
                                                              str(tmp_path / "t"))
     alone = tracking.from_option("trackio", "ftbench", tmp_path / "results")
     assert alone.dir == str(tmp_path / "tracking") and alone.project == "ftbench"
+
+
+def test_wandb_offline_holds_metrics_tables_and_images(tmp_path):
+    """W&B in offline mode, read back from the run file it wrote: the metrics, a table and an
+    image under the model's run (id and name), in the study's project and group."""
+    pytest.importorskip("wandb")
+    from PIL import Image
+    from wandb_records import offline_runs
+
+    png = tmp_path / "plot.png"
+    Image.new("RGB", (8, 8), (255, 0, 0)).save(png)
+    cfg = TrackingConfig(backends="wandb").resolved("my-study", tmp_path / "results")
+    tracking.log_run(cfg, "tiny-llama-16", {"eval/bmw_type/acc": 0.3125},
+                     tables={"report/models": [{"model": "tiny-llama-16", "score": 0.167}]},
+                     images={"report/plots/ranking": png})
+    (info, history), = offline_runs(tmp_path / "tracking" / "wandb")
+    assert info == {"id": "tiny-llama-16", "name": "tiny-llama-16", "project": "my-study",
+                    "group": "my-study"}
+    (row,) = history
+    assert row["eval/bmw_type/acc"] == 0.3125
+    assert (row["report/models/_type"], row["report/models/nrows"]) == ("table-file", 1)
+    table = json.loads(next((tmp_path / "tracking" / "wandb").glob(
+        "offline-run-*/files/" + row["report/models/path"])).read_text())
+    assert table["columns"] == ["model", "score"] and table["data"] == [["tiny-llama-16", 0.167]]
+    assert row["report/plots/ranking/_type"] == "image-file"
+    assert (row["report/plots/ranking/width"], row["report/plots/ranking/height"]) == (8, 8)
+    assert tracking.wandb_id("org/model 1") == "org-model-1"
