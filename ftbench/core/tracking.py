@@ -184,31 +184,30 @@ def _trackio(tracking, run, scalars, step, tables, images) -> None:
     trackio.init(project=project, name=run, group=project, resume="allow",
                  auto_log_cpu=False, auto_log_gpu=False)
     try:
-        values: dict[str, Any] = dict(scalars)
-        if tables:
-            import pandas as pd
-
-            values.update({tag: trackio.Table(dataframe=pd.DataFrame(rows))
-                           for tag, rows in tables.items()})
-        values.update({tag: trackio.Image(str(path)) for tag, path in images.items()})
-        trackio.log(values, step=step)
+        trackio.log(_media(trackio, scalars, tables, images), step=step)
     finally:
         trackio.finish()
+
+
+def _media(library, scalars, tables, images) -> dict[str, Any]:
+    """One log call's values: the numbers, tables and images as `library`'s own `Table` and
+    `Image` (Trackio and W&B name them, and take them, alike)."""
+    values: dict[str, Any] = dict(scalars)
+    if tables:
+        import pandas as pd
+
+        values.update({tag: library.Table(dataframe=pd.DataFrame(rows))
+                       for tag, rows in tables.items()})
+    values.update({tag: library.Image(str(path)) for tag, path in images.items()})
+    return values
 
 
 def _wandb(tracking, run, scalars, step, tables, images) -> None:
     import wandb
 
     active = wandb_run(tracking, run)
-    try:
-        values: dict[str, Any] = dict(scalars)
-        if tables:
-            import pandas as pd
-
-            values.update({tag: wandb.Table(dataframe=pd.DataFrame(rows))
-                           for tag, rows in tables.items()})
-        values.update({tag: wandb.Image(str(path)) for tag, path in images.items()})
-        active.log(values)  # W&B's own step: a resumed run refuses a step below its last
+    try:  # W&B's own step: a resumed run refuses a step below its last
+        active.log(_media(wandb, scalars, tables, images))
     finally:
         active.finish()
 
