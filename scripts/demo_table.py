@@ -1,15 +1,19 @@
 """The demo's result tables for docs/benchmarks.md, from a report's CSV tables.
 
-    python scripts/demo_table.py work/demo/report
+    python scripts/demo_table.py work/demo/report           # print the tables
+    python scripts/demo_table.py work/demo/report --check   # exit 1 and a diff if the page differs
 
 prints the markdown that sits between the `demo-table` markers of docs/benchmarks.md; a fresh
-`make demo` run gives the same text (the demo is deterministic on this machine), and
-`tests/test_bmw_golden.py` checks the page against the frozen demo study's report.
+`make demo` run gives the same text (the demo is deterministic on this machine: `--check` after
+`make demo` says so), and `tests/test_bmw_golden.py` checks the page against the frozen demo
+study's report.
 """
 
 from __future__ import annotations
 
+import argparse
 import csv
+import difflib
 import sys
 from pathlib import Path
 
@@ -76,5 +80,35 @@ def demo_tables(report: Path) -> str:
     return "\n".join(lines) + "\n"
 
 
+PAGE = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
+START, END = "<!-- demo-table:start -->\n", "<!-- demo-table:end -->"
+
+
+def shown_tables(page: Path = PAGE) -> str:
+    """The text between the `demo-table` markers of docs/benchmarks.md."""
+    return page.read_text(encoding="utf-8").split(START)[1].split(END)[0]
+
+
+def check(report: Path, page: Path = PAGE) -> list[str]:
+    """The unified diff from the page's tables to the report's (empty: they agree)."""
+    return list(difflib.unified_diff(shown_tables(page).splitlines(),
+                                     demo_tables(report).splitlines(),
+                                     f"{page} (demo-table)", f"{report}", lineterm=""))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("report", type=Path, help="a demo report folder (work/demo/report)")
+    parser.add_argument("--check", action="store_true",
+                        help="compare with docs/benchmarks.md instead of printing")
+    args = parser.parse_args(argv)
+    if not args.check:
+        sys.stdout.write(demo_tables(args.report))
+        return 0
+    diff = check(args.report)
+    print("\n".join(diff) if diff else f"docs/benchmarks.md shows {args.report}'s tables")
+    return 1 if diff else 0
+
+
 if __name__ == "__main__":
-    sys.stdout.write(demo_tables(Path(sys.argv[1])))
+    sys.exit(main())

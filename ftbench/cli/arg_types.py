@@ -102,7 +102,7 @@ SHARD_HELP = ("evaluate / train only shard I of N (1 <= I <= N; e.g. $SLURM_ARRA
               "$SLURM_ARRAY_TASK_COUNT): the models or runs sorted by name, every N-th; a later "
               "run without --shard (or ftbench report) derives the index and reuses them all")
 TRACKING_HELP = ("also send training curves, evaluation metrics and the report's tables and plots "
-                 "to experiment trackers: comma-separated, of tensorboard, trackio "
+                 "to experiment trackers: comma-separated, of tensorboard, trackio, wandb (offline) "
                  "(docs/tracking.md)")
 
 

@@ -240,8 +240,8 @@ def cmd_eval(
         specs = parse_model_list(models)
     from ftbench.core.tracking import from_option
 
-    trackers = (from_option(tracking, study_cfg.name if study_cfg else "ftbench", out)
-                or (study_cfg.tracking if study_cfg else None))
+    trackers = from_option(tracking, study_cfg.name if study_cfg else "ftbench", out,
+                           study_cfg.tracking if study_cfg else None)
     model_args = check_model_args(model_args, backend or (
         study_cfg.eval.backend if study_cfg else "auto"), "--model-args")
     for spec in specs:  # before any work: a typo in a path is not a hub-id error later (the

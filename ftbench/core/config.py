@@ -124,21 +124,40 @@ def build(cls: type, data: dict[str, Any], prefix: str = "") -> Any:
         raise InputError(f"config key '{missing[0]}' is required{also}") from None
 
 
-def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
-    """`key=value` (dotted keys for groups: `lora.r=8`); values are parsed as YAML scalars/lists."""
+def _group_type(cls: type | None, name: str) -> type | None:
+    """The dataclass that config key `name` of `cls` holds (None: not a group, or unknown)."""
+    if cls is None or not dataclasses.is_dataclass(cls):
+        return None
+    hint = typing.get_type_hints(cls).get(name)
+    for tp in (hint, *typing.get_args(hint)):  # `TrackingConfig | None` → TrackingConfig
+        if dataclasses.is_dataclass(tp):
+            return tp
+    return None
+
+
+def apply_overrides(data: dict[str, Any], overrides: list[str],
+                    cls: type | None = None) -> dict[str, Any]:
+    """`key=value` (dotted keys for groups: `lora.r=8`); values are parsed as YAML scalars/lists.
+    A dotted override merges into its group; with the config's class `cls`, also into a group
+    the file gives in its one-value form (`tracking: tensorboard` + `tracking.backends=trackio`:
+    the override's backends, the group's other keys kept)."""
     for item in overrides:
         key, sep, raw = item.partition("=")
         if not sep or not key.strip():
             raise InputError(f"override {item!r} must look like key=value (e.g. learning_rate=1e-4)")
         parts = key.strip().split(".")
-        node = data
+        node, node_cls = data, cls
         for part in parts[:-1]:
             child = node.get(part)
+            group = _group_type(node_cls, part)
+            scalar = getattr(group, "CONFIG_SCALAR_KEY", None)
             if child is None:
                 child = node[part] = {}
+            elif scalar and isinstance(child, (str, list)):
+                child = node[part] = {scalar: child}
             if not isinstance(child, dict):
                 raise InputError(f"override {item!r}: config key '{part}' is not a group")
-            node = child
+            node, node_cls = child, group
         try:
             node[parts[-1]] = yaml.safe_load(raw) if raw.strip() else None
         except yaml.YAMLError as exc:
@@ -169,9 +188,11 @@ class _UniqueKeyLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
-def read_config(path: Path | str, overrides: list[str] | None = None) -> dict:
+def read_config(path: Path | str, overrides: list[str] | None = None,
+                cls: type | None = None) -> dict:
     """A config YAML as a mapping, command-line overrides applied (every config file of the
-    project: training, study, the GLUE matrix's older format); errors name the file and line."""
+    project: training, study, the GLUE matrix's older format); errors name the file and line.
+    `cls`: the dataclass the mapping becomes (lets an override reach into a one-value group)."""
     path = Path(path)
     if path.is_dir():
         found = sorted(p.name for p in path.glob("*.y*ml"))
@@ -197,7 +218,7 @@ def read_config(path: Path | str, overrides: list[str] | None = None) -> dict:
         raise InputError(f"{path}: must be a mapping of config keys, got a "
                          f"{type(data).__name__}")
     data = {k: v for k, v in data.items() if not str(k).startswith(ANCHOR_PREFIX)}
-    return apply_overrides(data, list(overrides or []))
+    return apply_overrides(data, list(overrides or []), cls)
 
 
 _CONFIG_FILE: contextvars.ContextVar[Path | None] = contextvars.ContextVar("config_file",
@@ -239,7 +260,7 @@ def load_with_group(cls: type, path: Path | str, overrides: list[str] | None, gr
     """A config whose `group` is validated by the config object itself (a study's `train`
     keys, checked against its models): the rest is built as `cls`, then `cfg.<attach>(group)`;
     any error names the file."""
-    data = read_config(path, overrides)
+    data = read_config(path, overrides, cls)
     nested = data.pop(group, None) or {}
     with config_file(path):
         cfg = build(cls, data)

@@ -6,7 +6,8 @@ Training curves go through the Trainer's own `report_to` (ftbench.train.sft); ev
 metrics and the report's tables go through `log_run` here. One tracker run per model, named as
 the model, in the study's project (Trackio: `project`, `group`; TensorBoard: one log directory
 per model under `<dir>/tensorboard/`), so a fine-tune's curves and its scores sit together.
-The packages are the optional extra `ftbench[tracking]`; a missing one is an input error at load.
+W&B runs offline (`<dir>/wandb/`, `wandb sync` uploads them later). The packages are the
+optional extra `ftbench[tracking]`; a missing one is an input error at load.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from typing import Any, ClassVar
 from ftbench.core.io import InputError
 
 # backend → the module its writer imports (the Trainer's integration needs the same one)
-BACKENDS = {"tensorboard": "tensorboard", "trackio": "trackio"}
+BACKENDS = {"tensorboard": "tensorboard", "trackio": "trackio", "wandb": "wandb"}
 EXTRA = "pip install 'ftbench[tracking]'"
 DEFAULT_PROJECT = "ftbench"
 
@@ -65,20 +66,28 @@ class TrackingConfig:
         return Path(self.dir or "tracking") / "tensorboard" / run
 
 
-def from_option(backends: str | None, project: str, beside: Path) -> TrackingConfig | None:
-    """`--tracking BACKENDS` of a command (None: not given)."""
+def from_option(backends: str | None, project: str, beside: Path,
+                config: TrackingConfig | None = None) -> TrackingConfig | None:
+    """`--tracking BACKENDS` of a command (None: not given) over the config's `tracking:`
+    (`config`, resolved): the option sets the backends, the config's project and dir stay."""
     if not backends:
-        return None
+        return config
     try:
-        return TrackingConfig(backends=backends).resolved(project, beside)
+        chosen = TrackingConfig(backends=backends)
     except InputError as exc:
         raise InputError(str(exc).replace("config key 'tracking.backends'", "--tracking")) from None
+    if config is not None:
+        return TrackingConfig(backends=chosen.backends, project=config.project, dir=config.dir)
+    return chosen.resolved(project, beside)
 
 
 @contextmanager
 def trainer_env(tracking: TrackingConfig | None, run: str) -> Iterator[None]:
     """While a Trainer is built: TensorBoard's callback takes its log directory from
-    `TENSORBOARD_LOGGING_DIR` (one directory per run)."""
+    `TENSORBOARD_LOGGING_DIR` (one directory per run); W&B's callback uses the run that is
+    open, so the run is opened here, offline, as `log_run` opens it (`finish_trackers` ends it)."""
+    if tracking is not None and "wandb" in tracking.backends:
+        wandb_run(tracking, run)
     if tracking is None or "tensorboard" not in tracking.backends:
         yield
         return
@@ -109,6 +118,31 @@ def finish_trackers(tracking: TrackingConfig | None) -> None:
 
         if trackio.context_vars.current_run.get() is not None:
             trackio.finish()
+    if tracking is not None and "wandb" in tracking.backends:
+        import wandb
+
+        if wandb.run is not None:
+            wandb.finish()
+
+
+def wandb_run(tracking: TrackingConfig, run: str):
+    """Open W&B run `run` of the project, offline unless `WANDB_MODE` says otherwise, stored
+    under `<dir>/wandb/`; its id is the run's name, so training and evaluation of a model are
+    one run when synced (`wandb sync <dir>/wandb/offline-run-*`)."""
+    import wandb
+
+    project = tracking.project or DEFAULT_PROJECT
+    Path(tracking.dir or "tracking").mkdir(parents=True, exist_ok=True)
+    return wandb.init(project=project, name=run, group=project, id=wandb_id(run),
+                      resume="allow", mode=os.environ.get("WANDB_MODE", "offline"),
+                      dir=tracking.dir or "tracking",
+                      settings=wandb.Settings(silent=True, console="off", x_disable_stats=True,
+                                              disable_git=True, save_code=False))
+
+
+def wandb_id(run: str) -> str:
+    """A W&B run id from a run name (ids take letters, digits, `-` and `_`)."""
+    return "".join(c if c.isalnum() or c in "-_" else "-" for c in run)
 
 
 def log_run(tracking: TrackingConfig, run: str, scalars: dict[str, float], step: int = 0,
@@ -150,19 +184,35 @@ def _trackio(tracking, run, scalars, step, tables, images) -> None:
     trackio.init(project=project, name=run, group=project, resume="allow",
                  auto_log_cpu=False, auto_log_gpu=False)
     try:
-        values: dict[str, Any] = dict(scalars)
-        if tables:
-            import pandas as pd
-
-            values.update({tag: trackio.Table(dataframe=pd.DataFrame(rows))
-                           for tag, rows in tables.items()})
-        values.update({tag: trackio.Image(str(path)) for tag, path in images.items()})
-        trackio.log(values, step=step)
+        trackio.log(_media(trackio, scalars, tables, images), step=step)
     finally:
         trackio.finish()
 
 
-WRITERS = {"tensorboard": _tensorboard, "trackio": _trackio}
+def _media(library, scalars, tables, images) -> dict[str, Any]:
+    """One log call's values: the numbers, tables and images as `library`'s own `Table` and
+    `Image` (Trackio and W&B name them, and take them, alike)."""
+    values: dict[str, Any] = dict(scalars)
+    if tables:
+        import pandas as pd
+
+        values.update({tag: library.Table(dataframe=pd.DataFrame(rows))
+                       for tag, rows in tables.items()})
+    values.update({tag: library.Image(str(path)) for tag, path in images.items()})
+    return values
+
+
+def _wandb(tracking, run, scalars, step, tables, images) -> None:
+    import wandb
+
+    active = wandb_run(tracking, run)
+    try:  # W&B's own step: a resumed run refuses a step below its last
+        active.log(_media(wandb, scalars, tables, images))
+    finally:
+        active.finish()
+
+
+WRITERS = {"tensorboard": _tensorboard, "trackio": _trackio, "wandb": _wandb}
 
 
 def markdown_table(rows: list[dict]) -> str:

@@ -318,7 +318,8 @@ def _stage_report(cfg: StudyConfig, console: Console, force: bool) -> dict:
 
     info = report_main(cfg.results_dir, cfg.report_dir, top_n=cfg.report.top_n, baseline=base,
                        metric=cfg.report.metric, tie_threshold=cfg.report.tie_threshold,
-                       n_samples=cfg.report.n_samples, runs=cfg.runs_dir, console=console)
+                       n_samples=cfg.report.n_samples, runs=cfg.runs_dir, console=console,
+                       name_files=False)  # the study's last line names them (cli.main)
     track_report(cfg.tracking, cfg.report_dir)
     return info
 

@@ -162,8 +162,11 @@ def report_main(source: Path, out: Path, *, top_n: int = 5,
                 compare: tuple[str, str] | None = None, baseline: str | None = None,
                 metric: str | None = None, tie_threshold: float = 0.01, n_samples: int = 5,
                 mapping: Path | None = None, runs: Path | None = None,
-                console: Console | None = None, n_boot: int = 1000, seed: int = 0) -> dict:
+                console: Console | None = None, n_boot: int = 1000, seed: int = 0,
+                name_files: bool = True) -> dict:
     """Write summary.md, index.html, tables/*.csv and plots/*.png for `source` into `out`.
+    `name_files`: the terminal summary's last line names index.html and summary.md (False:
+    the caller's own last line does, as `ftbench study` does after its last stage).
 
     Returns {"out", "summary", "page", "tables": {name: path}, "plots": {name: path},
     "sections": {key: "written" | "partial" | "skipped"}, "skipped": [...], "notes": [...],
@@ -210,5 +213,5 @@ def report_main(source: Path, out: Path, *, top_n: int = 5,
               "tables": written_tables, "plots": written_plots, "sections": status,
               "skipped": skipped, "notes": list(data.notes),
               "seconds": round(time.time() - t0, 2)}
-    terminal.print_summary(ctx, sections, result, console)
+    terminal.print_summary(ctx, sections, result, console, name_files)
     return result

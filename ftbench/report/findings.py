@@ -331,10 +331,11 @@ def gains(ctx: Context, tables: Tables) -> Finding | None:
         sig = score["significant"].eq(True)
         ups = int((sig & (score["abs_change"] > 0)).sum())
         downs = int((sig & (score["abs_change"] < 0)).sum())
-        many = len(score) > 1
-        text += (f"; {ups} of the {len(score)} other model{'s' if many else ''} "
-                 f"{'are' if many else 'is'} significantly above the base and {downs} "
-                 f"significantly below ({_correction(score)})")
+        # counted over every model compared with the base, the one just named included ("of
+        # the other models" read as "other than the biggest gain", a different count)
+        text += (f"; of the {len(score)} model{'s' if len(score) > 1 else ''} compared with "
+                 f"the base, {ups} {'is' if ups == 1 else 'are'} significantly above it and "
+                 f"{downs} significantly below ({_correction(score)})")
     return Finding("gains", text + _hollow(bvf) + ".")
 
 

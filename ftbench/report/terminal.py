@@ -51,7 +51,9 @@ def _rich_table(title: str, frame: pd.DataFrame) -> Table:
 
 
 def print_summary(ctx: Context, sections: list[Section], result: dict,
-                  console: Console | None = None) -> None:
+                  console: Console | None = None, name_files: bool = True) -> None:
+    """Key findings first, then each section's text and headline tables; the last line names
+    index.html and summary.md (`name_files`), so a terminal's end points at the page."""
     console = console or Console()
     data = ctx.data
     console.rule(f"ftbench report — {data.source.name}")
@@ -81,6 +83,10 @@ def print_summary(ctx: Context, sections: list[Section], result: dict,
             console.print(f"  - {item}")
     if result.get("notes"):
         console.print(f"\n[yellow]{len(result['notes'])} note(s) on the input[/] (see summary.md)")
+    wrote = f"\nWrote {len(result['tables'])} tables and {len(result['plots'])} plots"
+    if not name_files:  # the caller's own last line names them (`ftbench study`)
+        console.print(wrote + ".")
+        return
     page = f"{result['page']} (one page), " if result.get("page") else ""
-    console.print(f"\nWrote {len(result['tables'])} tables and {len(result['plots'])} plots; "
-                  f"the report: {page}{result['summary']} (markdown).")
+    console.print(f"{wrote}; the report: {page}{result['summary']} (markdown).",
+                  soft_wrap=True, highlight=False)  # one line: paths stay whole to copy

@@ -225,7 +225,7 @@ class TrainConfig:
 
 def load_config(path: Path | str, overrides: list[str] | None = None) -> TrainConfig:
     """Read a training YAML, apply command-line overrides, return the validated config."""
-    data = read_config(path, overrides)
+    data = read_config(path, overrides, TrainConfig)
     try:
         return build(TrainConfig, data)
     except InputError as exc:

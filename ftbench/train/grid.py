@@ -264,7 +264,7 @@ def _train_planned(cfg: TrainConfig, planned: list[PlannedRun], fingerprints: di
                 continue
             display.start_run(name)
             if note := kept_note(run.run_dir):
-                display.console.log(note)
+                display.console.print(note, highlight=False)
             try:  # the libraries' output: <output_dir>/.ftbench/logs/<run>.log
                 with libraries_to(output_dir / MARK_DIR / "logs" / f"{name}.log"):
                     manifest, action = train_one(cfg, run, backend, fingerprints[name],

@@ -70,7 +70,8 @@ class GridProgress:
     def end_run(self, name: str, status: str) -> None:
         self.progress.advance(self.runs)
         self.progress.update(self.steps, visible=False)
-        self.console.log(f"{name}: {status}")
+        # print, not log: a log line ends in this file's name and line number, noise in a log
+        self.console.print(f"{name}: {status}", highlight=False)
 
     def callback(self, name: str) -> RichProgressCallback:
         return RichProgressCallback(self, name)
@@ -85,6 +86,7 @@ class RichProgressCallback(TrainerCallback):
         self.last: dict[str, float] = {}
         self.started: float | None = None
         self.printed_at, self.every = 0, 1
+        self.printed = ""  # the evaluation after train() logs the last step's eval loss again
 
     def on_train_begin(self, args, state, control, **kwargs):
         self.started = time.perf_counter()
@@ -112,5 +114,8 @@ class RichProgressCallback(TrainerCallback):
         if fresh and due and self.started is not None:  # the eval before training: step 0 of 0
             self.printed_at = state.global_step
             losses = " ".join(f"{k.replace('_', ' ')} {v:.4f}" for k, v in fresh.items())
-            self.display.line(f"{self.run_name}: step {state.global_step}/{state.max_steps} "
-                              f"{losses} ETA {self.eta(state)}")
+            line = (f"{self.run_name}: step {state.global_step}/{state.max_steps} {losses} "
+                    f"ETA {self.eta(state)}")
+            if line != self.printed:
+                self.display.line(line)
+                self.printed = line

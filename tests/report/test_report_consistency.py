@@ -93,8 +93,9 @@ def test_one_pair_gets_one_verdict_in_every_table_and_sentence(close):
     text = findings.gains(ctx, tables).text
     ups = sum(truth[_pair(r.base, r.model)][1] and r.abs_change > 0 for r in score.itertuples())
     downs = sum(truth[_pair(r.base, r.model)][1] and r.abs_change < 0 for r in score.itertuples())
-    assert (f"; {ups} of the {len(score)} other models are significantly above the base and "
-            f"{downs} significantly below") in text
+    assert (f"; of the {len(score)} models compared with the base, {ups} "
+            f"{'is' if ups == 1 else 'are'} significantly above it and {downs} significantly "
+            "below") in text
 
     rec = tables["recommendations"].set_index("recommendation").loc["best overall"]
     rivals = [m for m in lead.index if m != leader]

@@ -101,7 +101,7 @@ def test_gains_report_significance_and_the_majority_baseline(study):
     bvf = tables["base_vs_finetuned"]
     best = bvf[bvf["metric"] == "overall_score"].sort_values("abs_change").iloc[-1]
     assert f"Biggest gain over the base acme-base: {best['model']}" in text
-    assert "3 of the 3 other models are significantly above the base" in text
+    assert "of the 3 models compared with the base, 3 are significantly above it" in text
     row = bvf[(bvf["model"] == "acme-1b-500") & (bvf["metric"] == "type_accuracy")].iloc[0]
     assert row["base_value"] == 0 and row["finetuned_value"] == pytest.approx(28 / 60)
     assert row["majority_baseline"] == pytest.approx(56 / 60) and row["vs_majority"] == "below"

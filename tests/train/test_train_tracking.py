@@ -1,7 +1,8 @@
-"""`ftbench train --tracking tensorboard,trackio` in a real process with its stdout piped (no
-TTY): ftbench prints a plain line per logged step (loss, ETA) and no loss dicts; TensorBoard's
-event files and Trackio's local store hold the run's training losses, equal to its history.json;
-the tracking settings do not enter the run's fingerprint (the run stays current without them)."""
+"""`ftbench train --tracking tensorboard,trackio,wandb` in a real process with its stdout piped
+(no TTY): ftbench prints a plain line per logged step (loss, ETA) and no loss dicts; TensorBoard's
+event files, Trackio's local store and W&B's offline run hold the run's training losses, equal to
+its history.json; the tracking settings do not enter the run's fingerprint (the run stays current
+without them)."""
 
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ def tracked(tiny_model, sample_prepared, make_config, tmp_path_factory):
            "TOKENIZERS_PARALLELISM": "false"}
     env.pop("FTBENCH_VERBOSITY", None)
     cmd = [sys.executable, "-m", "ftbench.cli.main", "train", str(config),
-           "--tracking", "tensorboard,trackio", "tracking.project=tracked-study"]
+           "--tracking", "tensorboard,trackio,wandb", "tracking.project=tracked-study"]
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=root, timeout=900,
                           check=False)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
@@ -76,6 +77,21 @@ def test_trackio_holds_the_training_losses_in_the_study_project(tracked):
     assert losses == pytest.approx(_losses(history), abs=1e-5)
 
 
+def test_wandb_offline_holds_the_training_losses_in_the_study_project(tracked):
+    """The Trainer's W&B callback logs into the run ftbench opened: offline, named and
+    identified as the run, in the study's project."""
+    from wandb_records import offline_runs
+
+    root, proc, _, history = tracked
+    runs = offline_runs(root / "runs" / ".." / "tracking" / "wandb")
+    assert [info for info, _ in runs] == [{"id": RUN, "name": RUN, "project": "tracked-study",
+                                           "group": "tracked-study"}]
+    rows = runs[0][1]
+    losses = {int(r["train/global_step"]): r["train/loss"] for r in rows if "train/loss" in r}
+    assert losses == pytest.approx(_losses(history), abs=1e-5)
+    assert "wandb" not in proc.stdout.lower()  # its messages stay out of ftbench's output
+
+
 def test_tracking_settings_never_retrain(tracked, sample_prepared):
     """Where the curves go is not what the run is trained with: the run trained with trackers
     is current for the same config without them (its fingerprint is unchanged)."""
@@ -88,4 +104,4 @@ def test_tracking_settings_never_retrain(tracked, sample_prepared):
     run = plan(plain)[0]
     assert stale_reason(run.run_dir, run_fingerprint(plain, run.spec, run.data_sha)) is None
     assert json.loads((run.run_dir / "manifest.json").read_text())["config"]["tracking"][
-        "backends"] == ["tensorboard", "trackio"]
+        "backends"] == ["tensorboard", "trackio", "wandb"]
