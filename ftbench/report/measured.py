@@ -1,6 +1,6 @@
 """The report of what was measured, for results whose tasks no suite gives report columns.
 
-Why: a user's own lm-eval task (or a suite task without a headline, `bmw_type_mc` alone) has
+Why: a user's own lm-eval task (or a suite task without a headline, alone) has
 no column the ranked report can read, yet it was measured; ending in "nothing to report" threw
 the evaluation away. This report lists each task's metrics as lm-eval gave them, per model and
 filter, with lm-eval's standard error where it gave one — nothing ranked, nothing derived.
