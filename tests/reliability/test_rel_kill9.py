@@ -27,7 +27,7 @@ pytestmark = pytest.mark.slow
 def _study(root: Path, tiny_model: Path) -> Path:
     return tiny_study(root, tiny_model, "kill9", sizes=[16, 32], max_steps=4,
                       eval_stage={"tasks": ["bmw_type", "bmw_perplexity"], "backend": "hf",
-                                  "limit": 2},
+                                  "limit": 4},
                       report={"n_samples": 1})
 
 
