@@ -42,6 +42,7 @@ def _fmt(value: float | None, spec: str = ".3f") -> str:
 
 
 def print_summary(index: dict, names: list[str], console: Console) -> None:
+    from rich.markup import escape
     from rich.table import Table
 
     table = Table(title="ftbench train")
@@ -56,6 +57,10 @@ def print_summary(index: dict, names: list[str], console: Console) -> None:
         table.add_row(name, status, f"{_fmt(ev.get('before'))} → {_fmt(ev.get('after'))}",
                       _fmt(r.get("tokens_per_s"), ".0f"), _fmt(r.get("wall_s"), ".1f"))
     console.print(table)
+    for name in names:  # the table cuts an error short: each failed run's whole first line
+        r = index["runs"].get(name, {})
+        if r.get("status") == "failed" and r.get("error"):
+            console.print(f"[red]{name}[/]: {escape(r['error'].splitlines()[0])}")
 
 
 def train_main(config_path: Path, overrides: list[str], force: bool = False,

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from ftbench.core import interrupts
+from ftbench.core import interrupts, out_of_memory
 from ftbench.core.fingerprint import (
     digest,
     eval_code_digest,
@@ -383,6 +383,7 @@ def run_in_subprocess(job: WorkerJob, emit) -> None:
         fh.write(job.to_json())
         job_file = fh.name
     log_path = job.model_dir / "eval.log"
+    log_start = log_path.stat().st_size if log_path.exists() else 0
     seen_done = False
     proc = None
     try:
@@ -412,4 +413,21 @@ def run_in_subprocess(job: WorkerJob, emit) -> None:
         os.unlink(job_file)
     if not seen_done:  # crashed (OOM kill, segfault): the model fails, the study goes on
         emit({"event": "model_failed", "model": job.spec.name, "seconds": 0.0,
-              "error": f"worker exited with code {code}; see {log_path}"})
+              "error": crash_error(job.spec.name, code, log_path, log_start)})
+
+
+def crash_error(model: str, code: int, log_path: Path, start: int = 0) -> str:
+    """A dead worker's error: out of memory in ftbench's words where what it wrote to its log
+    (from `start`) says so (`std::bad_alloc`, an allocator's message); SIGKILL is said too."""
+    said = f"worker exited with code {code}; see {log_path}"
+    try:
+        tail = log_path.read_bytes()[start:][-4000:].decode("utf-8", "replace")
+    except OSError:
+        tail = ""
+    if out_of_memory.mentions_out_of_memory(tail):
+        return out_of_memory.message(f"model {model}", "in its evaluation worker",
+                                     out_of_memory.EVAL_HINTS, said)
+    if code == -9:  # nothing in the log: the kernel's OOM killer, or someone's kill -9
+        return (f"{said} (SIGKILL: most often the kernel's out-of-memory killer; if so, try "
+                f"{out_of_memory.EVAL_HINTS})")
+    return said

@@ -101,10 +101,11 @@ def print_summary(index: dict, out: Path, console: Console,
     for m in models:
         err = index["models"][m].get("error")
         if err:
-            console.print(f"[red]{m}[/]: {err.splitlines()[0]}")
+            console.print(f"[red]{m}[/]: {escape(err.splitlines()[0])}")  # no markup
         for t, info in index["models"][m].get("tasks", {}).items():
             if info.get("status") == "failed":
-                console.print(f"[red]{m} / {t}[/]: {info.get('error', '').splitlines()[0]}")
+                console.print(f"[red]{m} / {t}[/]: "
+                              f"{escape((info.get('error') or '?').splitlines()[0])}")
     others = [m for m in models if asked is not None and m not in set(asked)]
     if others:
         listed = ", ".join(f"{m} ({index['models'][m].get('status', '?')})" for m in others)

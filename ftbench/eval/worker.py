@@ -21,7 +21,7 @@ from contextlib import redirect_stdout
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from ftbench.core import lm_eval_glue
+from ftbench.core import lm_eval_glue, out_of_memory
 from ftbench.core.context import ContextLength, load_tokenizer, perplexity_window, resolve_context
 from ftbench.core.threads import configure_threads, vllm_cpu_binding
 from ftbench.eval.generation import (
@@ -283,8 +283,8 @@ def run_job(job: WorkerJob, emit: Emit,
     try:
         run = (open_run or open_model)(job)
     except Exception as exc:  # a broken model fails alone
-        emit({"event": "model_failed", "model": job.spec.name, "error": _describe(exc),
-              "seconds": time.time() - t0})
+        emit({"event": "model_failed", "model": job.spec.name,
+              "error": _describe(exc, job, "loading the model"), "seconds": time.time() - t0})
         return
     emit({"event": "model_loaded", "model": job.spec.name, "seconds": time.time() - t0,
           "context": run.context.to_dict(), "threads": run.threads,
@@ -296,7 +296,8 @@ def run_job(job: WorkerJob, emit: Emit,
             path = evaluate_task(run, job, task)
         except Exception as exc:
             emit({"event": "task_failed", "model": job.spec.name, "task": task,
-                  "error": _describe(exc), "seconds": time.time() - t1})
+                  "error": _describe(exc, job, f"evaluating task {task}"),
+                  "seconds": time.time() - t1})
             continue
         emit({"event": "task_done", "model": job.spec.name, "task": task,
               "results_file": path.name, "seconds": time.time() - t1})
@@ -304,9 +305,14 @@ def run_job(job: WorkerJob, emit: Emit,
     emit({"event": "model_done", "model": job.spec.name, "seconds": time.time() - t0})
 
 
-def _describe(exc: BaseException) -> str:
+def _describe(exc: BaseException, job: WorkerJob, stage: str) -> str:
+    """The error recorded for a failure; out of memory first says so in ftbench's words."""
     tb = traceback.format_exception(exc)
-    return f"{type(exc).__name__}: {exc}\n{''.join(tb[-3:])}"[:4000]
+    text = f"{type(exc).__name__}: {exc}\n{''.join(tb[-3:])}"
+    if out_of_memory.is_out_of_memory(exc):
+        text = out_of_memory.message(f"model {job.spec.name}", stage,
+                                     out_of_memory.EVAL_HINTS, exc) + "\n" + text
+    return text[:4000]
 
 
 def _emit_stdout(event: Event) -> None:

@@ -22,6 +22,7 @@ from ftbench.report.findings import key_findings
 from ftbench.report.forgetting import forgetting
 from ftbench.report.forgetting_plots import change_vs_train_size, tradeoff
 from ftbench.report.leakage import leakage
+from ftbench.report.measured import measured_table, write_measured
 from ftbench.report.output_dir import check_report_dir, finish_report_dir
 from ftbench.report.page import write_page
 from ftbench.report.per_example import per_category, per_example
@@ -39,15 +40,42 @@ SECTIONS = (tables.ranking, resolution_section, tables.by_train_size, tables.by_
             comparisons.qualitative, significance.significance)
 
 
-def _score_column(data: loading.ReportData) -> str:
+NO_HEADLINE = "no model has the overall score or any headline metric"
+
+
+def _score_column(data: loading.ReportData) -> str | None:
+    """The column models are ranked by; None: nothing to rank by (a study falls back to the
+    report of what was measured, a flat table has nothing else)."""
     if data.table[OVERALL].notna().any():
         return OVERALL
     fallback = headline_columns(data.table, data.domain.suite)
     if not fallback:
-        raise InputError(f"{data.source}: no model has the overall score or any headline metric; "
-                         "nothing to report")
+        if data.kind != "study":
+            raise InputError(f"{data.source}: {NO_HEADLINE}; nothing to report")
+        return None
     data.notes.append(f"no model has {OVERALL}: models are ranked by {fallback[0]}")
     return fallback[0]
+
+
+def _measured_report(data: loading.ReportData, out: Path, options: Options, t0: float,
+                     console: Console | None) -> dict:
+    """The fallback: each task's metrics as lm-eval gave them (`ftbench.report.measured`)."""
+    models = data.table["model"].tolist()
+    table = measured_table({m: data.model_dirs[m] for m in models})
+    if table.empty:
+        raise InputError(f"{data.source}: {NO_HEADLINE}, and no results file holds a metric; "
+                         "nothing to report")
+    why = (f"{NO_HEADLINE} (the tasks {', '.join(sorted(set(table['task'])))} declare no "
+           "report columns): this is the report of what was measured.")
+    notes = [n for n in data.notes if n.startswith("model ")]  # what was left out, and why
+    written = write_measured(table, out, data.source, why, notes)
+    finish_report_dir(out, written, Path(data.source), asdict(options))
+    (console or Console()).print(f"{why}\nreport: {written[1]} ({len(models)} model(s), "
+                                 f"{table['task'].nunique()} task(s); tables/measured.csv)")
+    return {"out": out, "summary": written[1], "page": written[2], "source": data.source,
+            "kind": data.kind, "score": None, "models": models,
+            "tables": {"measured": written[0]}, "plots": {}, "sections": {"measured": "written"},
+            "skipped": [], "notes": notes, "seconds": round(time.time() - t0, 2)}
 
 
 def training_section(ctx: Context) -> Section:
@@ -182,7 +210,10 @@ def report_main(source: Path, out: Path, *, top_n: int = 5,
     options = Options(top_n=top_n, compare=tuple(compare) if compare else None,
                       baseline=baseline, metric=metric, tie_threshold=tie_threshold,
                       n_samples=n_samples, n_boot=n_boot, seed=seed)
-    ctx = Context(data=data, options=options, score=_score_column(data))
+    score = _score_column(data)
+    if score is None:
+        return _measured_report(data, out, options, t0, console)
+    ctx = Context(data=data, options=options, score=score)
     sections = compute_sections(ctx)
     secs = {s.key: s for s in sections}
     written_plots = _add_plots(ctx, secs, out)

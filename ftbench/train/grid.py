@@ -23,7 +23,7 @@ from typing import Any
 
 from rich.console import Console
 
-from ftbench.core import interrupts
+from ftbench.core import interrupts, out_of_memory
 from ftbench.core.fingerprint import (
     LEGACY_NOTE,
     TRAIN_PACKAGES,
@@ -197,15 +197,25 @@ class GridIndex:
             atomic_write_json(self.path, self.data)
 
 
-def _failed_manifest(cfg: TrainConfig, run: PlannedRun, exc: BaseException, t0: float) -> dict:
+def _failed_manifest(cfg: TrainConfig, run: PlannedRun, exc: BaseException, t0: float,
+                     stage: str = "training") -> dict:
     return {
         "kind": "ftbench-train-run", "status": "failed", "run": run.spec.name,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "base_model": run.spec.model_path,
         "train_size": run.spec.train_size, "method": cfg.method,
-        "error": f"{type(exc).__name__}: {exc}",
+        "error": _error_line(cfg, run, exc, stage),
         "traceback": traceback.format_exc(limit=-8).splitlines()[-40:],
         "timing": {"wall_s": round(time.perf_counter() - t0, 3)}, "config": cfg.to_dict(),
     }
+
+
+def _error_line(cfg: TrainConfig, run: PlannedRun, exc: BaseException, stage: str) -> str:
+    """A failed run's error; out of memory says so in ftbench's words, with the settings to try."""
+    if not out_of_memory.is_out_of_memory(exc):
+        return f"{type(exc).__name__}: {exc}"
+    hints = out_of_memory.TRAIN_HINTS.format(batch_size=cfg.batch_size,
+                                             max_seq_length=cfg.max_seq_length)
+    return out_of_memory.message(f"run {run.spec.name}", f"while {stage}", hints, exc)
 
 
 def legacy_runs(output_dir: Path) -> bool:
@@ -292,11 +302,19 @@ def train_one(cfg: TrainConfig, run: PlannedRun, backend: str, fingerprint: dict
     if not stale:
         clear_run_dir(run.run_dir)  # a failed attempt's record: start clean (user files stay)
     t0 = time.perf_counter()
+    stage = ["loading model"]  # the phase a failure happened in (out of memory names it)
+
+    def phase(text: str) -> None:
+        if text.startswith(("loading", "training", "exporting")):
+            stage[0] = text
+        if on_phase is not None:
+            on_phase(text)
+
     try:
         return train_run(cfg, run.spec, backend, run.train_file, run.data_sha, run.run_dir,
-                         callbacks, on_phase=on_phase, fingerprint=fingerprint), "trained"
+                         callbacks, on_phase=phase, fingerprint=fingerprint), "trained"
     except Exception as exc:  # one run's failure must not stop the grid
-        failed = _failed_manifest(cfg, run, exc, t0)
+        failed = _failed_manifest(cfg, run, exc, t0, stage[0])
         remove_checkpoints(checkpoint_root(run.run_dir))  # a retry starts over, not from them
         if not stale:  # a forced retrain that fails keeps the old run
             clear_run_dir(run.run_dir)

@@ -18,7 +18,7 @@ from cli_helpers import cli_env, ftbench_cmd
 
 from ftbench.train.checkpoints import STATE, checkpoint_root, resume_point
 
-STEPS = 8
+STEPS = 6  # checkpoints at 2 and 4 (by steps); a kill past step 3 leaves 1 to 3 to resume
 
 
 def _config(root: Path, model: Path, prepared: Path, **extra) -> Path:

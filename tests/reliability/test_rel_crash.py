@@ -139,15 +139,32 @@ def test_sigterm_during_training_keeps_finished_runs(tmp_path, tiny_model, prepa
     config.write_text(yaml.safe_dump({
         "output_dir": str(runs), "data_dir": str(prepared), "method": "lora", "backend": "peft",
         "grid": {"models": [{"path": str(tiny_model), "name": "tiny"}], "sizes": [16, 32]},
-        "lora": {"r": 4, "alpha": 8}, "learning_rate": 3e-3, "max_steps": 12, "batch_size": 2,
+        "lora": {"r": 4, "alpha": 8}, "learning_rate": 3e-3, "max_steps": 4, "batch_size": 2,
         "max_seq_length": 256, "eval_fraction": 0.0, "logging_steps": 1}))
     proc = subprocess.Popen(ftbench_cmd("train", config), env=cli_env(),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    _wait_for(lambda: (runs / "tiny-16" / "manifest.json").is_file()
-              and any(".tiny-32.tmp-" in p.name for p in runs.iterdir()), proc)  # 2nd run training
-    rc, err = _interrupt(proc, signal.SIGTERM, group=False)
-    if rc == 0:
-        pytest.skip("the grid finished before the signal (machine much faster than expected)")
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+
+    def second_run_training() -> bool:
+        return ((runs / "tiny-16" / "manifest.json").is_file()
+                and any(".tiny-32.tmp-" in p.name for p in runs.iterdir()))
+
+    # a state, not a time: the grid is stopped (SIGSTOP) while the state is read, so the signal
+    # lands while the second run trains, however fast the machine (no skip, no race)
+    deadline = time.monotonic() + 600
+    while True:
+        assert proc.poll() is None, proc.communicate()[1][-3000:]
+        assert time.monotonic() < deadline, "timed out waiting for the second run"
+        if second_run_training():
+            os.killpg(proc.pid, signal.SIGSTOP)
+            if second_run_training():
+                proc.send_signal(signal.SIGTERM)
+                os.killpg(proc.pid, signal.SIGCONT)
+                break
+            os.killpg(proc.pid, signal.SIGCONT)
+        time.sleep(0.02)
+    _, err = proc.communicate(timeout=300)
+    rc = proc.returncode
     assert rc == 130, err[-3000:]
     _check_one_line(err, "SIGTERM")
     grid = json.loads((runs / "grid_index.json").read_text())["runs"]

@@ -44,12 +44,16 @@ def study_yaml(root: Path, model: Path, **patch) -> Path:
      ["'general_data': no/such/dir is not a folder"]),
     ({"eval__tasks": ["general_small"]}, ["task general_small_", "hub dataset 'cais/mmlu'",
                                           "not in the Hugging Face cache"]),
+    ({"eval__tasks": ["bmw_type", "glue_small_rte_gen"]},
+     ["task glue_small_rte_gen", "hub dataset 'nyu-mll/glue' (config 'rte')",
+      "not in the Hugging Face cache"]),
 ])
 def test_study_data_is_checked_before_out_dir(tmp_path, capsys, monkeypatch, tiny_model,
                                               patch, needles):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
     monkeypatch.delenv("FTBENCH_GENERAL_DATA", raising=False)
+    monkeypatch.delenv("FTBENCH_GLUE_DATA", raising=False)
     folder = tmp_path / "articles"
     folder.mkdir()
     shutil.copy(SAMPLE, folder)
@@ -60,15 +64,30 @@ def test_study_data_is_checked_before_out_dir(tmp_path, capsys, monkeypatch, tin
     assert not list((tmp_path / "articles").glob("*.lock")), "the HF cache was not written into"
 
 
+@pytest.mark.parametrize("task, hub", [
+    ("general_small_gsm8k", "hub dataset 'openai/gsm8k'"),
+    ("glue_small_mnli_mismatched_gen_5shot", "hub dataset 'nyu-mll/glue' (config 'mnli')"),
+])
 def test_eval_of_hub_tasks_offline_stops_before_any_model(tmp_path, capsys, monkeypatch,
-                                                          tiny_model):
+                                                          tiny_model, task, hub):
     monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
     monkeypatch.delenv("FTBENCH_GENERAL_DATA", raising=False)
+    monkeypatch.delenv("FTBENCH_GLUE_DATA", raising=False)
     out = tmp_path / "results"
     one_line_error(in_process(capsys, "eval", "--models", f"a={tiny_model}", "--tasks",
-                              "general_small_gsm8k", "--backend", "hf", "--out", out),
-                   "task general_small_gsm8k", "hub dataset 'openai/gsm8k'")
+                              task, "--backend", "hf", "--out", out), f"task {task}", hub)
     assert not out.exists()
+
+
+def test_glue_tasks_with_local_data_need_no_hub(monkeypatch, glue_dir):
+    """The check asks the hub only for the data the tasks would read from it."""
+    from ftbench.suites.sources import check_eval_data
+
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    monkeypatch.delenv("FTBENCH_GLUE_DATA", raising=False)
+    check_eval_data({"glue_data": str(glue_dir)}, ["glue_small_sst2", "glue_small_mnli_gen"])
+    monkeypatch.setenv("FTBENCH_GLUE_DATA", str(glue_dir))
+    check_eval_data(None, ["glue_small_rte_5shot"])
 
 
 def _model_case(tmp_path: Path, tiny_model: Path, adapter_of: Path, case: str) -> Path:

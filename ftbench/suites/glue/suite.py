@@ -14,16 +14,28 @@ from __future__ import annotations
 from pathlib import Path
 
 from ftbench.suites.base import DataSource, ReportVocab, Suite
-from ftbench.suites.glue.data import ENV_DATA
+from ftbench.suites.glue.data import ENV_DATA, HUB_DATASET
 from ftbench.suites.glue.prepare import cells_fingerprint, prepare_cells
 from ftbench.suites.glue.prompts import GLUE_TASKS_DIR, PROMPT_FILES
 from ftbench.suites.glue.study import HOOKS
+from ftbench.suites.prompts import load_task_yaml
 
 
 def _task_names() -> list[str]:
     """The leaf glue_small tasks (file names; the group files hold no task)."""
     return sorted(p.stem for p in GLUE_TASKS_DIR.glob("glue_small_*.yaml")
                   if p.stem not in ("glue_small", "glue_small_gen"))
+
+
+def hub_datasets(task: str) -> list[tuple[str, str | None]]:
+    """The hub dataset a glue_small task reads without `glue_data`: nyu-mll/glue, config = its
+    GLUE task (`dataset_kwargs.glue_task` of its YAML, includes merged), so an offline study
+    stops at load, not after training."""
+    path = GLUE_TASKS_DIR / f"{task}.yaml"
+    if not path.is_file():
+        return []
+    glue = (load_task_yaml(path).get("dataset_kwargs") or {}).get("glue_task")
+    return [(HUB_DATASET, glue)] if glue else []
 
 
 def _vocab() -> ReportVocab:
@@ -50,7 +62,8 @@ def _pretraining(prepared: Path | None, corpus: Path | None):
 
 SUITE = Suite(
     name="glue", task_group="glue_small", tasks_dir=GLUE_TASKS_DIR,
-    data=DataSource(metadata_key="glue_data", env_var=ENV_DATA, reads="dir"),
+    data=DataSource(metadata_key="glue_data", env_var=ENV_DATA, reads="dir",
+                    hub_datasets=hub_datasets),
     prompt_files=PROMPT_FILES,
     prepare_rows=lambda source, settings: prepare_cells(str(source), settings),
     fingerprint_fn=lambda sha, settings: cells_fingerprint(sha, settings),
