@@ -50,27 +50,11 @@ def _engine_starts(out: Path) -> int:
                for p in out.glob("*/eval.log"))
 
 
-@pytest.fixture(scope="module")
-def second_adapter(tiny_model, tmp_path_factory) -> Path:
-    """Another LoRA of the tiny model (rank 8, other weights), and so other answers."""
-    import torch
-    from peft import LoraConfig, get_peft_model
-    from transformers import AutoModelForCausalLM
-
-    torch.manual_seed(1)
-    model = AutoModelForCausalLM.from_pretrained(tiny_model)
-    cfg = LoraConfig(r=8, lora_alpha=16, target_modules=["q_proj", "v_proj"],
-                     init_lora_weights=False, task_type="CAUSAL_LM")
-    out = tmp_path_factory.mktemp("adapter-b") / "lora"
-    get_peft_model(model, cfg).save_pretrained(out)
-    return out
-
-
 @pytest.mark.vllm
 @pytest.mark.slow
 @pytest.mark.skipif(not vllm_available(), reason="no vLLM engine installed")
 def test_base_and_two_adapters_one_engine_same_answers_as_hf(
-        tiny_model, tiny_adapter, second_adapter, tmp_path):
+        tiny_model, tiny_adapter, tiny_adapter_b, tmp_path):
     base = str(tiny_model)
     other = tmp_path / "other-base-adapter"  # LoRA matrices of another hidden size
     shutil.copytree(tiny_adapter, other)
@@ -82,7 +66,7 @@ def test_base_and_two_adapters_one_engine_same_answers_as_hf(
     models = [ModelSpec("lora-a", base, adapter=str(tiny_adapter)),
               ModelSpec("wrong-base", base, adapter=str(other)),
               ModelSpec("base", base),
-              ModelSpec("lora-b", base, adapter=str(second_adapter))]
+              ModelSpec("lora-b", base, adapter=str(tiny_adapter_b))]
     quiet = Console(file=io.StringIO())
     out = tmp_path / "vllm"
     index = evaluate_models(models, EvalSettings(tasks=TASKS, backend="vllm", limit=4), out,
