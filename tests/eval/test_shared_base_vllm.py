@@ -89,3 +89,32 @@ def test_base_and_two_adapters_one_engine_same_answers_as_hf(
     assert gen["lora-a"] != gen["base"] and gen["lora-b"] != gen["lora-a"]  # adapters active
     for name in ("base", "lora-a", "lora-b"):
         assert gen[name] == _responses(hf_out / name, "bmw_title"), name
+
+
+def test_a_killed_group_worker_fails_every_model_of_its_group_not_done(tiny_model_quick, tmp_path):
+    """SIGKILL of the group's worker at its first model: none of the group's models reads as
+    complete; each fails naming the exit code (the study goes on with the next group)."""
+    import os
+    import signal
+
+    import psutil
+
+    from ftbench.eval.orchestrator import run_in_subprocess
+
+    base = str(tiny_model_quick)
+    jobs = [WorkerJob(spec=ModelSpec(n, base), tasks=["bmw_title"], model_dir=tmp_path / n,
+                      backend="vllm") for n in ("base", "a", "b")]
+    events: list[dict] = []
+
+    def emit(event: dict) -> None:
+        events.append(event)
+        if event["event"] == "model_start":
+            for child in psutil.Process().children():
+                os.kill(child.pid, signal.SIGKILL)
+
+    run_in_subprocess(jobs, emit)
+    failed = {e["model"]: e["error"] for e in events if e["event"] == "model_failed"}
+    assert failed.keys() == {"base", "a", "b"}
+    assert all("worker exited with code -9" in why for why in failed.values()), failed
+    assert not [e for e in events if e["event"] in ("model_done", "task_done")]
+    assert not psutil.Process().children()  # the worker does not outlive the call
