@@ -185,7 +185,8 @@ def main() -> None:
     for backend, (m, a) in results.items():
         load = m["load_s"] / n_models
         evals = (m["wall"] - m["load_s"]) / n_models
-        r = ((a["wall"] - a["load_s"]) - evals) / (len(runs) * evals) + 1 if evals > 0 else 1
+        # the adapters' run less its base's evaluation, per fine-tune, against a merged model's
+        r = ((a["wall"] - a["load_s"]) - evals) / (len(runs) * evals) if evals > 0 else 1
         merged_grid = grid_models * (load + evals)
         adapters_grid = GRID_BASES * load + GRID_BASES * evals + GRID_BASES * GRID_SIZES * evals * r
         console.print(

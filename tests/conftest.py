@@ -92,21 +92,32 @@ def tiny_model_quick(tmp_path_factory) -> Path:
                       lambda d: build_tiny_model(d / "tiny-llama", config=config))
 
 
-@pytest.fixture(scope="session")
-def tiny_adapter(tiny_model, tmp_path_factory) -> Path:
-    """A LoRA adapter on the tiny model with non-zero weights (so it changes the outputs): a
-    fine-tune without training one."""
+def _tiny_lora(tiny_model, out: Path, seed: int, rank: int) -> Path:
+    """A LoRA of rank `rank` on the tiny model's q/v projections with random (non-zero) weights
+    drawn from `seed`: a fine-tune without training one."""
     import torch
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM
 
-    torch.manual_seed(0)
+    torch.manual_seed(seed)
     model = AutoModelForCausalLM.from_pretrained(tiny_model)
-    cfg = LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"],
+    cfg = LoraConfig(r=rank, lora_alpha=2 * rank, target_modules=["q_proj", "v_proj"],
                      init_lora_weights=False, task_type="CAUSAL_LM")
-    out = tmp_path_factory.mktemp("adapter") / "lora"
     get_peft_model(model, cfg).save_pretrained(out)
     return out
+
+
+@pytest.fixture(scope="session")
+def tiny_adapter(tiny_model, tmp_path_factory) -> Path:
+    """A LoRA adapter on the tiny model with non-zero weights (so it changes the outputs): a
+    fine-tune without training one."""
+    return _tiny_lora(tiny_model, tmp_path_factory.mktemp("adapter") / "lora", seed=0, rank=4)
+
+
+@pytest.fixture(scope="session")
+def tiny_adapter_b(tiny_model, tmp_path_factory) -> Path:
+    """A second LoRA of the tiny model (rank 8, other weights, so other answers)."""
+    return _tiny_lora(tiny_model, tmp_path_factory.mktemp("adapter-b") / "lora", seed=1, rank=8)
 
 
 @pytest.fixture

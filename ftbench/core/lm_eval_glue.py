@@ -311,6 +311,31 @@ def fit_embeddings_for_peft(lm, model) -> None:
         model.resize_token_embeddings(len(lm.tokenizer))
 
 
+# --- a vLLM LM whose adapter is swapped (one engine for a base and its adapters) ---------------
+# lm-eval's VLLM keeps one `LoRARequest` in `lora_request` and passes it with every generate call
+# (generation and loglikelihood alike); None evaluates the bare base. The engine must be built
+# with `enable_lora` (a model arg lm-eval forwards) for any request to be accepted.
+
+def vllm_lora_request(name: str, lora_id: int, path: str):
+    """vLLM's handle of one adapter: a name, an id unique in the engine, its folder."""
+    from vllm.lora.request import LoRARequest
+
+    return LoRARequest(name, lora_id, path)
+
+
+def set_vllm_lora(lm, request) -> None:
+    """Make a vLLM LM evaluate with `request`'s adapter (None: the bare base). The adapter is
+    loaded into the engine first, so a folder vLLM cannot read fails here, not mid-task."""
+    engine = lm.model.llm_engine
+    previous = lm.lora_request
+    lm.lora_request = None
+    if previous is not None and (request is None or previous.lora_int_id != request.lora_int_id):
+        engine.remove_lora(previous.lora_int_id)
+    if request is not None:
+        engine.add_lora(request)
+    lm.lora_request = request
+
+
 def memoise_run_info() -> None:
     """lm-eval's `simple_evaluate` collects the environment (torch's `collect_env`: about eleven
     subprocesses) and the git hash on every call; ftbench calls it once per task, so each task

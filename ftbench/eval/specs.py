@@ -116,11 +116,27 @@ class ModelSpec:
         raise ValueError(f"unknown backend {backend!r}")
 
 
-def _adapter_rank(adapter: str) -> int:
+# the `max_lora_rank` values vLLM accepts (vllm.config.lora.MaxLoRARanks)
+VLLM_LORA_RANKS = (1, 8, 16, 32, 64, 128, 256, 320, 512)
+
+
+def adapter_rank(adapter: str) -> int | None:
+    """The LoRA rank `r` of an adapter folder (None: no readable adapter_config.json)."""
     cfg = Path(adapter) / "adapter_config.json"
     try:
-        rank = int(json.loads(cfg.read_text())["r"])
-    except (OSError, KeyError, ValueError):
+        return int(json.loads(cfg.read_text())["r"])
+    except (OSError, KeyError, ValueError, TypeError):
+        return None
+
+
+def vllm_lora_rank(rank: int) -> int | None:
+    """The smallest `max_lora_rank` vLLM accepts that holds `rank` (None: above vLLM's largest)."""
+    return next((r for r in VLLM_LORA_RANKS if r >= rank), None)
+
+
+def _adapter_rank(adapter: str) -> int:
+    rank = adapter_rank(adapter)
+    if rank is None:
         return 64
     return max(8, 1 << (rank - 1).bit_length())  # vLLM accepts powers of two
 
