@@ -106,3 +106,39 @@ def test_checkpoints_of_other_inputs_and_partial_ones_are_not_resumed(tmp_path):
     assert resume_point(root, "new") == root / "checkpoint-2"
     assert not (root / "checkpoint-4").exists()
     assert json.loads((root / "run.json").read_text()) == {"digest": "new"}
+
+
+def test_an_interrupt_a_library_turned_into_its_own_error_keeps_the_checkpoints(
+        tmp_path, tiny_model_quick, prepared):
+    """SIGINT lands inside a library that re-raises it as its own exception (a real signal to
+    this process, caught and wrapped in a Trainer callback): the run is interrupted, not failed —
+    its checkpoints stay for the next attempt (a failed run's are removed, and the next attempt
+    would start over: the `resumed_from` None seen in test_rel_signals under load)."""
+    from transformers import TrainerCallback
+
+    from ftbench.core import interrupts
+    from ftbench.train.config import load_config
+    from ftbench.train.grid import run_grid
+
+    class WrapsTheInterrupt(TrainerCallback):
+        def on_step_end(self, args, state, control, **kwargs):
+            if state.global_step == 3:
+                try:
+                    os.kill(os.getpid(), signal.SIGINT)
+                    time.sleep(1)  # the handler raises here
+                except KeyboardInterrupt as exc:
+                    raise RuntimeError("a library's own error") from exc
+
+    cfg = load_config(_config(tmp_path / "t", tiny_model_quick, prepared,
+                                    checkpoint_steps=2))
+    previous = interrupts.install()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            run_grid(cfg, callbacks=[WrapsTheInterrupt()])
+    finally:
+        interrupts.restore(interrupts.install())  # forget the recorded request
+        interrupts.restore(previous)
+    run = tmp_path / "t" / "runs" / "tiny-16"
+    assert _saved(checkpoint_root(run)) == 2  # kept: the next attempt resumes from it
+    index = json.loads((tmp_path / "t" / "runs" / "grid_index.json").read_text())
+    assert index["runs"]["tiny-16"]["status"] == "interrupted", index["runs"]["tiny-16"]
