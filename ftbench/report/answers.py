@@ -25,6 +25,9 @@ def answers_section(ctx: Context) -> Section:
         return sec.skip("needs a study's results files (ftbench.generation / ftbench.prompts); "
                         "a flat table has none")
     table = pd.DataFrame(rows, columns=list(COLUMNS))
+    turns = pd.to_numeric(table["turns_dropped_rows"], errors="coerce")
+    if turns.isna().all():  # no results file fitted conversations (single-turn suites): the
+        table = table.drop(columns=["turns_dropped_rows", "turns_dropped"])  # columns say nothing
     sec.tables["answer_format"] = table
     for column, what in (("unparseable", "answers the task's parser could not read"),
                          ("budget_hit_rate", "answers stopped at the generation budget"),
@@ -39,7 +42,7 @@ def answers_section(ctx: Context) -> Section:
             sec.text.append(f"{what}: up to {values.max():.0%} ({worst['model']}, "
                             f"{worst['task']}); {int((values > 0).sum())} of {len(table)} "
                             "model-task pairs have some.")
-    turns = pd.to_numeric(table["turns_dropped_rows"], errors="coerce").fillna(0)
+    turns = turns.fillna(0)
     if turns.any():  # conversations fitted by dropping their oldest earlier turns
         worst = table.loc[turns.idxmax()]
         sec.text.append(f"conversations that lost their oldest earlier turns to fit the context: "

@@ -111,11 +111,16 @@ def test_a_killed_group_worker_fails_every_model_of_its_group_not_done(tiny_mode
     jobs = [WorkerJob(spec=ModelSpec(n, base), tasks=["bmw_title"], model_dir=tmp_path / n,
                       backend="vllm") for n in ("base", "a", "b")]
     events: list[dict] = []
+    # children this test process had before (another test's helper, e.g. wandb's service)
+    before = {p.pid for p in psutil.Process().children()}
+
+    def ours() -> list:
+        return [p for p in psutil.Process().children() if p.pid not in before]
 
     def emit(event: dict) -> None:
         events.append(event)
         if event["event"] == "model_start":
-            for child in psutil.Process().children():
+            for child in ours():
                 os.kill(child.pid, signal.SIGKILL)
 
     run_in_subprocess(jobs, emit)
@@ -123,4 +128,4 @@ def test_a_killed_group_worker_fails_every_model_of_its_group_not_done(tiny_mode
     assert failed.keys() == {"base", "a", "b"}
     assert all("worker exited with code -9" in why for why in failed.values()), failed
     assert not [e for e in events if e["event"] in ("model_done", "task_done")]
-    assert not psutil.Process().children()  # the worker does not outlive the call
+    assert not ours()  # the worker does not outlive the call
