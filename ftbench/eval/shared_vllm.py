@@ -26,8 +26,8 @@ from ftbench.eval.specs import VLLM_LORA_RANKS, adapter_rank, vllm_lora_rank
 from ftbench.eval.worker import (
     ModelRun,
     WorkerJob,
-    _emit_stdout,
     check_refs,
+    emit_stdout,
     open_model,
     run_job,
     task_index,
@@ -147,4 +147,4 @@ def jobs_from_json(text: str) -> list[WorkerJob]:
 
 
 if __name__ == "__main__":
-    run_group(jobs_from_json(Path(sys.argv[1]).read_text()), _emit_stdout)
+    run_group(jobs_from_json(Path(sys.argv[1]).read_text()), emit_stdout)

@@ -3,8 +3,8 @@
 One call per task makes a (model, task) pair the unit of resume; each call's files are written by
 lm-eval's EvaluationTracker into a temp dir and moved into the model directory (samples first,
 the results file last), so a results file on disk always means a finished task. Runs in-process
-(hf) or as `python -m ftbench.eval.worker JOB.json` (vLLM: one process per model, so its
-memory is released), reporting progress as JSON event lines on stdout.
+(hf) or in the vLLM group worker (`python -m ftbench.eval.shared_vllm JOBS.json`: one process per
+base, so its memory is released), reporting progress as JSON event lines on stdout.
 """
 
 from __future__ import annotations
@@ -107,8 +107,8 @@ def revision_args(backend: str, commit: str | None) -> dict:
 
 
 def build_lm(job: WorkerJob, context_length: int):
-    """The lm-eval LM object for this model and backend (hf: the bounded-perplexity subclass)."""
-    check_refs(job)
+    """The lm-eval LM object for this model and backend (hf: the bounded-perplexity subclass);
+    its files were checked by `open_model`."""
     if job.backend == "vllm":
         from ftbench.eval.backends import prepare_vllm
 
@@ -315,10 +315,7 @@ def _describe(exc: BaseException, job: WorkerJob, stage: str) -> str:
     return text[:4000]
 
 
-def _emit_stdout(event: Event) -> None:
+def emit_stdout(event: Event) -> None:
+    """A worker process's events, one prefixed JSON line each (read by the orchestrator)."""
     sys.stdout.write(EVENT_PREFIX + json.dumps(event) + "\n")
     sys.stdout.flush()
-
-
-if __name__ == "__main__":
-    run_job(WorkerJob.from_json(Path(sys.argv[1]).read_text()), _emit_stdout)

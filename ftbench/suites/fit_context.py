@@ -114,13 +114,14 @@ def drop_turns(doc: dict, shape: PromptShape, tok, limit: int) -> tuple[dict, in
     whose final turn alone does not fit is refused, naming it, never cut mid-conversation."""
     history = list(doc.get("history") or [])
     dropped = 0
-    while history and _size({**doc, "history": history}, shape, tok, doc["input"]) > limit:
+    size = _size(doc, shape, tok, doc["input"])
+    while history and size > limit:
         history, dropped = history[2:], dropped + 2
-    if dropped and not history and _size({**doc, "history": []}, shape, tok, doc["input"]) > limit:
-        raise ValueError(f"row {doc.get('id')}: its final user turn alone needs "
-                         f"{_size({**doc, 'history': []}, shape, tok, doc['input'])} tokens, more "
-                         f"than the {limit} the context leaves, with every earlier turn dropped; "
-                         "use a longer context or a smaller max_gen_toks")
+        size = _size({**doc, "history": history}, shape, tok, doc["input"])
+    if dropped and size > limit:  # every earlier turn gone, and still too long
+        raise ValueError(f"row {doc.get('id')}: its final user turn alone needs {size} tokens, "
+                         f"more than the {limit} the context leaves, with every earlier turn "
+                         "dropped; use a longer context or a smaller max_gen_toks")
     return ({**doc, "history": history} if dropped else doc), dropped
 
 

@@ -314,9 +314,9 @@ def train_one(cfg: TrainConfig, run: PlannedRun, backend: str, fingerprint: dict
         return train_run(cfg, run.spec, backend, run.train_file, run.data_sha, run.run_dir,
                          callbacks, on_phase=phase, fingerprint=fingerprint), "trained"
     except Exception as exc:  # one run's failure must not stop the grid
-        if interrupts.requested():  # a library turned the interrupt into its own error: the
-            # run is interrupted, not failed, and keeps its checkpoints for the next attempt
-            raise KeyboardInterrupt(interrupts.requested()) from exc
+        # a library that turned the interrupt into its own error: the run is interrupted, not
+        # failed, and keeps its checkpoints for the next attempt
+        interrupts.check()
         failed = _failed_manifest(cfg, run, exc, t0, stage[0])
         remove_checkpoints(checkpoint_root(run.run_dir))  # a retry starts over, not from them
         if not stale:  # a forced retrain that fails keeps the old run
