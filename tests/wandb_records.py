@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import struct
+import time
 from pathlib import Path
 
 HEADER = b":W&B\xe1\xbe\x00"  # ident, magic 0xBEE1, version 0
@@ -37,12 +38,28 @@ def records(path: Path) -> list:
     return out
 
 
+def finished_records(path: Path, timeout: float = 60.0) -> list:
+    """The records of a run file once it ends with the run's `exit` record. `wandb.finish()`
+    returns before wandb-core's writer has flushed the file (a clean-clone CI run read a file
+    holding no `run` record yet; read again later, it held all 16 records), so wait for it."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            found = records(path)
+        except Exception:  # header or a record still being written
+            found = []
+        if found and found[-1].WhichOneof("record_type") == "exit":
+            return found
+        time.sleep(0.1)
+    return records(path)  # not finished in time: what it holds (the test's asserts say what)
+
+
 def offline_runs(wandb_dir: Path) -> list[tuple[dict, list[dict]]]:
     """Each offline run under `<dir>/wandb/`: ({id, name, project, group}, history rows)."""
     runs = []
     for path in sorted(Path(wandb_dir).glob("offline-run-*/run-*.wandb")):
         info, history = {}, []
-        for record in records(path):
+        for record in finished_records(path):
             kind = record.WhichOneof("record_type")
             if kind == "run":
                 r = record.run
